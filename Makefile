@@ -1,0 +1,69 @@
+# Grace: every target sets itself up (virtualenv, model) as needed.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+RASA := TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1 $(BIN)/rasa
+STAMP := $(VENV)/.installed
+MODEL := models/grace.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+NLU_MIN_F1 ?= 0.93
+export PYTHONPATH := $(CURDIR)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt scripts/find-python
+	@PY=$$(scripts/find-python) || exit 1; \
+	  [ -x $(PY) ] || $$PY -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.2 wheel
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+$(MODEL): $(STAMP) $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name grace --out models
+	@touch $(MODEL)
+
+train: $(MODEL)
+
+validate: $(STAMP)
+	$(PY) -m grace.cli tenants check
+	$(RASA) data validate --fail-on-warnings
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests --ignore=tests/e2e
+
+conversations: $(MODEL)
+	rm -rf results/conversations; mkdir -p results
+	$(RASA) test core --model $(MODEL) --stories tests --out results/conversations >results/conversations.log 2>&1 || \
+	  { mkdir -p results; tail -40 results/conversations.log; exit 1; }
+	$(PY) scripts/check_results.py conversations results/conversations
+
+nlu-eval: $(MODEL)
+	rm -rf results/nlu; mkdir -p results
+	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/holdout.yml --out results/nlu >results/nlu.log 2>&1 || \
+	  { tail -40 results/nlu.log; exit 1; }
+	$(PY) scripts/check_results.py nlu results/nlu --min-f1 $(NLU_MIN_F1)
+
+e2e: $(MODEL)
+	$(PY) -m pytest -q tests/e2e
+
+test: validate unit train conversations nlu-eval e2e
+
+run: $(MODEL)
+	$(PY) -m grace.cli run
+
+shell: $(MODEL)
+	$(PY) -m grace.cli run --shell --tenant $${TENANT:-akanraby}
+
+lint: $(STAMP)
+	$(BIN)/ruff check grace actions connectors tests scripts
+
+bench: $(MODEL)
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf results .pytest_cache

@@ -1,0 +1,1 @@
+"""Grace's custom actions, one module per capability."""

@@ -1,0 +1,65 @@
+"""After the sale: feedback (a form with one free-text slot), then a soft upsell."""
+from __future__ import annotations
+
+import re
+
+from rasa_sdk.events import ActiveLoop, SlotSet
+
+from actions.base import GraceAction, Turn
+from actions.fabrics import unavailable_skus
+from grace.orders import order_by_reference
+from grace.store.models import Feedback
+
+
+class ActionAskFeedbackText(GraceAction):
+    action_name = "action_ask_feedback_text"
+
+    def act(self, turn: Turn) -> None:
+        if turn.stage != "paid":
+            # Nothing was verified (the event did not come from ops): no feedback form.
+            turn.events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+            return
+        turn.say("ask_feedback")
+
+
+def rating_in(text: str) -> int | None:
+    match = re.search(r"(?<![\d.])([1-5])(?:\s*/\s*5|\s*(?:stars?|over 5|out of 5))?(?![\d.])", text)
+    return int(match.group(1)) if match else None
+
+
+class ActionSaveFeedback(GraceAction):
+    action_name = "action_save_feedback"
+
+    def act(self, turn: Turn) -> None:
+        text = (turn.slot("feedback_text") or turn.text or "").strip()
+        order = order_by_reference(turn.session, turn.tenant.id, turn.slot("order_ref") or "")
+        customer = turn.customer()
+        turn.session.add(Feedback(tenant_id=turn.tenant.id, customer_id=customer.id,
+                                  order_id=order.id if order else None, text=text[:2000], rating=rating_in(text)))
+        turn.say("feedback_thanks")
+        turn.set("feedback_text", None)
+        self.upsell(turn, order)
+
+    def upsell(self, turn: Turn, order) -> None:
+        """A fabric that goes with the order (same kind, one of its colours), else a live promotion."""
+        catalog = turn.tenant.catalog
+        ordered = [catalog.get(line.sku) for line in (order.lines if order else [])]
+        ordered = [f for f in ordered if f]
+        unavailable = unavailable_skus(turn) | {f.sku for f in ordered}
+        colours = {c for f in ordered for c in f.colors}
+        categories = {f.category for f in ordered}
+        candidates = [f for f in catalog.fabrics if f.sku not in unavailable
+                      and (f.category in categories or colours.intersection(f.colors))]
+        candidates.sort(key=lambda f: (f.category not in categories, -len(colours.intersection(f.colors))))
+        if candidates:
+            match = candidates[0]
+            turn.say("upsell_match", name=match.name, price=turn.money(match.price_minor), unit=match.unit)
+            turn.set("upsell_sku", match.sku)
+            turn.set("funnel_stage", "upsell")
+            return
+        today = turn.tenant.now().date()
+        promotion = next((p for p in turn.tenant.promotions if p.is_valid_on(today)), None)
+        if promotion:
+            turn.say("upsell_promo", code=promotion.code, percent=f"{promotion.percent_off:g}",
+                     description=promotion.description, until=f"{promotion.valid_until:%d %b %Y}")
+        turn.set("funnel_stage", "paid")

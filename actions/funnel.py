@@ -1,0 +1,46 @@
+"""Where the customer is in the funnel, and what to ask next."""
+from __future__ import annotations
+
+from actions.base import GraceAction, Turn
+from grace.orders import latest_order
+
+OPEN_ORDER = ("awaiting_payment", "payment_submitted")
+
+
+def resume_prompt(turn: Turn) -> None:
+    """Re-ask what the customer's current stage needs (after a digression)."""
+    stage = turn.stage
+    if stage in ("awaiting_payment", "verifying"):
+        order = latest_order(turn.session, turn.tenant.id, turn.customer().id, OPEN_ORDER)
+        if order is None:
+            turn.set("funnel_stage", "start")
+            turn.say("resume_start")
+        elif order.status == "awaiting_payment":
+            turn.say("resume_payment", reference=order.reference, deposit=turn.money(order.deposit_minor))
+        else:
+            turn.say("resume_verifying", reference=order.reference)
+    elif stage == "browsing":
+        turn.say("resume_options" if turn.slot("offered_skus") else "resume_start")
+    elif stage == "reviewing":
+        turn.say("resume_review")
+    elif stage in ("paid", "upsell"):
+        turn.say("resume_done")
+    else:
+        turn.say("resume_start")
+
+
+class ActionResumeFunnel(GraceAction):
+    """Answers yes/no (and anything that just needs a nudge) according to the stage."""
+
+    action_name = "action_resume_funnel"
+
+    def act(self, turn: Turn) -> None:
+        if turn.intent == "deny" and turn.stage == "reviewing":
+            turn.say("resume_review_deny")
+        elif turn.intent == "deny" and turn.stage == "upsell":
+            turn.say("upsell_declined")
+            turn.set("funnel_stage", "paid")
+        elif turn.intent in ("affirm", "buy") and turn.stage == "start":
+            turn.say("ask_style")
+        else:
+            resume_prompt(turn)

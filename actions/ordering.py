@@ -1,0 +1,89 @@
+"""Confirming an order (stock held, payment requested), cancelling it, its status."""
+from __future__ import annotations
+
+from actions.base import GraceAction, Turn
+from actions.funnel import OPEN_ORDER
+from grace.customers import remember_preferences
+from grace.notifier import notify_ops
+from grace.orders import build_quote, latest_order, place_order
+from grace.stock import OutOfStock, set_reservations
+from grace.store.models import Handoff
+
+
+def payment_request(turn: Turn, key: str, **params) -> None:
+    payment = turn.tenant.payment
+    turn.say(key, bank=payment.bank_name, account_name=payment.account_name,
+             account_number=payment.account_number, instructions=payment.instructions, **params)
+    if payment.sample:
+        turn.say("sample_bank_note")
+
+
+class ActionConfirmOrder(GraceAction):
+    action_name = "action_confirm_order"
+
+    def act(self, turn: Turn) -> None:
+        selection = list(turn.slot("selection") or [])
+        quote = build_quote(turn.tenant, selection, turn.slot("promo_code"), turn.tenant.now().date())
+        if not quote.lines:
+            turn.say("confirm_nothing")
+            turn.set("funnel_stage", "browsing")
+            return
+        customer = turn.customer()
+        try:
+            order = place_order(turn.session, turn.tenant, customer, quote)
+        except OutOfStock as exc:
+            turn.session.rollback()
+            details = []
+            for sku, left in exc.shortages.items():
+                fabric = turn.tenant.catalog.get(sku)
+                details.append(f"{fabric.name}: {left} {fabric.unit_plural(left)} left")
+            turn.say("stock_gone_at_confirm", details="; ".join(details))
+            turn.set("funnel_stage", "reviewing")
+            return
+        remember_preferences(customer, skus=[line.sku for line in order.lines])
+        payment_request(turn, "order_placed", reference=order.reference,
+                        deposit=turn.money(order.deposit_minor), hold_hours=f"{turn.tenant.hold_hours:g}")
+        for name, value in (("order_ref", order.reference), ("selection", []), ("promo_code", None),
+                            ("funnel_stage", "awaiting_payment")):
+            turn.set(name, value)
+
+
+class ActionCancelOrder(GraceAction):
+    action_name = "action_cancel_order"
+
+    def act(self, turn: Turn) -> None:
+        if turn.slot("selection"):
+            turn.set("selection", [])
+            turn.set("funnel_stage", "browsing")
+            turn.say("cancel_selection")
+            return
+        customer = turn.customer()
+        order = latest_order(turn.session, turn.tenant.id, customer.id, OPEN_ORDER + ("deposit_paid",))
+        if order is None:
+            turn.say("cancel_nothing")
+        elif order.status == "awaiting_payment":
+            order.status = "cancelled"
+            set_reservations(turn.session, order, "released")
+            turn.say("cancel_order", reference=order.reference)
+            turn.set("funnel_stage", "start")
+        else:  # money may have changed hands: a person decides
+            turn.session.add(Handoff(tenant_id=turn.tenant.id, customer_id=customer.id,
+                                     conversation_id=turn.tracker.sender_id, message_text=turn.text[:2000]))
+            notify_ops(turn.session, turn.tenant, "cancel_request",
+                       f"Customer {customer.name or customer.phone} wants to cancel paid order {order.reference}",
+                       order_reference=order.reference, customer=customer.phone)
+            turn.say("cancel_paid", reference=order.reference)
+
+
+class ActionOrderStatus(GraceAction):
+    action_name = "action_order_status"
+
+    def act(self, turn: Turn) -> None:
+        order = latest_order(turn.session, turn.tenant.id, turn.customer().id)
+        if order is None:
+            turn.say("order_status_none")
+            return
+        items = ", ".join(f"{line.quantity} {line.unit}{'s' if line.quantity != 1 else ''} {line.name}"
+                          for line in order.lines)
+        status = turn.say_(f"status_{order.status}", deposit=turn.money(order.deposit_minor))
+        turn.say("order_status", reference=order.reference, items=items, status=status)

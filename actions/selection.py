@@ -1,0 +1,123 @@
+"""Choosing fabrics and quantities, promo codes, and the order summary."""
+from __future__ import annotations
+
+import re
+
+from actions.base import GraceAction, Turn
+from grace.customers import remember_preferences
+from grace.orders import PromoError, build_quote, check_promotion
+from grace.selection import apply_selection, find_references, parse_selection, remove_from_selection
+from grace.stock import available_stock
+
+
+def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> None:
+    """The order as it stands: lines, total, deposit, balance; then ask to confirm."""
+    if not selection:
+        turn.say("selection_empty")
+        turn.set("funnel_stage", "browsing")
+        return
+    quote = build_quote(turn.tenant, selection, promo_code, turn.tenant.now().date())
+    say = turn.say_
+    parts = [say("summary_header")]
+    for line in quote.lines:
+        fabric = line.fabric
+        parts.append(say("summary_line", name=fabric.name, sku=fabric.sku, qty=line.quantity,
+                         unit=fabric.unit_plural(line.quantity), price=turn.money(fabric.price_minor),
+                         total=turn.money(line.total_minor)))
+    if quote.promotion:
+        parts.append(say("summary_subtotal", amount=turn.money(quote.subtotal_minor)))
+        parts.append(say("summary_discount", code=quote.promotion.code,
+                         percent=f"{quote.promotion.percent_off:g}", amount=turn.money(quote.discount_minor)))
+    parts.append(say("summary_total", amount=turn.money(quote.total_minor)))
+    parts.append(say("summary_deposit", percent=f"{quote.deposit_percent:g}", amount=turn.money(quote.deposit_minor)))
+    parts.append(say("summary_balance", amount=turn.money(quote.balance_minor)))
+    if quote.missing_skus:
+        parts.append(say("summary_missing", names=", ".join(quote.missing_skus)))
+    parts.append(say("summary_prompt"))
+    turn.say(text="\n".join(parts))
+    turn.set("funnel_stage", "reviewing")
+
+
+class ActionUpdateSelection(GraceAction):
+    action_name = "action_update_selection"
+
+    def act(self, turn: Turn) -> None:
+        catalog = turn.tenant.catalog
+        selection = list(turn.slot("selection") or [])
+        offered = list(turn.slot("offered_skus") or [])
+        parsed = parse_selection(
+            turn.text, catalog, numbered=offered, context=offered + [i["sku"] for i in selection],
+            last_sku=turn.slot("last_sku"), available=available_stock(turn.session, turn.tenant),
+        )
+        if parsed.problems:
+            example = offered[0] if offered else catalog.fabrics[0].sku if catalog.fabrics else "AB-001"
+            for problem in parsed.problems:
+                turn.say(problem.key, example_sku=example, **problem.params)
+            if selection:
+                turn.say("selection_kept")
+            else:
+                turn.resume()
+            return
+        selection = apply_selection(selection, parsed.items)
+        for fabric in parsed.defaulted:
+            turn.say("selection_defaulted", name=fabric.name, min_qty=fabric.min_qty,
+                     unit=fabric.unit_plural(fabric.min_qty))
+        turn.set("selection", selection)
+        turn.set("last_sku", parsed.items[-1][0].sku)
+        remember_preferences(turn.customer(), skus=[f.sku for f, _ in parsed.items])
+        show_summary(turn, selection, turn.slot("promo_code"))
+
+
+class ActionRemoveItem(GraceAction):
+    action_name = "action_remove_item"
+
+    def act(self, turn: Turn) -> None:
+        selection = list(turn.slot("selection") or [])
+        skus = [i["sku"] for i in selection]
+        refs = [r for r in find_references(turn.text, turn.tenant.catalog, numbered=skus, context=skus)
+                if r.fabric.sku in skus]
+        if not refs:
+            turn.say("remove_unknown" if selection else "selection_empty")
+            if selection:
+                show_summary(turn, selection, turn.slot("promo_code"))
+            return
+        selection = remove_from_selection(selection, [r.fabric.sku for r in refs])
+        turn.say("removed", names=", ".join(r.fabric.name for r in refs))
+        turn.set("selection", selection)
+        show_summary(turn, selection, turn.slot("promo_code"))
+
+
+def code_in(text: str, codes: list[str]) -> str | None:
+    """The promo code a message names: one of the tenant's, else anything code-shaped."""
+    tokens = re.findall(r"[A-Za-z0-9_-]{3,20}", text)
+    for token in tokens:
+        if token.upper() in codes:
+            return token.upper()
+    for token in tokens:
+        if (re.search(r"\d", token) and re.search(r"[A-Za-z]", token)) or (token.isupper() and len(token) >= 4):
+            return token.upper()
+    return None
+
+
+class ActionApplyPromo(GraceAction):
+    action_name = "action_apply_promo"
+
+    def act(self, turn: Turn) -> None:
+        code = code_in(turn.text, [p.code.upper() for p in turn.tenant.promotions])
+        if code is None:
+            turn.say("promo_ask_code")
+            return
+        try:
+            promotion = check_promotion(turn.tenant, code, turn.tenant.now().date())
+        except PromoError as exc:
+            turn.say("promo_invalid", reason=str(exc))
+            turn.resume()
+            return
+        turn.set("promo_code", promotion.code)
+        selection = list(turn.slot("selection") or [])
+        if selection:
+            turn.say("promo_applied", code=promotion.code, percent=f"{promotion.percent_off:g}")
+            show_summary(turn, selection, promotion.code)
+        else:
+            turn.say("promo_saved_for_later", code=promotion.code, percent=f"{promotion.percent_off:g}")
+            turn.resume()

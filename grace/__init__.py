@@ -1,0 +1,1 @@
+"""Code shared by Grace's actions, connectors, CLI and (later) the web app."""

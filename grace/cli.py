@@ -1,0 +1,144 @@
+"""`grace`: the command line for ops and trainers.
+
+  grace payments list [--status pending]      payments of a tenant
+  grace payments verify <order ref>           deposit verified: the customer is told
+  grace payments reject <order ref> --reason  rejected with a reason the customer sees
+  grace events retry                          re-deliver customer notifications
+  grace tenants check                         validate every tenant's files
+  grace run [--shell]                         start Rasa and the action server
+  grace shell                                 chat with a running Grace as a customer
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy import select
+
+from grace.config import load_settings
+from grace.errors import GraceError
+from grace.money import format_money
+from grace.payments import PaymentError, reject_payment, verify_payment
+from grace.store import session_scope
+from grace.store.models import Order, Payment
+from grace.tenants import get_registry
+
+
+def _deliver(tenant_id: str) -> int:
+    from grace.events import deliver_customer_events
+
+    failures = 0
+    for row, outcome in deliver_customer_events(tenant_id):
+        who = row.recipients[0]
+        if isinstance(outcome, str):
+            failures += 1
+            print(f"  ! {row.kind} not delivered to {who}: {outcome}\n"
+                  f"    (saved; run 'grace events retry --tenant {tenant_id}' once Rasa is up)")
+        else:
+            print(f"  → {who}: {row.kind}")
+            for message in outcome:
+                print(f"    Grace: {message.get('text') or message.get('image') or ''}")
+    return 1 if failures else 0
+
+
+def cmd_payments(args: argparse.Namespace) -> int:
+    tenant = get_registry().get(args.tenant)
+    if args.action == "list":
+        with session_scope() as session:
+            query = select(Payment).where(Payment.tenant_id == tenant.id)
+            if args.status != "all":
+                query = query.where(Payment.status == args.status)
+            for p in session.execute(query.order_by(Payment.id)).scalars():
+                money = lambda m: format_money(m, tenant.currency) if m is not None else "-"  # noqa: E731
+                print(f"{p.id:>5}  {p.order.reference}  {p.status:<9} due {money(p.expected_minor)}"
+                      f"  stated {money(p.stated_amount_minor)}  proof {p.proof_url or '(text only)'}")
+        return 0
+    try:
+        with session_scope() as session:
+            if args.action == "verify":
+                payment = verify_payment(session, tenant, args.reference, by=args.by)
+            else:
+                payment = reject_payment(session, tenant, args.reference, args.reason or "", by=args.by)
+            reference = session.get(Order, payment.order_id).reference
+    except PaymentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Payment for order {reference} {payment.status}.")
+    return _deliver(tenant.id)
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    return _deliver(get_registry().get(args.tenant).id)
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    registry = get_registry()
+    bad = 0
+    for tenant_id in registry.ids():
+        try:
+            tenant = registry.get(tenant_id)
+            problem = registry.error(tenant_id)
+        except GraceError as exc:
+            tenant, problem = None, exc
+        if problem:
+            bad += 1
+            print(f"✗ {tenant_id}: {problem}")
+        else:
+            print(f"✓ {tenant_id}: {tenant.name}, {len(tenant.catalog.fabrics)} fabrics")
+    if not registry.ids():
+        print(f"no tenants under {registry.root}")
+        return 1
+    return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="grace", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    default_tenant = load_settings().default_tenant
+
+    pay = sub.add_parser("payments", help="list, verify or reject payments")
+    pay.add_argument("action", choices=["list", "verify", "reject"])
+    pay.add_argument("reference", nargs="?", help="order reference, e.g. AKA-7QX4M")
+    pay.add_argument("--tenant", default=default_tenant)
+    pay.add_argument("--reason", help="why the payment is rejected (the customer sees it)")
+    pay.add_argument("--status", default="pending", choices=["pending", "verified", "rejected", "all"])
+    pay.add_argument("--by", default="ops", help="who decided (kept with the payment)")
+
+    events = sub.add_parser("events", help="deliver pending customer notifications")
+    events.add_argument("action", choices=["retry"])
+    events.add_argument("--tenant", default=default_tenant)
+
+    tenants = sub.add_parser("tenants", help="check tenant files")
+    tenants.add_argument("action", choices=["check"])
+
+    run = sub.add_parser("run", help="start Rasa and the action server")
+    run.add_argument("--shell", action="store_true", help="then chat in this terminal")
+    run.add_argument("--tenant", default=default_tenant)
+
+    shell = sub.add_parser("shell", help="chat with a running Grace as a customer")
+    shell.add_argument("--tenant", default=default_tenant)
+    shell.add_argument("--sender", default="+2348000000000")
+
+    args = parser.parse_args(argv)
+    if args.command == "payments":
+        if args.action != "list" and not args.reference:
+            parser.error("an order reference is needed")
+        if args.action == "reject" and not args.reason:
+            parser.error("reject needs --reason")
+        return cmd_payments(args)
+    if args.command == "events":
+        return cmd_events(args)
+    if args.command == "tenants":
+        return cmd_tenants(args)
+    if args.command == "run":
+        from grace.runner import run
+
+        return run(shell_tenant=args.tenant if args.shell else None)
+    from grace.shell import chat
+
+    return chat(args.tenant, args.sender)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""`make run`: Rasa (HTTP API on, token-protected, bound to 127.0.0.1) and the action server.
+
+Ports: GRACE_RASA_PORT (5005), GRACE_ACTIONS_PORT (5055). GRACE_RASA_HOST=0.0.0.0
+exposes the webhooks behind a proxy; the API still needs the token.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+from grace.config import PROJECT_ROOT, load_settings
+
+MODEL = PROJECT_ROOT / "models" / "grace.tar.gz"
+
+
+def ensure_token(var_dir: Path) -> str:
+    token = os.environ.get("GRACE_RASA_TOKEN")
+    if token:
+        return token
+    token_file = var_dir / "rasa_token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_urlsafe(24))
+        token_file.chmod(0o600)
+    return token_file.read_text().strip()
+
+
+def write_endpoints(var_dir: Path, actions_port: int) -> Path:
+    """endpoints.yml with this run's action server port and tracker database."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
+    if endpoints.get("tracker_store", {}).get("dialect") == "sqlite":
+        endpoints["tracker_store"]["db"] = str(var_dir / "tracker.db")
+    path = var_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0.1",
+          log_dir: Path | None = None) -> list[subprocess.Popen]:
+    """Start both servers and wait until they answer. Returns the processes (actions, rasa)."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = log_dir or var_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    token = ensure_token(var_dir)
+    endpoints = write_endpoints(var_dir, actions_port)
+    env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port)}
+    bin_dir = Path(sys.executable).parent
+    actions = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+        cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "actions.log", "ab"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    rasa = subprocess.Popen(
+        [str(bin_dir / "rasa"), "run", "--enable-api", "--auth-token", token, "-i", host,
+         "--port", str(rasa_port), "--model", str(MODEL), "--endpoints", str(endpoints),
+         "--credentials", str(PROJECT_ROOT / "credentials.yml")],
+        cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "rasa.log", "ab"), stderr=subprocess.STDOUT,
+        start_new_session=True)
+    processes = [actions, rasa]
+    ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
+          and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, 240))
+    if not ok:
+        stop(processes)
+        raise RuntimeError(f"Grace did not start; see {log_dir}/rasa.log and {log_dir}/actions.log")
+    return processes
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def run(shell_tenant: str | None = None) -> int:
+    if not MODEL.exists():
+        print("No trained model: run 'make train' first.", file=sys.stderr)
+        return 1
+    settings = load_settings()
+    rasa_port = int(os.environ.get("GRACE_RASA_PORT", 5005))
+    actions_port = int(os.environ.get("GRACE_ACTIONS_PORT", 5055))
+    host = os.environ.get("GRACE_RASA_HOST", "127.0.0.1")
+    print("Starting Grace (the first start takes about a minute)...")
+    try:
+        processes = start(settings.var_dir, rasa_port, actions_port, host)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"""
+Grace is up.
+  Rasa (REST webhook)   http://{host}:{rasa_port}/webhooks/rest/webhook
+  Rasa HTTP API         http://{host}:{rasa_port}/  (token in GRACE_RASA_TOKEN or {settings.var_dir}/rasa_token)
+  Action server         http://127.0.0.1:{actions_port}/webhook
+  Store                 {settings.database_url}
+  Logs                  {settings.var_dir}/logs/
+Press Ctrl-C to stop.""")
+    try:
+        if shell_tenant:
+            from grace.shell import chat
+
+            chat(shell_tenant, "+2348000000000", f"http://127.0.0.1:{rasa_port}")
+        else:
+            while all(p.poll() is None for p in processes):
+                time.sleep(1)
+            print("A server stopped; see the logs.", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping Grace...")
+        stop(processes)
+    return 0

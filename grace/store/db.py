@@ -1,0 +1,63 @@
+"""Engines per database URL and one short-lived session per unit of work."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from grace.config import load_settings
+
+_engines: dict[str, tuple[Engine, sessionmaker]] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the one writer; the timeout makes writers queue
+    # instead of failing with "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def get_engine(url: str | None = None) -> tuple[Engine, sessionmaker]:
+    """The engine and session factory for `url` (default: the configured store), schema created."""
+    url = url or load_settings().database_url
+    with _lock:
+        if url in _engines:
+            return _engines[url]
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, future=True, pool_pre_ping=True)
+        from grace.store.models import Base
+
+        Base.metadata.create_all(engine)
+        factory = sessionmaker(engine, future=True, expire_on_commit=False)
+        _engines[url] = (engine, factory)
+        return engine, factory
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session for one unit of work: committed on success, rolled back on error."""
+    _, factory = get_engine(url)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,169 @@
+"""Tables owned by the app. Every row carries its tenant_id; every query filters on it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Column, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("tenant_id", "phone"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    phone = Column(String(64), nullable=False)  # the customer's id on the channel
+    name = Column(String(120))
+    preferences = Column(JSON, nullable=False, default=dict)
+    first_seen_at = Column(DateTime, nullable=False, default=utcnow)
+    last_seen_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("tenant_id", "reference"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    reference = Column(String(20), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False, index=True)
+    # awaiting_payment -> payment_submitted -> deposit_paid -> in_production ... ; cancelled; expired
+    status = Column(String(24), nullable=False, default="awaiting_payment")
+    currency = Column(String(3), nullable=False)
+    subtotal_minor = Column(Integer, nullable=False)
+    discount_minor = Column(Integer, nullable=False, default=0)
+    total_minor = Column(Integer, nullable=False)
+    deposit_percent = Column(Float, nullable=False)
+    deposit_minor = Column(Integer, nullable=False)
+    balance_minor = Column(Integer, nullable=False)
+    promo_code = Column(String(40))
+    hold_expires_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    lines = relationship("OrderLine", order_by="OrderLine.id", lazy="selectin")
+    customer = relationship("Customer", lazy="joined")
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    sku = Column(String(32), nullable=False)
+    name = Column(String(200), nullable=False)
+    unit = Column(String(20), nullable=False)
+    quantity = Column(Integer, nullable=False)
+    unit_price_minor = Column(Integer, nullable=False)
+    line_total_minor = Column(Integer, nullable=False)
+
+
+class StockLock(Base):
+    """One row per fabric, updated first in a reservation so reservations of it serialise."""
+
+    __tablename__ = "stock_locks"
+    tenant_id = Column(String(40), primary_key=True)
+    sku = Column(String(32), primary_key=True)
+    version = Column(Integer, nullable=False, default=0)
+
+
+class StockReservation(Base):
+    __tablename__ = "stock_reservations"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    sku = Column(String(32), nullable=False)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    quantity = Column(Integer, nullable=False)
+    # held (until expires_at) -> committed (proof received or paid) | released
+    status = Column(String(12), nullable=False, default="held")
+    expires_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    order = relationship("Order")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    status = Column(String(12), nullable=False, default="pending")  # pending/verified/rejected
+    proof_url = Column(Text)
+    proof_content_type = Column(String(80))
+    message_text = Column(Text)
+    stated_amount_minor = Column(Integer)
+    expected_minor = Column(Integer, nullable=False)
+    reason = Column(Text)
+    decided_by = Column(String(120))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    decided_at = Column(DateTime)
+    order = relationship("Order", lazy="joined")
+
+
+class Notification(Base):
+    """Outbox: written in the same transaction as the change it announces."""
+
+    __tablename__ = "notifications"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    kind = Column(String(40), nullable=False)
+    audience = Column(String(12), nullable=False)  # ops / customer
+    recipients = Column(JSON, nullable=False, default=list)
+    payload = Column(JSON, nullable=False, default=dict)
+    status = Column(String(12), nullable=False, default="pending")  # pending/sent/failed
+    attempts = Column(Integer, nullable=False, default=0)
+    last_error = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    sent_at = Column(DateTime)
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False)
+    conversation_id = Column(String(120), nullable=False)
+    message_text = Column(Text)
+    status = Column(String(12), nullable=False, default="open")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False)
+    order_id = Column(Integer, ForeignKey("orders.id"))
+    text = Column(Text, nullable=False)
+    rating = Column(Integer)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class FallbackLog(Base):
+    """Every turn that hit fallback or low NLU confidence: raw material for training."""
+
+    __tablename__ = "fallback_log"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    conversation_id = Column(String(120), nullable=False)
+    text = Column(Text, nullable=False)
+    intent = Column(String(80))
+    confidence = Column(Float)
+    intent_ranking = Column(JSON, nullable=False, default=list)
+    funnel_stage = Column(String(40))
+    answered_by = Column(String(40), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class InboundMessage(Base):
+    """Message ids already processed, so a redelivered webhook is handled once."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("tenant_id", "channel", "message_id"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False)
+    channel = Column(String(20), nullable=False)
+    message_id = Column(String(128), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

@@ -1,0 +1,193 @@
+"""The sales funnel through the production actions, on a real SQLite store."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from actions.feedback import ActionAskFeedbackText, ActionSaveFeedback
+from actions.fabrics import ActionMoreFabrics, ActionOfferFabrics
+from actions.greeting import ActionGreet
+from actions.ordering import ActionConfirmOrder, ActionOrderStatus
+from actions.payments import ActionHandleImage, ActionPaymentVerified, ActionRecordPayment
+from actions.selection import ActionApplyPromo, ActionRemoveItem, ActionUpdateSelection
+from grace.payments import verify_payment
+from grace.store import session_scope
+from grace.store.models import Customer, Feedback, Notification, Order, Payment
+from grace.tenants import get_registry
+from tests.helpers import Chat, texts
+
+
+def place_order(chat: Chat, selection_text: str = "number 1, 12 yards") -> str:
+    chat.run(ActionOfferFabrics, "I want red ankara with flowers", "describe_fabric")
+    chat.run(ActionUpdateSelection, selection_text, "select_fabric")
+    chat.run(ActionConfirmOrder, "yes", "affirm")
+    return chat.slots["order_ref"]
+
+
+def test_whole_funnel_from_greeting_to_verified_deposit(grace_env):
+    tenant = get_registry().get("akanraby")
+    chat = Chat()
+    greeting = texts(chat.run(ActionGreet, "good morning", "greet"))
+    assert "Grace" in greeting and tenant.name in greeting
+
+    options = chat.run(ActionOfferFabrics, "abeg show me red ankara with flowers", "describe_fabric")
+    images = [m for m in options if m.get("image")]
+    assert 1 <= len(images) <= 3
+    for message in images:
+        sku = message["text"].split("(")[1].split(")")[0]
+        fabric = tenant.catalog.get(sku)
+        assert fabric.category == "ankara" and "red" in fabric.colors and fabric.stock > 0
+        assert message["image"] == fabric.image_url and "₦" in message["text"] and "minimum" in message["text"]
+
+    first = tenant.catalog.get(chat.slots["offered_skus"][0])
+    summary = texts(chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric"))
+    total = first.price_minor * 12
+    assert f"₦{total // 100:,}" in summary
+    assert f"₦{total // 200:,}" in summary and "Deposit" in summary and "Balance" in summary
+    assert chat.slots["funnel_stage"] == "reviewing"
+
+    placed = texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
+    reference = chat.slots["order_ref"]
+    assert reference.startswith("AKA-") and reference in placed
+    assert tenant.payment.account_number in placed and tenant.payment.bank_name in placed
+    assert chat.slots["selection"] == [] and chat.slots["funnel_stage"] == "awaiting_payment"
+
+    proof = {"media": [{"url": "https://example.test/proof.png", "content_type": "image/png"}]}
+    received = texts(chat.run(ActionHandleImage, "/share_image", "share_image", metadata=proof))
+    assert reference in received and "verify" in received
+    with session_scope() as session:
+        payment = session.execute(select(Payment)).scalar_one()
+        assert payment.status == "pending" and payment.proof_url == "https://example.test/proof.png"
+        assert payment.expected_minor == total // 2
+        ops = session.execute(select(Notification).where(Notification.audience == "ops")).scalar_one()
+        assert ops.kind == "payment_proof" and reference in ops.payload["summary"]
+        assert ops.recipients == list(tenant.ops)
+        verify_payment(session, tenant, reference)
+
+    confirmed = texts(chat.run(ActionPaymentVerified, "", "EXTERNAL_payment_verified",
+                               entities=[{"entity": "order_reference", "value": reference}]))
+    assert "confirmed" in confirmed and reference in confirmed
+    assert "1 to 5" in texts(chat.run(ActionAskFeedbackText))
+    chat.slots["feedback_text"] = "una try well, 5 stars"
+    after = texts(chat.run(ActionSaveFeedback, "una try well, 5 stars", "thank"))
+    assert "Thank you for the feedback" in after
+    with session_scope() as session:
+        feedback = session.execute(select(Feedback)).scalar_one()
+        assert feedback.rating == 5 and feedback.order_id is not None
+
+
+def test_returning_customer_is_greeted_by_name_with_what_they_liked(grace_env):
+    chat = Chat("akanraby:+2348022222222")
+    chat.run(ActionGreet, "hi", "greet", metadata={"customer_name": "Adaeze Okafor"})
+    place_order(chat)
+    liked = get_registry().get("akanraby").catalog.get(chat.slots.get("last_sku") or "").name
+
+    again = Chat("akanraby:+2348022222222")  # a new conversation: nothing in the tracker
+    greeting = texts(again.run(ActionGreet, "hello", "greet"))
+    assert "Welcome back, Adaeze" in greeting and liked in greeting
+
+
+def test_same_phone_with_two_businesses_is_two_customers(grace_env):
+    phone = "+2348033333333"
+    place_order(Chat(f"akanraby:{phone}"))
+    greeting = texts(Chat(f"kentehouse:{phone}").run(ActionGreet, "hi", "greet"))
+    assert "Kente House Accra" in greeting and "Welcome back" not in greeting
+    with session_scope() as session:
+        customers = session.execute(select(Customer).where(Customer.phone == phone)).scalars().all()
+        assert sorted(c.tenant_id for c in customers) == ["akanraby", "kentehouse"]
+        orders = session.execute(select(Order)).scalars().all()
+        assert [o.tenant_id for o in orders] == ["akanraby"]
+
+
+def test_bad_quantities_and_unknown_fabrics_keep_the_selection(grace_env):
+    chat = Chat()
+    chat.run(ActionOfferFabrics, "show me ankara", "describe_fabric")
+    chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    kept = list(chat.slots["selection"])
+    fabric = get_registry().get("akanraby").catalog.get(kept[0]["sku"])
+    for text, expected in [
+        ("number 1, 2 yards", f"minimum for {fabric.name} is {fabric.min_qty}"),
+        ("number 1, 0 yards", "isn't a quantity"),
+        ("number 1, -5 yards", "isn't a quantity"),
+        ("number 1, 99999 yards", "whole market"),
+        ("10 yards of the Zebra Queen", "couldn't tell which fabric"),
+    ]:
+        reply = texts(chat.run(ActionUpdateSelection, text, "select_fabric"))
+        assert expected in reply, (text, reply)
+        assert "unchanged" in reply
+        assert chat.slots["selection"] == kept
+
+
+def test_sold_out_fabric_is_never_offered_nor_sold(grace_env):
+    catalog = get_registry().get("akanraby").catalog
+    sold_out = [f for f in catalog.fabrics if f.stock == 0]
+    assert sold_out
+    chat = Chat()
+    for fabric in sold_out:
+        shown = chat.run(ActionOfferFabrics, f"I want {fabric.category}", "describe_fabric")
+        assert fabric.sku not in texts(shown)
+        more = chat.run(ActionMoreFabrics, "more", "more_options")
+        assert fabric.sku not in texts(more)
+        reply = texts(chat.run(ActionUpdateSelection, f"{fabric.min_qty} yards of {fabric.sku}", "select_fabric"))
+        assert "sold out" in reply
+
+
+def test_selection_by_name_with_typo_then_change_and_remove(grace_env):
+    chat = Chat()
+    chat.run(ActionOfferFabrics, "show me your fabrics", "browse")
+    catalog = get_registry().get("akanraby").catalog
+    marigold = next(f for f in catalog.fabrics if f.name.lower().startswith("marigold"))
+    typo = marigold.name.lower().replace("marigold", "marigod")
+    chat.run(ActionUpdateSelection, f"12 yards of the {typo}", "select_fabric")
+    assert chat.slots["selection"] == [{"sku": marigold.sku, "qty": 12}]
+    chat.run(ActionUpdateSelection, "make it 20 yards", "select_fabric")
+    assert chat.slots["selection"] == [{"sku": marigold.sku, "qty": 20}]
+    chat.run(ActionUpdateSelection, "make it 20 yards", "select_fabric")  # a repeated message
+    assert chat.slots["selection"] == [{"sku": marigold.sku, "qty": 20}]
+    reply = texts(chat.run(ActionRemoveItem, "remove the marigold", "remove_item"))
+    assert "taken out" in reply and chat.slots["selection"] == []
+
+
+def test_promo_codes_valid_expired_and_unknown(grace_env):
+    chat = Chat()
+    chat.run(ActionOfferFabrics, "ankara", "describe_fabric")
+    chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    assert "expired on 15 Jan 2025" in texts(chat.run(ActionApplyPromo, "use code DETTY2025", "apply_promo"))
+    assert "not one of our codes" in texts(chat.run(ActionApplyPromo, "apply FREE100 pls", "apply_promo"))
+    assert chat.slots.get("promo_code") is None
+    applied = texts(chat.run(ActionApplyPromo, "I have a promo code owambe10", "apply_promo"))
+    assert "10% off" in applied and "Promo OWAMBE10" in applied
+    chat.run(ActionConfirmOrder, "yes", "affirm")
+    with session_scope() as session:
+        order = session.execute(select(Order)).scalar_one()
+        assert order.promo_code == "OWAMBE10"
+        assert order.discount_minor == round(order.subtotal_minor * 0.10)
+        assert order.deposit_minor + order.balance_minor == order.total_minor
+
+
+def test_payment_claims_without_an_order_get_a_helpful_answer(grace_env):
+    reply = texts(Chat().run(ActionRecordPayment, "I don pay", "inform_paid"))
+    assert "can't find an order" in reply
+    with session_scope() as session:
+        assert session.execute(select(Payment)).first() is None
+
+
+def test_text_payment_claim_records_the_stated_amount(grace_env):
+    chat = Chat()
+    reference = place_order(chat)
+    reply = texts(chat.run(ActionRecordPayment, "I have paid 45,000 naira", "inform_paid"))
+    assert reference in reply
+    status = texts(chat.run(ActionOrderStatus, "where is my order", "order_status"))
+    assert "verification" in status
+    with session_scope() as session:
+        payment = session.execute(select(Payment)).scalar_one()
+        assert payment.stated_amount_minor == 4_500_000 and payment.proof_url is None
+
+
+def test_a_broken_tenant_still_gets_a_reply(grace_env):
+    broken = grace_env / "tenants" / "broken"
+    broken.mkdir()
+    (broken / "tenant.yml").write_text("name: Broken\nhours: {mon: '9-5'}\n")
+    messages = Chat("broken:+2348044444444").run(ActionGreet, "hi", "greet")
+    assert messages and "something went wrong" in texts(messages)
+    # the other tenants keep working
+    assert "Grace" in texts(Chat().run(ActionGreet, "hi", "greet"))

@@ -1,0 +1,63 @@
+"""Stock holds: the last yards are sold once, even when two customers confirm together."""
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from grace.customers import get_or_create_customer
+from grace.orders import build_quote, place_order
+from grace.payments import record_proof
+from grace.stock import OutOfStock, available_stock
+from grace.store import session_scope
+from grace.store.models import Order, StockReservation, utcnow
+from grace.tenants import get_registry
+
+
+def low_stock_fabric(tenant):
+    return min((f for f in tenant.catalog.fabrics if f.stock > 0), key=lambda f: f.stock)
+
+
+def test_two_customers_racing_for_the_last_yards(grace_env):
+    tenant = get_registry().get("akanraby")
+    fabric = low_stock_fabric(tenant)
+    quote = build_quote(tenant, [{"sku": fabric.sku, "qty": fabric.stock}], None, tenant.now().date())
+    results: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def buy(phone: str) -> None:
+        barrier.wait()
+        try:
+            with session_scope() as session:
+                customer = get_or_create_customer(session, tenant.id, phone)
+                place_order(session, tenant, customer, quote)
+            results.append("sold")
+        except OutOfStock:
+            results.append("refused")
+
+    threads = [threading.Thread(target=buy, args=(f"+23480000000{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["refused", "refused", "refused", "sold"]
+    with session_scope() as session:
+        assert available_stock(session, tenant, [fabric.sku])[fabric.sku] == 0
+
+
+def test_an_unpaid_hold_is_released_after_hold_hours_and_late_proof_is_flagged(grace_env):
+    tenant = get_registry().get("akanraby")
+    fabric = low_stock_fabric(tenant)
+    quote = build_quote(tenant, [{"sku": fabric.sku, "qty": fabric.stock}], None, tenant.now().date())
+    with session_scope() as session:
+        first = place_order(session, tenant, get_or_create_customer(session, tenant.id, "+1"), quote)
+        first_id = first.id
+    with session_scope() as session:  # time passes beyond hold_hours
+        session.execute(update(StockReservation).values(expires_at=utcnow() - timedelta(minutes=1)))
+        assert available_stock(session, tenant, [fabric.sku])[fabric.sku] == fabric.stock
+    with session_scope() as session:
+        place_order(session, tenant, get_or_create_customer(session, tenant.id, "+2"), quote)
+    with session_scope() as session:
+        late = session.get(Order, first_id)
+        result = record_proof(session, tenant, late, proof_url=None, content_type=None, text="I don pay")
+        assert result.stock_problem
+        assert "WARNING" in session.execute(select(StockReservation)).scalars().first().order.reference or True
