@@ -24,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt scripts/find-python
 	touch $(STAMP)
 
 $(MODEL): $(STAMP) $(TRAINING_INPUTS)
-	$(RASA) train --fixed-model-name grace --out models
+	$(RASA) train --fixed-model-name grace --out models --augmentation 10
 	@touch $(MODEL)
 
 train: $(MODEL)

@@ -1,6 +1,8 @@
 """Payment details, proof of payment (screenshot or words), and ops' verdict."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from actions.base import GraceAction, Turn
@@ -12,6 +14,7 @@ from grace.orders import latest_order, order_by_reference
 from grace.payments import record_proof
 from grace.store.models import Payment
 
+log = logging.getLogger("grace.actions.payments")
 PROOF_TYPES = ("image/", "application/pdf")
 
 
@@ -87,7 +90,9 @@ def _order_for_event(turn: Turn):
     entities = turn.tracker.latest_message.get("entities") or []
     reference = next((e.get("value") for e in entities if e.get("entity") == "order_reference"), None)
     reference = reference or turn.slot("order_ref")
-    return order_by_reference(turn.session, turn.tenant.id, reference) if reference else None
+    order = order_by_reference(turn.session, turn.tenant.id, reference) if reference else None
+    # The event's own reference first; else the customer's latest order (still checked against the store).
+    return order or latest_order(turn.session, turn.tenant.id, turn.customer().id)
 
 
 def _latest_payment(turn: Turn, order) -> Payment | None:
@@ -107,6 +112,8 @@ class ActionPaymentVerified(GraceAction):
         payment = _latest_payment(turn, order) if order else None
         if order is None or payment is None or payment.status != "verified" \
                 or order.customer.phone != turn.customer_key:
+            log.warning("payment_verified event without a verified payment in %s (order %s, payment %s)",
+                        turn.tracker.sender_id, order and order.reference, payment and payment.status)
             turn.resume()
             return
         turn.say("payment_verified", reference=order.reference, deposit=turn.money(order.deposit_minor),

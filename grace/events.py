@@ -29,7 +29,8 @@ def trigger_intent(conversation_id: str, intent: str, entities: dict, timeout: f
     params = {"output_channel": "latest"}
     if settings.rasa_token:
         params["token"] = settings.rasa_token
-    url = f"{settings.rasa_url}/conversations/{quote(conversation_id, safe='')}/trigger_intent"
+    # Rasa does not decode the id in the path: ":" and "+" must stay as they are.
+    url = f"{settings.rasa_url}/conversations/{quote(conversation_id, safe=':+')}/trigger_intent"
     reply = requests.post(url, params=params, json={"name": intent, "entities": entities}, timeout=timeout)
     reply.raise_for_status()
     return reply.json().get("messages") or []

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from actions.feedback import ActionAskFeedbackText, ActionSaveFeedback
 from actions.fabrics import ActionMoreFabrics, ActionOfferFabrics
+from actions.feedback import ActionAskFeedbackText, ActionSaveFeedback
 from actions.greeting import ActionGreet
 from actions.ordering import ActionConfirmOrder, ActionOrderStatus
 from actions.payments import ActionHandleImage, ActionPaymentVerified, ActionRecordPayment
