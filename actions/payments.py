@@ -90,9 +90,7 @@ def _order_for_event(turn: Turn):
     entities = turn.tracker.latest_message.get("entities") or []
     reference = next((e.get("value") for e in entities if e.get("entity") == "order_reference"), None)
     reference = reference or turn.slot("order_ref")
-    order = order_by_reference(turn.session, turn.tenant.id, reference) if reference else None
-    # The event's own reference first; else the customer's latest order (still checked against the store).
-    return order or latest_order(turn.session, turn.tenant.id, turn.customer().id)
+    return order_by_reference(turn.session, turn.tenant.id, reference) if reference else None
 
 
 def _latest_payment(turn: Turn, order) -> Payment | None:

@@ -17,8 +17,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from grace import runner  # noqa: E402
-from tests.e2e.conftest import free_port  # noqa: E402
-from tests.helpers import make_tenants  # noqa: E402
+from tests.helpers import free_port, make_tenants  # noqa: E402
 
 TURNS = ["hello", "show me red ankara", "how much", "are you open on saturday?", "number 1, 12 yards", "no"]
 

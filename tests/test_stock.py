@@ -9,7 +9,7 @@ from grace.orders import build_quote, place_order
 from grace.payments import record_proof
 from grace.stock import OutOfStock, available_stock
 from grace.store import session_scope
-from grace.store.models import Order, StockReservation, utcnow
+from grace.store.models import Notification, Order, StockReservation, utcnow
 from grace.tenants import get_registry
 
 
@@ -60,4 +60,5 @@ def test_an_unpaid_hold_is_released_after_hold_hours_and_late_proof_is_flagged(g
         late = session.get(Order, first_id)
         result = record_proof(session, tenant, late, proof_url=None, content_type=None, text="I don pay")
         assert result.stock_problem
-        assert "WARNING" in session.execute(select(StockReservation)).scalars().first().order.reference or True
+        ops = session.execute(select(Notification).where(Notification.kind == "payment_proof")).scalar_one()
+        assert ops.payload["stock_problem"] and "no longer available" in ops.payload["summary"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -11,13 +10,7 @@ import pytest
 import requests
 
 from grace import runner
-from tests.helpers import ROOT, make_tenants
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import ROOT, free_port, make_tenants
 
 
 class Grace:
