@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,10 @@ from grace.tenants import Tenant, get_registry
 
 log = logging.getLogger("grace.actions")
 
+# A turn the flow handled but NLU was unsure about is kept for trainers too (issue 4's
+# learning loop reads the same log); below the FallbackClassifier threshold the
+# fallback action logs the turn itself.
+LOW_CONFIDENCE = float(os.environ.get("GRACE_LOW_CONFIDENCE", "0.6"))
 STAGES = ("start", "browsing", "reviewing", "awaiting_payment", "verifying", "paid", "upsell")
 
 
@@ -116,13 +121,33 @@ def log_fallback(turn: Turn, answered_by: str) -> None:
         tenant_id=turn.tenant.id, conversation_id=turn.tracker.sender_id, text=turn.text[:2000],
         intent=intent.get("name"), confidence=intent.get("confidence"),
         intent_ranking=[{"name": r.get("name"), "confidence": r.get("confidence")} for r in ranking[:5]],
-        funnel_stage=turn.stage, answered_by=answered_by))
+        funnel_stage=turn.tracker.get_slot("funnel_stage") or "start",  # where they were when they spoke
+        answered_by=answered_by))
+
+
+def first_action_of_turn(tracker: Tracker) -> bool:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return True
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return False
+    return False
+
+
+def unsure_turn(tracker: Tracker) -> bool:
+    """A customer's words (not media, not an ops event) that NLU classified with low confidence."""
+    intent = tracker.latest_message.get("intent") or {}
+    text = tracker.latest_message.get("text") or ""
+    if not text or text.startswith("/") or (intent.get("name") or "").startswith("EXTERNAL"):
+        return False
+    return (intent.get("confidence") or 0.0) < LOW_CONFIDENCE and first_action_of_turn(tracker)
 
 
 class GraceAction(Action):
     """Subclasses set `action_name` and implement act(turn)."""
 
     action_name = ""
+    logs_own_fallback = False  # the fallback action records the turn itself
 
     def name(self) -> str:
         return self.action_name
@@ -137,6 +162,8 @@ class GraceAction(Action):
             turn = Turn(tenant=tenant, tracker=tracker, session=session, customer_key=customer_key,
                         say_=Messages(tenant))
             self.act(turn)
+            if not self.logs_own_fallback and unsure_turn(tracker):
+                log_fallback(turn, f"flow:{self.name()}"[:40])
         return turn.replies, turn.events
 
     def _error_reply(self, tracker: Tracker) -> str:

@@ -51,6 +51,7 @@ class ActionRedirectOfftopic(GraceAction):
 
 class ActionGraceFallback(GraceAction):
     action_name = "action_grace_fallback"
+    logs_own_fallback = True
 
     def act(self, turn: Turn) -> None:
         log_fallback(turn, "library")

@@ -1,16 +1,19 @@
 """`make bench`: REST turn latency (Rasa + action server + store) and server memory.
 
-Prints p50/p99 at 1 and 16 concurrent conversations and the RSS of each server.
-(The side-by-side with a bare `rasa init` bot is still to come: see issue 2.)
+Prints p50/p99 at 1 and 16 concurrent conversations and the RSS of each server,
+beside the same measurement of a bare `rasa init` bot trained in a temporary
+folder in this run, and the ratio of Grace's p50 to the bare bot's (target <= 1.5).
 """
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -20,15 +23,52 @@ from grace import runner  # noqa: E402
 from tests.helpers import free_port, make_tenants  # noqa: E402
 
 TURNS = ["hello", "show me red ankara", "how much", "are you open on saturday?", "number 1, 12 yards", "no"]
+CONCURRENCY = (1, 16)
+RASA = str(Path(sys.executable).parent / "rasa")
+
+
+@dataclass
+class Result:
+    concurrency: int
+    turns: list[float]
+    elapsed: float
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.turns)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.turns, 99)
+
+    def line(self, label: str) -> str:
+        return (f"{label:<6} concurrency {self.concurrency:>2}: turns {len(self.turns):>4}  p50 {self.p50:7.1f} ms  "
+                f"p99 {self.p99:7.1f} ms  throughput {len(self.turns) / self.elapsed:6.1f} turns/s")
 
 
 def conversation(base: str, sender: str) -> list[float]:
     timings = []
     for text in TURNS:
         start = time.perf_counter()
-        requests.post(f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=120)
+        answer = requests.post(f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                               timeout=120)
+        answer.raise_for_status()
         timings.append((time.perf_counter() - start) * 1000)
     return timings
+
+
+def measure(base: str, label: str) -> list[Result]:
+    conversation(base, f"{label}-warmup")
+    results = []
+    for concurrency in CONCURRENCY:
+        senders = [f"{label}-{concurrency}-{i}" for i in range(max(4, concurrency * 2))]
+        with ThreadPoolExecutor(concurrency) as pool:
+            started = time.perf_counter()
+            timings = list(pool.map(lambda sender: conversation(base, sender), senders))
+            elapsed = time.perf_counter() - started
+        results.append(Result(concurrency, [t for r in timings for t in r], elapsed))
+        print(results[-1].line(label), flush=True)
+    return results
 
 
 def rss_mb(pid: int) -> float:
@@ -43,27 +83,47 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def main() -> int:
-    root = Path(tempfile.mkdtemp(prefix="grace-bench-"))
+def bench_grace(root: Path) -> list[Result]:
     os.environ.update(GRACE_TENANTS_DIR=str(make_tenants(root)), GRACE_VAR_DIR=str(root / "var"))
     rasa_port, actions_port = free_port(), free_port()
     processes = runner.start(root / "var", rasa_port, actions_port)
-    base = f"http://127.0.0.1:{rasa_port}"
     try:
-        conversation(base, "warmup")
-        for concurrency in (1, 16):
-            with ThreadPoolExecutor(concurrency) as pool:
-                started = time.perf_counter()
-                senders = [f"bench-{concurrency}-{i}" for i in range(max(4, concurrency * 2))]
-                results = list(pool.map(lambda sender: conversation(base, sender), senders))
-                elapsed = time.perf_counter() - started
-            flat = [t for r in results for t in r]
-            print(f"concurrency {concurrency:>2}: turns {len(flat):>4}  p50 {statistics.median(flat):7.1f} ms  "
-                  f"p99 {percentile(flat, 99):7.1f} ms  throughput {len(flat) / elapsed:6.1f} turns/s")
+        results = measure(f"http://127.0.0.1:{rasa_port}", "grace")
         actions, rasa = processes
-        print(f"RSS: rasa {rss_mb(rasa.pid):.0f} MB, action server {rss_mb(actions.pid):.0f} MB")
+        print(f"grace  RSS: rasa {rss_mb(rasa.pid):.0f} MB, action server {rss_mb(actions.pid):.0f} MB")
     finally:
         runner.stop(processes)
+    return results
+
+
+def bench_bare_bot(root: Path) -> list[Result]:
+    """The baseline: `rasa init` (trained here, now) behind the same REST channel."""
+    bot = root / "bare"
+    print("training a bare `rasa init` bot for comparison (about 2 minutes)...", flush=True)
+    subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(bot)], check=True, cwd=root,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = free_port()
+    log = open(root / "bare-rasa.log", "ab")
+    process = subprocess.Popen([RASA, "run", "-i", "127.0.0.1", "--port", str(port), "--model", "models"],
+                               cwd=bot, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        if not runner.wait_until_up(f"http://127.0.0.1:{port}/webhooks/rest/", process, 240):
+            raise RuntimeError(f"the bare bot did not start; see {root / 'bare-rasa.log'}")
+        results = measure(f"http://127.0.0.1:{port}", "bare")
+        print(f"bare   RSS: rasa {rss_mb(process.pid):.0f} MB")
+    finally:
+        runner.stop([process])
+    return results
+
+
+def main() -> int:
+    root = Path(tempfile.mkdtemp(prefix="grace-bench-"))
+    grace = bench_grace(root)
+    bare = bench_bare_bot(root)
+    print("\np50 ratio grace / bare bot (target <= 1.5):")
+    for mine, theirs in zip(grace, bare, strict=True):
+        print(f"  concurrency {mine.concurrency:>2}: {mine.p50 / theirs.p50:5.2f}x  "
+              f"(grace {mine.p50:.0f} ms, bare {theirs.p50:.0f} ms)")
     return 0
 
 

@@ -191,3 +191,20 @@ def test_a_broken_tenant_still_gets_a_reply(grace_env):
     assert messages and "something went wrong" in texts(messages)
     # the other tenants keep working
     assert "Grace" in texts(Chat().run(ActionGreet, "hi", "greet"))
+
+
+def test_unsure_turns_are_logged_for_trainers_and_sure_ones_are_not(grace_env):
+    from actions.support import ActionGraceFallback
+    from grace.store.models import FallbackLog
+
+    chat = Chat()
+    chat.run(ActionGreet, "hello", "greet", confidence=0.98)
+    chat.run(ActionOfferFabrics, "abeg wetin una get for owambe", "browse", confidence=0.45)
+    chat.run(ActionGraceFallback, "my cousin's goat ate the receipt", "smalltalk", confidence=0.2)
+    with session_scope() as session:
+        rows = session.scalars(select(FallbackLog).order_by(FallbackLog.id)).all()
+        logged = [(r.text, r.intent, r.answered_by, r.funnel_stage) for r in rows]
+    assert logged == [
+        ("abeg wetin una get for owambe", "browse", "flow:action_offer_fabrics", "start"),
+        ("my cousin's goat ate the receipt", "smalltalk", "library", "browsing"),
+    ]
