@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from grace.customers import get_or_create_customer
 from grace.errors import GraceError
+from grace.inbound import split_conversation_id
 from grace.messages import Messages
 from grace.money import format_money
 from grace.store import session_scope
@@ -32,14 +33,6 @@ log = logging.getLogger("grace.actions")
 # fallback action logs the turn itself.
 LOW_CONFIDENCE = float(os.environ.get("GRACE_LOW_CONFIDENCE", "0.6"))
 STAGES = ("start", "browsing", "reviewing", "awaiting_payment", "verifying", "paid", "upsell")
-
-
-def split_conversation_id(sender_id: str) -> tuple[str | None, str]:
-    """Channels name conversations "<tenant>:<customer>"; anything else is the default tenant's."""
-    if ":" in sender_id:
-        tenant_id, customer = sender_id.split(":", 1)
-        return tenant_id, customer
-    return None, sender_id
 
 
 def latest_user_metadata(tracker: Tracker) -> dict:

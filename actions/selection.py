@@ -9,6 +9,11 @@ from grace.orders import PromoError, build_quote, check_promotion
 from grace.selection import apply_selection, find_references, parse_selection, remove_from_selection
 from grace.stock import available_stock
 
+# What the summary's buttons stand for, in words NLU reads like a customer's (a payload is
+# never an intent literal: over REST and WhatsApp it comes back as the customer's text).
+CONFIRM_PAYLOAD = "yes, I confirm"
+MORE_PAYLOAD = "show me more fabrics"
+
 
 def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> None:
     """The order as it stands: lines, total, deposit, balance; then ask to confirm."""
@@ -34,7 +39,10 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
     if quote.missing_skus:
         parts.append(say("summary_missing", names=", ".join(quote.missing_skus)))
     parts.append(say("summary_prompt"))
-    turn.say(text="\n".join(parts))
+    turn.say(text="\n".join(parts), buttons=[
+        {"title": say("button_confirm"), "payload": CONFIRM_PAYLOAD},
+        {"title": say("button_more_fabrics"), "payload": MORE_PAYLOAD},
+    ])
     turn.set("funnel_stage", "reviewing")
 
 

@@ -7,31 +7,20 @@ The reply is Rasa's REST list of text / image / buttons items, never empty.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from grace.dedupe import first_delivery
+from connectors.common import OnNewMessage, is_first_delivery, off_loop, run_turn
 from grace.errors import TenantFileError, UnknownTenant
 from grace.inbound import Inbound, clean_media
-from grace.messages import Messages
 from grace.tenants import get_registry
 
 log = logging.getLogger("grace.channels.rest")
 SORRY = "Sorry, something went wrong on my side 🙏 Please try again in a moment."
-
-
-class GraceCollectingOutputChannel(CollectingOutputChannel):
-    """Keeps each reply whole (Rasa's splits text on blank lines)."""
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._persist_message(self._message(recipient_id, text=text.strip()))
 
 
 def _blocking_lookup(tenant_id: str | None):
@@ -44,7 +33,7 @@ class GraceRestInput(InputChannel):
     def name(cls) -> str:
         return "rest"
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = Blueprint("grace_rest_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
@@ -58,9 +47,8 @@ class GraceRestInput(InputChannel):
                 return response.json({"error": "bad_request",
                                       "message": "send JSON with 'sender' and 'message'"}, status=400)
             meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-            loop = asyncio.get_running_loop()
             try:
-                tenant = await loop.run_in_executor(None, _blocking_lookup, meta.get("tenant"))
+                tenant = await off_loop(_blocking_lookup, meta.get("tenant"))
             except UnknownTenant as exc:
                 return response.json({"error": "unknown_tenant",
                                       "message": f"No business called {exc.tenant_id!r} uses Grace here."},
@@ -76,22 +64,8 @@ class GraceRestInput(InputChannel):
 
         return hook
 
-    async def handle(self, inbound: Inbound, tenant, on_new_message) -> list[dict]:
-        say = Messages(tenant)
-        reply = lambda text: [{"recipient_id": inbound.customer, "text": text}]  # noqa: E731
-        if inbound.is_empty():
-            return reply(say("empty_message"))
-        if inbound.message_id:
-            loop = asyncio.get_running_loop()
-            fresh = await loop.run_in_executor(None, first_delivery, tenant.id, inbound.channel,
-                                               inbound.message_id)
-            if not fresh:
-                return []  # already answered: a retry must not run the turn twice
-        collector = GraceCollectingOutputChannel()
-        try:
-            await on_new_message(UserMessage(inbound.rasa_text(), collector, inbound.conversation_id,
-                                             input_channel=self.name(), metadata=inbound.metadata()))
-        except Exception:
-            log.exception("turn failed for %s", inbound.conversation_id)
-        messages = [{**m, "recipient_id": inbound.customer} for m in collector.messages]
-        return messages or reply(say("error"))
+    async def handle(self, inbound: Inbound, tenant, on_new_message: OnNewMessage) -> list[dict]:
+        if not await is_first_delivery(inbound):
+            return []  # already answered: a retry must not run the turn twice
+        replies = await run_turn(inbound, tenant, on_new_message, self.name())
+        return [{"recipient_id": inbound.customer, **reply} for reply in replies]

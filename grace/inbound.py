@@ -62,3 +62,11 @@ def clean_media(raw: object) -> list[dict]:
         if isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"].strip():
             media.append({"url": item["url"].strip(), "content_type": str(item.get("content_type") or "")})
     return media
+
+
+def split_conversation_id(conversation_id: str) -> tuple[str | None, str]:
+    """Channels name conversations "<tenant>:<customer>"; anything else is the default tenant's."""
+    if ":" in conversation_id:
+        tenant_id, customer = conversation_id.split(":", 1)
+        return tenant_id, customer
+    return None, conversation_id

@@ -167,3 +167,14 @@ class InboundMessage(Base):
     channel = Column(String(20), nullable=False)
     message_id = Column(String(128), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ReplyChoice(Base):
+    """The choices last offered in a conversation as a numbered list, so "2" can be read as the
+    second one. Kept in the store, not in memory: the answer may reach another replica."""
+
+    __tablename__ = "reply_choices"
+    conversation_id = Column(String(120), primary_key=True)
+    tenant_id = Column(String(40), nullable=False)
+    choices = Column(JSON, nullable=False, default=list)
+    offered_at = Column(DateTime, nullable=False, default=utcnow)

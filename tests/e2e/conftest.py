@@ -5,17 +5,23 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
 
 from grace import runner
+from tests.fakes.twilio_api import FakeTwilio, twilio_form, twilio_signature
 from tests.helpers import ROOT, free_port, make_tenants
+
+PUBLIC_URL = "https://grace.example.test"  # what Twilio calls; Grace runs behind a "proxy"
+AKANRABY_NUMBER = "+2349010000001"
 
 
 class Grace:
-    def __init__(self, var_dir, rasa_port: int, env: dict) -> None:
+    def __init__(self, var_dir, rasa_port: int, env: dict, twilio: FakeTwilio, tenants) -> None:
         self.var_dir, self.rasa_port, self.env = var_dir, rasa_port, env
+        self.twilio, self.tenants = twilio, tenants
         self.base = f"http://127.0.0.1:{rasa_port}"
         self.token = (var_dir / "rasa_token").read_text().strip()
 
@@ -28,6 +34,29 @@ class Grace:
         reply = self.send(sender, text, **kwargs)
         assert reply.status_code == 200, reply.text
         return "\n".join(m.get("text") or "" for m in reply.json())
+
+    def whatsapp(self, customer: str, body: str = "", *, to: str = AKANRABY_NUMBER, signature: str | None = None,
+                 **form_fields) -> requests.Response:
+        """Post an inbound WhatsApp message as Twilio does, signed over the public URL."""
+        form = twilio_form(to=to, from_=customer, body=body, account_sid=self.twilio.account_sid, **form_fields)
+        if signature is None:
+            signature = twilio_signature(f"{PUBLIC_URL}/webhooks/whatsapp/webhook", form, self.twilio.auth_token)
+        return requests.post(f"{self.base}/webhooks/whatsapp/webhook", data=form,
+                             headers={"X-Twilio-Signature": signature}, timeout=30)
+
+    def sent_to(self, customer: str) -> list[dict]:
+        """Every message Grace sent this customer through the Twilio API so far."""
+        return [m for m in self.twilio.messages if m["To"] == f"whatsapp:{customer}"]
+
+    def wait_whatsapp(self, customer: str, expect: str = "", after: int = 0, timeout: float = 30) -> list[dict]:
+        """Messages to the customer, once one beyond the first `after` contains `expect`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = self.sent_to(customer)
+            if any(expect in m["Body"] for m in sent[after:]):
+                return sent
+            assert time.monotonic() < deadline, f"no message with {expect!r} to {customer}; got {sent}"
+            time.sleep(0.1)
 
     def grace_cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "grace.cli", *args], cwd=ROOT, env=self.env,
@@ -51,13 +80,18 @@ def grace(tmp_path_factory):
     var_dir = root / "var"
     rasa_port, actions_port = free_port(), free_port()
     saved = dict(os.environ)
+    twilio = FakeTwilio().start()
     os.environ.update(GRACE_TENANTS_DIR=str(tenants), GRACE_VAR_DIR=str(var_dir),
-                      GRACE_DEFAULT_TENANT="akanraby", GRACE_RASA_PORT=str(rasa_port))
+                      GRACE_DEFAULT_TENANT="akanraby", GRACE_RASA_PORT=str(rasa_port),
+                      TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
+                      TWILIO_API_BASE_URL=twilio.base_url, GRACE_PUBLIC_URL=PUBLIC_URL,
+                      GRACE_SEND_BACKOFF_S="0.2")
     os.environ.pop("GRACE_RASA_TOKEN", None)
     processes = runner.start(var_dir, rasa_port, actions_port)
     try:
-        yield Grace(var_dir, rasa_port, dict(os.environ))
+        yield Grace(var_dir, rasa_port, dict(os.environ), twilio, tenants)
     finally:
         runner.stop(processes)
+        twilio.stop()
         os.environ.clear()
         os.environ.update(saved)

@@ -1,0 +1,100 @@
+"""The one inbound path every channel shares: dedupe, run the turn, never an empty reply."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+from grace.dedupe import first_delivery
+from grace.inbound import Inbound
+from grace.messages import Messages
+from grace.tenants import Tenant
+
+log = logging.getLogger("grace.channels")
+T = TypeVar("T")
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Blocking work (files, SQL) in a worker thread: the event loop serves every conversation."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
+class GraceCollectingOutputChannel(CollectingOutputChannel):
+    """Keeps each reply whole: Rasa's splits text on blank lines and sends an image apart from
+    its caption, which on WhatsApp would arrive as two messages, possibly out of order."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if message.get("image") or message.get("buttons"):
+            await self._persist_message(self._message(
+                recipient_id, text=(message.get("text") or "").strip() or None, image=message.get("image"),
+                buttons=message.get("buttons")))
+        else:
+            await super().send_response(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
+
+
+async def is_first_delivery(inbound: Inbound) -> bool:
+    """False for a message id already processed (a provider's retry, a double tap)."""
+    if not inbound.message_id:
+        return True
+    return await off_loop(first_delivery, inbound.tenant_id, inbound.channel, inbound.message_id)
+
+
+async def run_turn(inbound: Inbound, tenant: Tenant, on_new_message: OnNewMessage,
+                   input_channel: str) -> list[dict]:
+    """Grace's replies to one customer message: Rasa's text / image / buttons items, never none."""
+    say = Messages(tenant)
+    if inbound.is_empty():
+        return [{"text": say("empty_message")}]
+    collector = GraceCollectingOutputChannel()
+    try:
+        await on_new_message(UserMessage(inbound.rasa_text(), collector, inbound.conversation_id,
+                                         input_channel=input_channel, metadata=inbound.metadata()))
+    except Exception:
+        log.exception("turn failed for %s", inbound.conversation_id)
+    replies = [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
+    return replies or [{"text": say("error")}]
+
+
+class SerialTasks:
+    """Background work run one at a time per key (a conversation), in arrival order.
+
+    Webhooks are acknowledged at once and their turns run here; two quick
+    messages from one customer must still be answered in the order sent.
+    """
+
+    def __init__(self) -> None:
+        self._tails: dict[str, asyncio.Task] = {}
+        self._running: set[asyncio.Task] = set()
+
+    def submit(self, key: str, work: Callable[[], Awaitable[None]]) -> asyncio.Task:
+        previous = self._tails.get(key)
+        task = asyncio.get_running_loop().create_task(self._after(previous, work))
+        self._tails[key] = task
+        self._running.add(task)
+        task.add_done_callback(lambda done: self._finished(key, done))
+        return task
+
+    async def _after(self, previous: asyncio.Task | None, work: Callable[[], Awaitable[None]]) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its failure is its own; ours still runs
+        try:
+            await work()
+        except Exception:
+            log.exception("background turn failed")
+
+    def _finished(self, key: str, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    async def drain(self) -> None:
+        while self._running:
+            await asyncio.wait(list(self._running))

@@ -1,0 +1,174 @@
+"""Twilio WhatsApp: POST /webhooks/whatsapp/webhook (credentials key connectors.whatsapp.TwilioWhatsAppInput).
+
+Every request must carry a valid X-Twilio-Signature, computed by Twilio over
+GRACE_PUBLIC_URL + path (the URL Twilio calls, which behind a tunnel or proxy
+is not the local one) with TWILIO_AUTH_TOKEN; otherwise 403 and nothing runs.
+The business is the `To` number; an unknown number gets 404. The webhook is
+acknowledged at once with empty TwiML and the turn runs in the background;
+replies go out through the Messages API from the business's own number.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+from urllib.parse import parse_qsl
+
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from connectors.common import OnNewMessage, SerialTasks, off_loop
+from connectors.whatsapp_flow import IncomingWhatsApp, MediaRef, accept, handle, send_replies
+from grace.inbound import split_conversation_id
+from grace.messages import Messages
+from grace.tenants import Tenant, get_registry
+from grace.whatsapp.formatting import choice_text
+from grace.whatsapp.http import ProviderError
+from grace.whatsapp.twilio import TwilioClient, twilio_messages
+
+log = logging.getLogger("grace.channels.twilio")
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+MAX_MEDIA_ITEMS = 10
+
+
+class TwilioProvider:
+    channel = "whatsapp"
+
+    def __init__(self, client: TwilioClient) -> None:
+        self.client = client
+
+    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]:
+        return await self.client.fetch_media(media.ref)
+
+    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
+        prompt = Messages(tenant)("choose_by_number")
+        for reply in replies:
+            for message in twilio_messages(reply, prompt):
+                await self.client.send(from_number=business_number, to_number=customer, **message)
+
+
+def bare_number(value: str) -> str:
+    return value.removeprefix("whatsapp:").strip()
+
+
+def parse_inbound(params: dict[str, str], tenant: Tenant) -> IncomingWhatsApp:
+    text = params.get("Body") or ""
+    if params.get("ButtonPayload") or params.get("ButtonText"):  # a quick reply: what the button stands for
+        text = choice_text({"payload": params.get("ButtonPayload"), "title": params.get("ButtonText")})
+    try:
+        count = min(int(params.get("NumMedia") or 0), MAX_MEDIA_ITEMS)
+    except ValueError:
+        count = 0
+    media = [MediaRef(params[f"MediaUrl{i}"], params.get(f"MediaContentType{i}", ""))
+             for i in range(count) if params.get(f"MediaUrl{i}")]
+    return IncomingWhatsApp(tenant=tenant, business_number=bare_number(params.get("To", "")),
+                            customer=bare_number(params.get("From", "")), text=text,
+                            message_id=params.get("MessageSid") or params.get("SmsMessageSid") or "",
+                            customer_name=(params.get("ProfileName") or "").strip() or None, media=media)
+
+
+def form_params(request: Request) -> dict[str, str]:
+    """The POST parameters, blank ones included: Twilio signs "Body=" too (Sanic's form drops it)."""
+    if "application/x-www-form-urlencoded" not in request.headers.get("Content-Type", ""):
+        return {}
+    return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def signed_url(request: Request) -> str:
+    """The URL Twilio signed: the public base URL when Grace sits behind a proxy or tunnel."""
+    public = os.environ.get("GRACE_PUBLIC_URL", "").rstrip("/")
+    if not public:
+        return request.url
+    query = f"?{request.query_string}" if request.query_string else ""
+    return f"{public}{request.path}{query}"
+
+
+def tenant_for_number(number: str) -> Tenant | None:
+    return get_registry().by_whatsapp_number(number)
+
+
+class WhatsAppOutput(OutputChannel):
+    """Proactive messages (ops' verdict through trigger_intent) sent over WhatsApp."""
+
+    def __init__(self, provider: Any, channel_name: str) -> None:
+        self.provider, self.channel_name = provider, channel_name
+
+    def name(self) -> str:  # Rasa calls it on instances
+        return self.channel_name
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        tenant_id, customer = split_conversation_id(recipient_id)
+        tenant = await off_loop(get_registry().get, tenant_id)
+        reply = {key: message[key] for key in ("text", "image", "buttons") if message.get(key)}
+        if reply:
+            await send_replies(self.provider, tenant, business_number_of(tenant, self.provider), customer, [reply])
+
+
+def business_number_of(tenant: Tenant, provider: Any) -> str:
+    """The number proactive messages come from: the tenant's own for the provider."""
+    if provider.channel == "meta_whatsapp":
+        return str(tenant.extra.get("meta_phone_number_id") or "")
+    return tenant.whatsapp_numbers[0]
+
+
+class TwilioWhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "whatsapp"
+
+    def __init__(self) -> None:
+        self.tasks = SerialTasks()
+        self._provider: TwilioProvider | None = None
+
+    @property
+    def provider(self) -> TwilioProvider:
+        if self._provider is None:
+            client = TwilioClient.from_env()
+            if client is None:
+                raise ProviderError(0, "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
+            self._provider = TwilioProvider(client)
+        return self._provider
+
+    def get_output_channel(self) -> OutputChannel | None:
+        try:
+            return WhatsAppOutput(self.provider, self.name())
+        except ProviderError as exc:
+            log.error("no Twilio output: %s", exc)
+            return None
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook = Blueprint("grace_twilio_whatsapp", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            token = os.environ.get("TWILIO_AUTH_TOKEN")
+            params = form_params(request)
+            signature = request.headers.get("X-Twilio-Signature", "")
+            if not token or not os.environ.get("TWILIO_ACCOUNT_SID"):
+                log.error("Twilio webhook refused: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set")
+                return response.text("webhook not configured", status=403)
+            if not signature or not RequestValidator(token).validate(signed_url(request), params, signature):
+                log.warning("Twilio webhook refused: %s signature from %s (signed URL %s)",
+                            "wrong" if signature else "no", request.ip, signed_url(request))
+                return response.text("invalid signature", status=403)
+            tenant = await off_loop(tenant_for_number, bare_number(params.get("To", "")))
+            if tenant is None:
+                log.warning("Twilio webhook for unknown number %s", params.get("To"))
+                return response.text("unknown business number", status=404)
+            message = parse_inbound(params, tenant)
+            if not message.customer or not message.message_id:
+                return response.text("From and MessageSid are required", status=400)
+            inbound = await accept(self.provider, message)
+            if inbound is not None:
+                self.tasks.submit(message.conversation_id,
+                                  lambda: handle(self.provider, message, inbound, on_new_message))
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        return hook

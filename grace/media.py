@@ -1,0 +1,99 @@
+"""Media customers send (dress pictures, payment proofs, voice notes), kept by Grace.
+
+Providers' media URLs expire (Meta: 14 days; Twilio's need the account's
+credentials), yet ops must see a proof weeks later: every accepted file is
+copied to var/media/<tenant>/ and referred to by Grace's own URL.
+Only types WhatsApp carries are accepted, at most 16 MB, and the bytes must
+look like what the sender claims.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grace.config import load_settings
+from grace.errors import GraceError
+from grace.store.models import utcnow
+
+MAX_BYTES = 16 * 1024 * 1024
+EXTENSIONS = {
+    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf",
+    "audio/ogg": ".ogg", "audio/amr": ".amr", "audio/aac": ".aac", "audio/mpeg": ".mp3", "audio/mp4": ".m4a",
+    "video/mp4": ".mp4",
+}
+# What the first bytes of a file must be for the type it claims (where a signature exists).
+MAGIC = {
+    "image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "application/pdf": (b"%PDF",),
+}
+
+
+class MediaRejected(GraceError):
+    """A file Grace will not keep; `reason` is a messages.yml key the customer is answered with."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    url: str
+    content_type: str
+    size: int
+    path: Path
+
+    def as_inbound(self, source_url: str | None = None) -> dict:
+        entry = {"url": self.url, "content_type": self.content_type, "size": self.size}
+        if source_url:
+            entry["source_url"] = source_url
+        return entry
+
+
+def base_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def check_media(data: bytes, content_type: str) -> str:
+    """The accepted content type, or MediaRejected with the reason."""
+    kind = base_type(content_type)
+    if kind not in EXTENSIONS:
+        raise MediaRejected("media_unsupported", f"unsupported media type {kind or 'unknown'!r}")
+    if len(data) > MAX_BYTES:
+        raise MediaRejected("media_too_large", f"{len(data)} bytes is over the {MAX_BYTES} byte limit")
+    if not data:
+        raise MediaRejected("media_unreadable", "empty file")
+    if kind in MAGIC and not data.startswith(MAGIC[kind]):
+        raise MediaRejected("media_unreadable", f"the bytes are not a {kind}")
+    if kind == "image/webp" and not (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        raise MediaRejected("media_unreadable", "the bytes are not a image/webp")
+    return kind
+
+
+def media_root() -> Path:
+    return Path(os.environ.get("GRACE_MEDIA_DIR") or load_settings().var_dir / "media")
+
+
+def save_media(tenant_id: str, data: bytes, content_type: str) -> StoredMedia:
+    """Check and keep one file under the tenant's folder (blocking: call off the event loop)."""
+    kind = check_media(data, content_type)
+    digest = hashlib.sha256(data).hexdigest()[:24]
+    name = f"{utcnow():%Y%m%d}-{digest}{EXTENSIONS[kind]}"
+    folder = media_root() / tenant_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if not path.exists():  # same bytes, same file: a resent proof is stored once
+        partial = path.with_suffix(path.suffix + ".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    return StoredMedia(url=media_url(tenant_id, name), content_type=kind, size=len(data), path=path)
+
+
+def media_url(tenant_id: str, name: str) -> str:
+    """Grace's URL for a stored file: under GRACE_MEDIA_BASE_URL when set (the web app serves
+    it), else a file:// URL ops can open on this machine."""
+    base = os.environ.get("GRACE_MEDIA_BASE_URL", "").rstrip("/")
+    if base:
+        return f"{base}/{tenant_id}/{name}"
+    return (media_root() / tenant_id / name).resolve().as_uri()

@@ -1,0 +1,61 @@
+"""One retrying HTTP call for every provider: backoff on 429, 5xx and network errors."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger("grace.whatsapp.http")
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+MAX_RETRY_AFTER_S = 10.0
+
+
+def _backoff_base() -> float:
+    return float(os.environ.get("GRACE_SEND_BACKOFF_S", "0.5"))
+
+
+@dataclass
+class ProviderError(Exception):
+    """A provider refused a call for good (after retries when retrying made sense)."""
+
+    status: int
+    detail: str
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status}: {self.detail[:300]}"
+
+
+async def request_with_retry(session: aiohttp.ClientSession, method: str, url: str, *, attempts: int = 4,
+                             **kwargs: Any) -> tuple[int, bytes, str]:
+    """(status, body, content type) of the first non-retryable answer; ProviderError if none came."""
+    delay = _backoff_base()
+    last: ProviderError | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            async with session.request(method, url, **kwargs) as answer:
+                body = await answer.read()
+                if answer.status not in RETRY_STATUSES:
+                    return answer.status, body, answer.headers.get("Content-Type", "")
+                last = ProviderError(answer.status, body.decode("utf-8", "replace"))
+                wait = _retry_after(answer.headers.get("Retry-After"), delay)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            last = ProviderError(0, f"{type(exc).__name__}: {exc}")
+            wait = delay
+        if attempt < attempts:
+            log.warning("%s %s failed (%s); retry %d in %.1fs", method, url.split("?")[0], last, attempt, wait)
+            await asyncio.sleep(wait)
+            delay *= 2
+    assert last is not None
+    raise last
+
+
+def _retry_after(header: str | None, default: float) -> float:
+    try:
+        return min(MAX_RETRY_AFTER_S, max(0.0, float(header))) if header else default
+    except ValueError:
+        return default

@@ -1,0 +1,89 @@
+"""Twilio's Messages API (send) and Media API (download), async, with retries.
+
+Configured from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and
+TWILIO_API_BASE_URL (Twilio's by default; tests point it at a local server).
+"""
+from __future__ import annotations
+
+import json
+import os
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from grace.whatsapp.client import LoopSession
+from grace.whatsapp.formatting import TWILIO_MAX_BODY, numbered_choices, split_text
+from grace.whatsapp.http import ProviderError, request_with_retry
+
+DEFAULT_BASE_URL = "https://api.twilio.com"
+
+
+class TwilioClient:
+    def __init__(self, account_sid: str, auth_token: str, base_url: str = DEFAULT_BASE_URL) -> None:
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self.base_url = base_url.rstrip("/")
+        self._auth = aiohttp.BasicAuth(account_sid, auth_token)
+        self._sessions = LoopSession()
+
+    @classmethod
+    def from_env(cls) -> TwilioClient | None:
+        sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
+        if not sid or not token:
+            return None
+        return cls(sid, token, os.environ.get("TWILIO_API_BASE_URL") or DEFAULT_BASE_URL)
+
+    async def send(self, *, from_number: str, to_number: str, body: str = "", media_url: str | None = None,
+                   content_sid: str | None = None, content_variables: dict | None = None) -> str:
+        """Send one WhatsApp message; returns Twilio's message sid."""
+        form: list[tuple[str, str]] = [("From", _whatsapp(from_number)), ("To", _whatsapp(to_number))]
+        if content_sid:
+            form.append(("ContentSid", content_sid))
+            if content_variables:
+                form.append(("ContentVariables", json.dumps(content_variables)))
+        else:
+            if body:
+                form.append(("Body", body))
+            if media_url:
+                form.append(("MediaUrl", media_url))
+        url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        status, raw, _ = await request_with_retry(self._sessions.get(), "POST", url, data=form, auth=self._auth)
+        if status >= 300:
+            raise ProviderError(status, raw.decode("utf-8", "replace"))
+        return json.loads(raw).get("sid", "")
+
+    async def fetch_media(self, url: str) -> tuple[bytes, str]:
+        """Download a customer's media; the account's credentials go only to Twilio's own host."""
+        host = urlsplit(url).hostname or ""
+        auth = self._auth if _same_host(url, self.base_url) or host.endswith(".twilio.com") else None
+        status, raw, content_type = await request_with_retry(self._sessions.get(), "GET", url, auth=auth)
+        if status >= 300:
+            raise ProviderError(status, raw[:300].decode("utf-8", "replace"))
+        return raw, content_type
+
+    async def close(self) -> None:
+        await self._sessions.close()
+
+
+def _whatsapp(number: str) -> str:
+    return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
+
+
+def _same_host(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.hostname, a.port) == (b.hostname, b.port)
+
+
+def twilio_messages(reply: dict, choose_prompt: str) -> list[dict]:
+    """One Grace reply as Twilio messages: an image carries its caption, buttons become a
+    numbered list, and text over 1,600 characters goes out in pieces, in order."""
+    text = reply.get("text") or ""
+    if reply.get("buttons"):
+        text = numbered_choices(text, reply["buttons"], choose_prompt)
+    pieces = split_text(text, TWILIO_MAX_BODY)
+    messages = [{"body": piece} for piece in pieces]
+    if reply.get("image"):
+        if messages:
+            messages[0]["media_url"] = reply["image"]
+        else:
+            messages.append({"body": "", "media_url": reply["image"]})
+    return messages

@@ -1,0 +1,410 @@
+"""A real HTTP server impersonating Meta's WhatsApp Cloud API (Graph), plus webhook payload builders.
+
+The send endpoint validates the limits Meta enforces (text length, button and list sizes) so that a
+message Meta would reject fails in tests too, instead of only in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import time
+from email.message import Message
+from typing import Any
+
+from tests.fakes.twilio_api import HTTPFake, Reply
+
+__all__ = [
+    "DISPLAY_PHONE_NUMBER",
+    "WABA_ID",
+    "FakeMetaGraph",
+    "meta_image_payload",
+    "meta_interactive_payload",
+    "meta_signature",
+    "meta_status_payload",
+    "meta_text_payload",
+]
+
+WABA_ID = "102290129340398"
+DISPLAY_PHONE_NUMBER = "15550783881"
+DEFAULT_RECIPIENT = "2348012345678"
+
+MAX_TEXT_CHARS = 4096
+MAX_CAPTION_CHARS = 1024
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+MAX_LIST_ROWS = 10
+MAX_LIST_SECTIONS = 10
+MAX_ROW_TITLE = 24
+MAX_ROW_DESCRIPTION = 72
+MAX_LIST_BUTTON = 20
+_OTHER_INTERACTIVE = {
+    "cta_url",
+    "product",
+    "product_list",
+    "flow",
+    "location_request_message",
+    "address_message",
+}
+
+
+# --------------------------------------------------------------------------- webhook side
+
+
+def meta_signature(body: bytes, app_secret: str) -> str:
+    """X-Hub-Signature-256 header value: "sha256=" + hex HMAC-SHA256 of the raw request body."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _wamid() -> str:
+    """Meta message ids are "wamid." + standard base64 (which may contain '+', '/' and '=')."""
+    return "wamid.HBgL" + base64.b64encode(secrets.token_bytes(30)).decode()
+
+
+def _now() -> str:
+    return str(int(time.time()))
+
+
+def _envelope(phone_number_id: str, value: dict[str, Any]) -> dict[str, Any]:
+    metadata = {"display_phone_number": DISPLAY_PHONE_NUMBER, "phone_number_id": phone_number_id}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": WABA_ID,
+                "changes": [
+                    {
+                        "value": {"messaging_product": "whatsapp", "metadata": metadata, **value},
+                        "field": "messages",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def _inbound(phone_number_id: str, wa_id: str, name: str, message: dict[str, Any]) -> dict[str, Any]:
+    value = {
+        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+        "messages": [{"from": wa_id, "timestamp": _now(), **message}],
+    }
+    return _envelope(phone_number_id, value)
+
+
+def meta_text_payload(
+    *, phone_number_id: str, wa_id: str, text: str, message_id: str | None = None, name: str = "Ada"
+) -> dict[str, Any]:
+    """A user's text message as the Cloud API webhook delivers it."""
+    message = {"id": message_id or _wamid(), "type": "text", "text": {"body": text}}
+    return _inbound(phone_number_id, wa_id, name, message)
+
+
+def meta_image_payload(
+    *,
+    phone_number_id: str,
+    wa_id: str,
+    media_id: str,
+    mime_type: str = "image/jpeg",
+    caption: str | None = None,
+    message_id: str | None = None,
+    name: str = "Ada",
+) -> dict[str, Any]:
+    """A user's photo; fetch its bytes through ``FakeMetaGraph`` with ``media_id``."""
+    # In webhooks Meta sends the sha256 base64-encoded (the media endpoint returns hex).
+    image = {
+        "caption": caption,
+        "mime_type": mime_type,
+        "sha256": base64.b64encode(hashlib.sha256(media_id.encode()).digest()).decode(),
+        "id": media_id,
+    }
+    message = {
+        "id": message_id or _wamid(),
+        "type": "image",
+        "image": {key: value for key, value in image.items() if value is not None},
+    }
+    return _inbound(phone_number_id, wa_id, name, message)
+
+
+def meta_interactive_payload(
+    *,
+    phone_number_id: str,
+    wa_id: str,
+    reply_id: str,
+    title: str,
+    kind: str = "button_reply",
+    message_id: str | None = None,
+    name: str = "Ada",
+    description: str = "",
+) -> dict[str, Any]:
+    """A tap on a reply button (``button_reply``) or a list row (``list_reply``) we sent earlier."""
+    if kind not in ("button_reply", "list_reply"):
+        raise ValueError(f"kind must be 'button_reply' or 'list_reply', not {kind!r}")
+    reply = {"id": reply_id, "title": title}
+    if kind == "list_reply":
+        reply["description"] = description
+    message = {
+        "context": {"from": DISPLAY_PHONE_NUMBER, "id": _wamid()},
+        "id": message_id or _wamid(),
+        "type": "interactive",
+        "interactive": {"type": kind, kind: reply},
+    }
+    return _inbound(phone_number_id, wa_id, name, message)
+
+
+def meta_status_payload(
+    *, phone_number_id: str, message_id: str, status: str = "delivered", recipient_id: str = DEFAULT_RECIPIENT
+) -> dict[str, Any]:
+    """A delivery receipt for one of our messages: ``statuses`` and no ``messages``/``contacts``."""
+    if status not in ("sent", "delivered", "read", "failed"):
+        raise ValueError(f"unknown status {status!r}")
+    entry: dict[str, Any] = {
+        "id": message_id,
+        "status": status,
+        "timestamp": _now(),
+        "recipient_id": recipient_id,
+    }
+    if status == "failed":
+        entry["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
+    return _envelope(phone_number_id, {"statuses": [entry]})
+
+
+# --------------------------------------------------------------------------- Graph side
+
+
+def _graph_error(status: int, code: int, message: str, details: str | None = None, **extra: Any) -> Reply:
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, **extra}
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    error["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
+    headers = {"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'} if status == 401 else {}
+    return Reply.json(status, {"error": error}, headers)
+
+
+def _invalid(details: str) -> Reply:
+    return _graph_error(400, 131009, "(#131009) Parameter value is not valid", details)
+
+
+_INJECTED = {
+    429: (130429, "(#130429) Rate limit hit"),
+    503: (131016, "(#131016) Service unavailable"),
+}
+
+
+def _check_text(text: Any, limit: int, what: str) -> str | None:
+    if not isinstance(text, str) or not text:
+        return f"{what} is required"
+    if len(text) > limit:
+        return f"{what} must be at most {limit} characters (got {len(text)})"
+    return None
+
+
+def _check_buttons(action: dict[str, Any]) -> str | None:
+    buttons = action.get("buttons")
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
+        return f"interactive.action.buttons must hold 1 to {MAX_BUTTONS} buttons"
+    ids = []
+    for index, button in enumerate(buttons):
+        reply = button.get("reply") if isinstance(button, dict) else None
+        if not isinstance(reply, dict) or button.get("type") != "reply":
+            return f"buttons[{index}] must be {{'type': 'reply', 'reply': {{'id', 'title'}}}}"
+        if problem := _check_text(reply.get("title"), MAX_BUTTON_TITLE, f"buttons[{index}].reply.title"):
+            return problem
+        if problem := _check_text(reply.get("id"), 256, f"buttons[{index}].reply.id"):
+            return problem
+        ids.append(reply["id"])
+    if len(set(ids)) != len(ids):
+        return "button ids must be unique"
+    return None
+
+
+def _check_list(action: dict[str, Any]) -> str | None:
+    if problem := _check_text(action.get("button"), MAX_LIST_BUTTON, "interactive.action.button"):
+        return problem
+    sections = action.get("sections")
+    if not isinstance(sections, list) or not 1 <= len(sections) <= MAX_LIST_SECTIONS:
+        return f"interactive.action.sections must hold 1 to {MAX_LIST_SECTIONS} sections"
+    rows = [row for section in sections if isinstance(section, dict) for row in section.get("rows") or []]
+    if not 1 <= len(rows) <= MAX_LIST_ROWS:
+        return f"a list message must hold 1 to {MAX_LIST_ROWS} rows in total (got {len(rows)})"
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            return f"rows[{index}] must be an object"
+        if problem := _check_text(row.get("title"), MAX_ROW_TITLE, f"rows[{index}].title"):
+            return problem
+        if problem := _check_text(row.get("id"), 200, f"rows[{index}].id"):
+            return problem
+        if len(row.get("description") or "") > MAX_ROW_DESCRIPTION:
+            return f"rows[{index}].description must be at most {MAX_ROW_DESCRIPTION} characters"
+    if len({row["id"] for row in rows}) != len(rows):
+        return "row ids must be unique"
+    return None
+
+
+def _check_interactive(interactive: Any) -> str | None:
+    if not isinstance(interactive, dict):
+        return "interactive is required"
+    kind = interactive.get("type")
+    action = interactive.get("action")
+    if kind in _OTHER_INTERACTIVE:
+        return None if isinstance(action, dict) else "interactive.action is required"
+    if kind not in ("button", "list"):
+        return f"interactive.type {kind!r} is not supported"
+    if not isinstance(action, dict):
+        return "interactive.action is required"
+    body = interactive.get("body")
+    limit = 1024 if kind == "button" else MAX_TEXT_CHARS
+    if problem := _check_text(
+        body.get("text") if isinstance(body, dict) else None, limit, "interactive.body.text"
+    ):
+        return problem
+    return _check_buttons(action) if kind == "button" else _check_list(action)
+
+
+def validate_send(payload: Any) -> str | None:
+    """Why Meta would refuse this send request, or None when it would accept it."""
+    if not isinstance(payload, dict):
+        return "the request body must be a JSON object"
+    if payload.get("messaging_product") != "whatsapp":
+        return "messaging_product must be 'whatsapp'"
+    if not payload.get("to"):
+        return "'to' is required"
+    kind = payload.get("type", "text")  # Meta treats a missing type as text
+    if kind == "text":
+        text = payload.get("text")
+        return _check_text(text.get("body") if isinstance(text, dict) else None, MAX_TEXT_CHARS, "text.body")
+    if kind == "image":
+        image = payload.get("image")
+        if not isinstance(image, dict) or not (image.get("id") or image.get("link")):
+            return "image.id or image.link is required"
+        if len(image.get("caption") or "") > MAX_CAPTION_CHARS:
+            return f"image.caption must be at most {MAX_CAPTION_CHARS} characters"
+        return None
+    if kind == "interactive":
+        return _check_interactive(payload.get("interactive"))
+    if kind == "template":
+        template = payload.get("template")
+        if not isinstance(template, dict) or not template.get("name"):
+            return "template.name is required"
+        if not isinstance(template.get("language"), dict) or not template["language"].get("code"):
+            return "template.language.code is required"
+        return None
+    return f"type {kind!r} is not supported here (text, image, interactive, template)"
+
+
+_SEND_PATH = re.compile(r"^/(v\d+(?:\.\d+)?)/([^/]+)/messages$")
+_MEDIA_INFO_PATH = re.compile(r"^/(v\d+(?:\.\d+)?)/([^/]+)$")
+_DOWNLOAD_PATH = re.compile(r"^/media-download/([^/]+)$")
+
+
+class FakeMetaGraph(HTTPFake):
+    """The Cloud API send endpoint and the two-step media download (metadata, then bytes)."""
+
+    def __init__(self, access_token: str = "meta-test-token") -> None:
+        super().__init__()
+        self.access_token = access_token
+        self._media: dict[str, tuple[bytes, str]] = {}
+
+    def start(self) -> FakeMetaGraph:
+        super().start()
+        return self
+
+    def __enter__(self) -> FakeMetaGraph:
+        super().__enter__()
+        return self
+
+    def add_media(self, content: bytes, mime_type: str) -> str:
+        """Store bytes as if a user had sent them; returns the numeric media id a webhook would carry."""
+        media_id = str(secrets.randbelow(9 * 10**15) + 10**15)
+        with self._cond:
+            self._media[media_id] = (bytes(content), mime_type)
+        return media_id
+
+    def _authorised(self, headers: Message) -> bool:
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), self.access_token.encode()
+        )
+
+    @staticmethod
+    def _unauthorised() -> Reply:
+        return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+
+    def _dispatch(self, method: str, path: str, headers: Message, body: bytes) -> Reply:
+        if match := _SEND_PATH.match(path):
+            if method != "POST":
+                return _graph_error(400, 100, "Unsupported get request.")
+            return self._send(match.group(2), headers, body)
+        if method not in ("GET", "HEAD"):
+            return _graph_error(400, 100, f"Unsupported {method.lower()} request.")
+        match = _MEDIA_INFO_PATH.match(path) or _DOWNLOAD_PATH.match(path)
+        if match is None:
+            return _graph_error(404, 803, f"Unknown path components: {path}")
+        if not self._authorised(headers):
+            return self._unauthorised()
+        media_id = match.group(match.lastindex or 1)
+        with self._cond:
+            stored = self._media.get(media_id)
+        if stored is None:
+            return _graph_error(
+                404, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist"
+            )
+        content, mime_type = stored
+        if path.startswith("/media-download/"):
+            return Reply(200, content, mime_type)
+        return Reply.json(
+            200,
+            {
+                "url": f"{self.base_url}/media-download/{media_id}",
+                "mime_type": mime_type,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "file_size": len(content),
+                "id": media_id,
+                "messaging_product": "whatsapp",
+            },
+        )
+
+    def _send(self, phone_number_id: str, headers: Message, body: bytes) -> Reply:
+        try:
+            payload: Any = json.loads(body or b"null")
+        except ValueError:
+            payload = None
+        reply, message = self._judge(phone_number_id, headers, payload)
+        self._record(
+            {
+                "status": reply.status,
+                "phone_number_id": phone_number_id,
+                "json": payload,
+                "response": json.loads(reply.body),
+            },
+            message,
+        )
+        return reply
+
+    def _judge(
+        self, phone_number_id: str, headers: Message, payload: Any
+    ) -> tuple[Reply, dict[str, Any] | None]:
+        """Outage, then auth, then Meta's validation, then success."""
+        if failure := self._take_failure():
+            status, retry_after = failure
+            code, text = _INJECTED.get(status, (131000, "(#131000) Something went wrong"))
+            reply = _graph_error(status, code, text, is_transient=status >= 500 or status == 429)
+            if retry_after is not None:
+                reply.headers["Retry-After"] = str(retry_after)
+            return reply, None
+        if not self._authorised(headers):
+            return self._unauthorised(), None
+        if isinstance(payload, dict) and payload.get("status") == "read" and payload.get("message_id"):
+            return Reply.json(200, {"success": True}), None  # mark-as-read: acknowledged, not a message
+        if problem := validate_send(payload):
+            return _invalid(problem), None
+        to = str(payload["to"])
+        response = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+            "messages": [{"id": _wamid()}],
+        }
+        return Reply.json(200, response), {**payload, "phone_number_id": phone_number_id}

@@ -1,0 +1,427 @@
+"""A real HTTP server impersonating Twilio's Messages API, plus helpers to sign and build webhooks.
+
+Tests talk to it over a socket so the production HTTP client, auth headers, form encoding and retry
+logic are exercised exactly as against api.twilio.com. Only the standard library is used, so the
+fake cannot silently share a bug with the ``twilio`` package it is meant to check.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import traceback
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import formatdate
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = ["FakeTwilio", "HTTPFake", "Reply", "twilio_form", "twilio_signature"]
+
+TWILIO_API_VERSION = "2010-04-01"
+MAX_BODY_CHARS = 1600
+_NO_ADDRESS = "A 'To' and a 'From' (or MessagingServiceSid) must be specified."
+_TOO_LONG = "The concatenated message body exceeds the 1600 character limit"
+
+
+# --------------------------------------------------------------------------- shared server plumbing
+
+
+@dataclass
+class Reply:
+    """What a fake answers; kept separate from the socket handler so routing code stays plain."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
+        return cls(status, json.dumps(payload).encode(), "application/json", dict(headers or {}))
+
+
+class _Server(ThreadingHTTPServer):
+    """Carries a reference to the fake so the handler can dispatch to it."""
+
+    daemon_threads = True
+
+    def __init__(self, fake: HTTPFake) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, hands it to the fake, writes the reply; HTTP/1.0 so stop() leaves no sockets."""
+
+    server: _Server
+
+    def _serve(self) -> None:
+        try:
+            body = self._read_body()
+            reply = self.server.fake._dispatch(self.command, urlsplit(self.path).path, self.headers, body)
+        except Exception:  # a bug in the fake must surface in the test, not as a hung client
+            reply = Reply.json(500, {"fake_error": traceback.format_exc()})
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # skip trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request logging; failures are visible through ``requests`` instead."""
+
+
+class HTTPFake:
+    """Lifecycle, thread-safe recording and failure injection shared by the Twilio and Meta fakes."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._messages: list[dict[str, Any]] = []
+        self._requests: list[dict[str, Any]] = []
+        self._failures: deque[tuple[int, int | None]] = deque()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> HTTPFake:
+        """Bind an OS-chosen port on loopback and serve from a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} already started")
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=f"{type(self).__name__}-{self._server.server_address[1]}",
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> HTTPFake:
+        return self if self._server is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # recording ---------------------------------------------------------------------------------
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """A snapshot (copy) of accepted messages, oldest first."""
+        with self._cond:
+            return list(self._messages)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """A snapshot (copy) of every request to the send endpoint, whatever its outcome."""
+        with self._cond:
+            return list(self._requests)
+
+    def fail_next(self, status: int, count: int = 1, retry_after: int | None = None) -> None:
+        """Make the next ``count`` sends fail with ``status`` (queued after any earlier injections)."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._cond:
+            self._failures.extend([(status, retry_after)] * count)
+
+    def clear(self) -> None:
+        """Forget messages, requests and pending injected failures (stored media is kept)."""
+        with self._cond:
+            self._messages.clear()
+            self._requests.clear()
+            self._failures.clear()
+
+    def wait_for_messages(self, count: int, timeout: float = 15) -> list[dict[str, Any]]:
+        """Block until ``count`` messages were accepted; on timeout fail with what did arrive."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._messages) >= count, timeout=timeout):
+                raise AssertionError(
+                    f"{type(self).__name__}: expected at least {count} message(s) within {timeout}s, "
+                    f"got {len(self._messages)}: {self._messages!r}; all requests: {self._requests!r}"
+                )
+            return list(self._messages)
+
+    def _take_failure(self) -> tuple[int, int | None] | None:
+        with self._cond:
+            return self._failures.popleft() if self._failures else None
+
+    def _record(self, request: dict[str, Any], message: dict[str, Any] | None = None) -> None:
+        with self._cond:
+            self._requests.append(request)
+            if message is not None:
+                self._messages.append(message)
+            self._cond.notify_all()
+
+    def _dispatch(self, method: str, path: str, headers: Message, body: bytes) -> Reply:
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- Twilio specifics
+
+
+def twilio_signature(url: str, params: Mapping[str, str] | Iterable[tuple[str, str]], auth_token: str) -> str:
+    """X-Twilio-Signature: base64(HMAC-SHA1(token, url + name+value for each POST param sorted by name)).
+
+    Repeated names contribute every distinct value in sorted order, which is what Twilio's own
+    ``RequestValidator`` does; for ordinary webhooks (no repeated names) this is the documented algorithm.
+    """
+    pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
+    by_name: dict[str, set[str]] = {}
+    for name, value in pairs:
+        by_name.setdefault(name, set()).add(value)
+    data = url + "".join(name + value for name in sorted(by_name) for value in sorted(by_name[name]))
+    digest = hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _new_sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def _whatsapp(address: str) -> str:
+    return address if address.startswith("whatsapp:") else f"whatsapp:{address}"
+
+
+def _message_type(media: Iterable[tuple[str, str]], button_payload: str | None) -> str:
+    if button_payload is not None:
+        return "button"
+    for _, content_type in media:
+        major = content_type.split("/", 1)[0]
+        return major if major in ("image", "audio", "video") else "document"
+    return "text"
+
+
+def twilio_form(
+    *,
+    to: str,
+    from_: str,
+    body: str = "",
+    sid: str | None = None,
+    profile_name: str | None = None,
+    media: Iterable[tuple[str, str]] = (),
+    account_sid: str = "ACtest",
+    button_payload: str | None = None,
+    button_text: str | None = None,
+) -> dict[str, str]:
+    """An inbound WhatsApp webhook form as Twilio posts it; ``media`` is (url, content_type) pairs."""
+    media = list(media)
+    sid = sid or _new_sid("SM")
+    sender = _whatsapp(from_)
+    form = {
+        "SmsMessageSid": sid,
+        "NumMedia": str(len(media)),
+        "ProfileName": profile_name,
+        "MessageType": _message_type(media, button_payload),
+        "SmsSid": sid,
+        "WaId": sender.removeprefix("whatsapp:").lstrip("+"),
+        "SmsStatus": "received",
+        "Body": body,
+        "To": _whatsapp(to),
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": TWILIO_API_VERSION,
+        "ButtonPayload": button_payload,
+        "ButtonText": button_text,
+    }
+    for index, (url, content_type) in enumerate(media):
+        form[f"MediaContentType{index}"] = content_type
+        form[f"MediaUrl{index}"] = url
+    return {name: value for name, value in form.items() if value is not None}
+
+
+def _twilio_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    payload = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return Reply.json(status, payload, headers)
+
+
+def _basic_credentials(headers: Message) -> tuple[str, str] | None:
+    scheme, _, encoded = (headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (user, password) if sep else None
+
+
+_MESSAGES_PATH = re.compile(rf"^/{TWILIO_API_VERSION}/Accounts/([^/]+)/Messages\.json$")
+_MEDIA_PATH = re.compile(
+    rf"^/{TWILIO_API_VERSION}/Accounts/[^/]+/Messages/MM[0-9a-f]{{32}}/Media/ME[0-9a-f]{{32}}$"
+)
+
+
+class FakeTwilio(HTTPFake):
+    """Twilio's ``Messages.json`` create endpoint and authenticated media downloads."""
+
+    def __init__(self, account_sid: str = "ACtest", auth_token: str = "twilio-test-token") -> None:
+        super().__init__()
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._media: dict[str, tuple[bytes, str]] = {}
+
+    def start(self) -> FakeTwilio:
+        super().start()
+        return self
+
+    def __enter__(self) -> FakeTwilio:
+        super().__enter__()
+        return self
+
+    def add_media(self, content: bytes, content_type: str) -> str:
+        """Store bytes and return the full URL Twilio would put in an inbound ``MediaUrl0``."""
+        message_sid, media_sid = _new_sid("MM"), _new_sid("ME")
+        path = f"/{TWILIO_API_VERSION}/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
+        with self._cond:
+            self._media[path] = (bytes(content), content_type)
+        return self.base_url + path
+
+    def _authorised(self, headers: Message) -> bool:
+        credentials = _basic_credentials(headers)
+        return credentials is not None and all(
+            hmac.compare_digest(given.encode(), expected.encode())
+            for given, expected in zip(credentials, (self.account_sid, self.auth_token), strict=True)
+        )
+
+    def _dispatch(self, method: str, path: str, headers: Message, body: bytes) -> Reply:
+        if match := _MESSAGES_PATH.match(path):
+            if method != "POST":
+                return _twilio_error(405, 20004, "Method not allowed")
+            return self._create_message(match.group(1), headers, body)
+        if _MEDIA_PATH.match(path) and method in ("GET", "HEAD"):
+            if not self._authorised(headers):
+                return self._unauthorised()
+            with self._cond:
+                stored = self._media.get(path)
+            if stored is None:
+                return _twilio_error(404, 20404, f"The requested resource {path} was not found")
+            return Reply(200, stored[0], stored[1])
+        return _twilio_error(404, 20404, f"The requested resource {path} was not found")
+
+    @staticmethod
+    def _unauthorised() -> Reply:
+        return _twilio_error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+
+    def _create_message(self, account_sid: str, headers: Message, body: bytes) -> Reply:
+        pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        grouped: dict[str, list[str]] = {}
+        for name, value in pairs:
+            grouped.setdefault(name, []).append(value)
+        # Single-valued fields read naturally (form["Body"]); repeated ones (MediaUrl) keep every value.
+        form = {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
+        reply, message = self._judge(account_sid, headers, pairs)
+        self._record({"status": reply.status, "form": form, "response": json.loads(reply.body)}, message)
+        return reply
+
+    def _judge(
+        self, account_sid: str, headers: Message, pairs: list[tuple[str, str]]
+    ) -> tuple[Reply, dict[str, Any] | None]:
+        """Decide the outcome in Twilio's order: outage, auth, account, validation, success."""
+        if failure := self._take_failure():
+            status, retry_after = failure
+            extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return _twilio_error(status, 20000 + status, HTTPStatus(status).phrase, extra), None
+        if not self._authorised(headers):
+            return self._unauthorised(), None
+        if account_sid != self.account_sid:
+            path = f"/{TWILIO_API_VERSION}/Accounts/{account_sid}/Messages.json"
+            return _twilio_error(404, 20404, f"The requested resource {path} was not found"), None
+        single = dict(pairs)
+        media_urls = [value for name, value in pairs if name == "MediaUrl"]
+        to, sender = single.get("To"), single.get("From") or single.get("MessagingServiceSid")
+        text = single.get("Body", "")
+        if not to or not sender:
+            return _twilio_error(400, 21619, _NO_ADDRESS), None
+        if not text and not media_urls and not single.get("ContentSid"):
+            return _twilio_error(400, 21619, "A text message body or media urls must be specified."), None
+        if len(text) > MAX_BODY_CHARS:
+            return _twilio_error(400, 21617, _TOO_LONG), None
+        sid = _new_sid("SM")
+        now = formatdate(usegmt=True)
+        uri = f"/{TWILIO_API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
+        payload = {
+            "account_sid": self.account_sid,
+            "api_version": TWILIO_API_VERSION,
+            "body": text,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": single.get("From"),
+            "messaging_service_sid": single.get("MessagingServiceSid"),
+            "num_media": str(len(media_urls)),
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": to,
+            "uri": f"{uri}.json",
+        }
+        message = {
+            "sid": sid,
+            "From": single.get("From"),
+            "To": to,
+            "Body": text,
+            "MediaUrl": media_urls,
+            "ContentSid": single.get("ContentSid"),
+            "ContentVariables": single.get("ContentVariables"),
+        }
+        return Reply.json(201, payload), message
