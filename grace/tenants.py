@@ -299,12 +299,20 @@ class TenantRegistry:
 
     def by_whatsapp_number(self, number: str) -> Tenant | None:
         number = number.removeprefix("whatsapp:").strip()
+        return self._first(lambda tenant: number in tenant.whatsapp_numbers)
+
+    def by_meta_phone_number_id(self, phone_number_id: str) -> Tenant | None:
+        wanted = str(phone_number_id).strip()
+        return self._first(lambda tenant: wanted and str(tenant.extra.get("meta_phone_number_id") or "") == wanted)
+
+    def _first(self, matches) -> Tenant | None:
+        """The first readable tenant that matches (a broken tenant never hides the others)."""
         for tenant_id in self.ids():
             try:
                 tenant = self.get(tenant_id)
             except TenantFileError:
                 continue
-            if number in tenant.whatsapp_numbers:
+            if matches(tenant):
                 return tenant
         return None
 

@@ -100,6 +100,7 @@ def bench_bare_bot(root: Path) -> list[Result]:
     """The baseline: `rasa init` (trained here, now) behind the same REST channel."""
     bot = root / "bare"
     print("training a bare `rasa init` bot for comparison (about 2 minutes)...", flush=True)
+    bot.mkdir()
     subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(bot)], check=True, cwd=root,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = free_port()

@@ -11,6 +11,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
+AKANRABY_META_ID = "109000000000001"  # the businesses' Meta phone number ids in tests
+KENTE_META_ID = "233000000000001"
 
 
 def free_port() -> int:
@@ -23,11 +25,13 @@ def make_tenants(folder: Path) -> Path:
     """The shipped tenants plus a second business (GHS, its own number and voice)."""
     tenants = folder / "tenants"
     shutil.copytree(ROOT / "tenants", tenants)
+    first = tenants / "akanraby" / "tenant.yml"
+    first.write_text(first.read_text() + f"\nmeta_phone_number_id: '{AKANRABY_META_ID}'\n")
     second = tenants / "kentehouse"
     shutil.copytree(tenants / "akanraby", second)
     data = yaml.safe_load((second / "tenant.yml").read_text())
     data.update(name="Kente House Accra", currency="GHS", timezone="Africa/Accra", deposit_percent=30,
-                whatsapp_numbers=["+233200000001"], order_prefix="KHA")
+                whatsapp_numbers=["+233200000001"], order_prefix="KHA", meta_phone_number_id=KENTE_META_ID)
     data["voice"]["redirects"]["flattery"] = ["Kente House says thank you! Now, which kente?"]
     (second / "tenant.yml").write_text(yaml.safe_dump(data, sort_keys=False))
     return tenants

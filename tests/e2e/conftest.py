@@ -1,6 +1,7 @@
 """A real Grace (trained model, Rasa server, action server) on free local ports."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -11,17 +12,21 @@ import pytest
 import requests
 
 from grace import runner
+from tests.fakes.meta_api import FakeMetaGraph, meta_signature
 from tests.fakes.twilio_api import FakeTwilio, twilio_form, twilio_signature
 from tests.helpers import ROOT, free_port, make_tenants
 
 PUBLIC_URL = "https://grace.example.test"  # what Twilio calls; Grace runs behind a "proxy"
 AKANRABY_NUMBER = "+2349010000001"
+META_APP_SECRET = "meta-app-secret-for-tests"
+META_VERIFY_TOKEN = "meta-verify-token-for-tests"
 
 
 class Grace:
-    def __init__(self, var_dir, rasa_port: int, env: dict, twilio: FakeTwilio, tenants) -> None:
+    def __init__(self, var_dir, rasa_port: int, env: dict, twilio: FakeTwilio, meta: FakeMetaGraph,
+                 tenants) -> None:
         self.var_dir, self.rasa_port, self.env = var_dir, rasa_port, env
-        self.twilio, self.tenants = twilio, tenants
+        self.twilio, self.meta, self.tenants = twilio, meta, tenants
         self.base = f"http://127.0.0.1:{rasa_port}"
         self.token = (var_dir / "rasa_token").read_text().strip()
 
@@ -58,6 +63,23 @@ class Grace:
             assert time.monotonic() < deadline, f"no message with {expect!r} to {customer}; got {sent}"
             time.sleep(0.1)
 
+    def meta_webhook(self, payload: dict, secret: str = META_APP_SECRET) -> requests.Response:
+        """Post a Cloud API webhook as Meta does: the raw body signed with the app secret."""
+        body = json.dumps(payload).encode()
+        return requests.post(f"{self.base}/webhooks/meta_whatsapp/webhook", data=body, timeout=30,
+                             headers={"Content-Type": "application/json",
+                                      "X-Hub-Signature-256": meta_signature(body, secret)})
+
+    def wait_meta(self, wa_id: str, expect: str = "", after: int = 0, timeout: float = 30) -> list[dict]:
+        """Graph API messages to the customer, once one beyond the first `after` mentions `expect`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = [m for m in self.meta.messages if m["to"] == wa_id]
+            if any(expect in json.dumps(m, ensure_ascii=False) for m in sent[after:]):
+                return sent
+            assert time.monotonic() < deadline, f"no message with {expect!r} to {wa_id}; got {sent}"
+            time.sleep(0.1)
+
     def grace_cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "grace.cli", *args], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=120)
@@ -80,18 +102,21 @@ def grace(tmp_path_factory):
     var_dir = root / "var"
     rasa_port, actions_port = free_port(), free_port()
     saved = dict(os.environ)
-    twilio = FakeTwilio().start()
+    twilio, meta = FakeTwilio().start(), FakeMetaGraph().start()
     os.environ.update(GRACE_TENANTS_DIR=str(tenants), GRACE_VAR_DIR=str(var_dir),
                       GRACE_DEFAULT_TENANT="akanraby", GRACE_RASA_PORT=str(rasa_port),
                       TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
                       TWILIO_API_BASE_URL=twilio.base_url, GRACE_PUBLIC_URL=PUBLIC_URL,
-                      GRACE_SEND_BACKOFF_S="0.2")
+                      GRACE_SEND_BACKOFF_S="0.2", META_ACCESS_TOKEN=meta.access_token,
+                      META_APP_SECRET=META_APP_SECRET, META_VERIFY_TOKEN=META_VERIFY_TOKEN,
+                      META_API_BASE_URL=meta.base_url)
     os.environ.pop("GRACE_RASA_TOKEN", None)
     processes = runner.start(var_dir, rasa_port, actions_port)
     try:
-        yield Grace(var_dir, rasa_port, dict(os.environ), twilio, tenants)
+        yield Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants)
     finally:
         runner.stop(processes)
         twilio.stop()
+        meta.stop()
         os.environ.clear()
         os.environ.update(saved)

@@ -1,0 +1,172 @@
+"""Meta WhatsApp Cloud API: /webhooks/meta_whatsapp/webhook
+(credentials key connectors.meta_whatsapp.MetaWhatsAppInput).
+
+GET answers Meta's subscription handshake when hub.verify_token is
+META_VERIFY_TOKEN. POST must carry X-Hub-Signature-256, the HMAC-SHA256 of the
+raw body keyed with META_APP_SECRET; otherwise 403 and nothing runs. The
+business is metadata.phone_number_id (`meta_phone_number_id` in tenant.yml).
+Meta retries any non-200 for a day or more: the answer is immediate, the turn
+runs in the background, and message ids are deduplicated.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.common import OnNewMessage, SerialTasks, off_loop
+from connectors.whatsapp import WhatsAppOutput
+from connectors.whatsapp_flow import IncomingWhatsApp, MediaRef, accept, handle
+from grace.messages import Messages
+from grace.tenants import Tenant, get_registry
+from grace.whatsapp.formatting import choice_text
+from grace.whatsapp.http import ProviderError
+from grace.whatsapp.meta import MetaClient, meta_messages
+
+log = logging.getLogger("grace.channels.meta")
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+
+
+class MetaProvider:
+    channel = "meta_whatsapp"
+
+    def __init__(self, client: MetaClient) -> None:
+        self.client = client
+
+    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]:
+        return await self.client.fetch_media(media.ref)
+
+    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
+        say = Messages(tenant)
+        for reply in replies:
+            for payload in meta_messages(reply, customer, say("choose_by_number"), say("choose_list_label")):
+                await self.client.send(business_number, payload)
+
+
+def valid_signature(body: bytes, header: str, secret: str) -> bool:
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return bool(header) and hmac.compare_digest(expected, header)
+
+
+def parse_message(raw: dict, value: dict, tenant: Tenant) -> IncomingWhatsApp:
+    kind = raw.get("type")
+    text, media = "", []
+    if kind == "text":
+        text = (raw.get("text") or {}).get("body") or ""
+    elif kind in MEDIA_TYPES:
+        item = raw.get(kind) or {}
+        text = item.get("caption") or ""
+        if item.get("id"):
+            media.append(MediaRef(str(item["id"]), item.get("mime_type") or ""))
+    elif kind == "interactive":
+        interactive = raw.get("interactive") or {}
+        chosen = interactive.get(interactive.get("type") or "") or {}
+        text = choice_text({"payload": chosen.get("id"), "title": chosen.get("title")})
+    elif kind == "button":  # a template's quick reply
+        button = raw.get("button") or {}
+        text = choice_text({"payload": button.get("payload"), "title": button.get("text")})
+    wa_id = str(raw.get("from") or "")
+    names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
+    return IncomingWhatsApp(tenant=tenant, business_number=str(value["metadata"]["phone_number_id"]),
+                            customer=f"+{wa_id.lstrip('+')}" if wa_id else "", text=text,
+                            message_id=str(raw.get("id") or ""), customer_name=names.get(wa_id) or None,
+                            media=media)
+
+
+def changes(payload: dict) -> list[dict]:
+    """Each `value` of the payload that carries messages for a phone number (statuses are ignored)."""
+    values = []
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            if value.get("messages") and (value.get("metadata") or {}).get("phone_number_id"):
+                values.append(value)
+    return values
+
+
+class MetaWhatsAppInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return "meta_whatsapp"
+
+    def __init__(self) -> None:
+        self.tasks = SerialTasks()
+        self._provider: MetaProvider | None = None
+
+    @property
+    def provider(self) -> MetaProvider:
+        if self._provider is None:
+            client = MetaClient.from_env()
+            if client is None:
+                raise ProviderError(0, "META_ACCESS_TOKEN is not set")
+            self._provider = MetaProvider(client)
+        return self._provider
+
+    def get_output_channel(self) -> OutputChannel | None:
+        try:
+            return WhatsAppOutput(self.provider, self.name())
+        except ProviderError as exc:
+            log.error("no Meta output: %s", exc)
+            return None
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook = Blueprint("grace_meta_whatsapp", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            expected = os.environ.get("META_VERIFY_TOKEN", "")
+            given = request.args.get("hub.verify_token", "")
+            if request.args.get("hub.mode") == "subscribe" and expected and hmac.compare_digest(expected, given):
+                return response.text(request.args.get("hub.challenge", ""))
+            log.warning("Meta verification refused (mode %r)", request.args.get("hub.mode"))
+            return response.text("verification failed", status=403)
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            secret = os.environ.get("META_APP_SECRET")
+            if not secret or not os.environ.get("META_ACCESS_TOKEN"):
+                log.error("Meta webhook refused: META_APP_SECRET / META_ACCESS_TOKEN are not set")
+                return response.text("webhook not configured", status=403)
+            if not valid_signature(request.body, request.headers.get("X-Hub-Signature-256", ""), secret):
+                log.warning("Meta webhook refused: bad or missing signature from %s", request.ip)
+                return response.text("invalid signature", status=403)
+            try:
+                payload = json.loads(request.body)
+            except ValueError:
+                return response.text("body is not JSON", status=400)
+            values = changes(payload) if isinstance(payload, dict) else []
+            if not values:
+                return response.json({"status": "ignored"})  # delivery receipts and other updates
+            known = 0
+            for value in values:
+                tenant = await off_loop(get_registry().by_meta_phone_number_id, value["metadata"]["phone_number_id"])
+                if tenant is None:
+                    log.warning("Meta webhook for unknown phone_number_id %s", value["metadata"]["phone_number_id"])
+                    continue
+                known += 1
+                for raw in value["messages"]:
+                    await self._enqueue(parse_message(raw, value, tenant), on_new_message)
+            if not known:
+                return response.text("unknown business phone number id", status=404)
+            return response.json({"status": "accepted"})
+
+        return hook
+
+    async def _enqueue(self, message: IncomingWhatsApp, on_new_message: OnNewMessage) -> None:
+        if not message.customer or not message.message_id:
+            return
+        inbound = await accept(self.provider, message)
+        if inbound is not None:
+            self.tasks.submit(message.conversation_id,
+                              lambda: handle(self.provider, message, inbound, on_new_message))
