@@ -2,26 +2,20 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
+from grace.concurrency import off_loop
 from grace.dedupe import first_delivery
 from grace.inbound import Inbound
 from grace.messages import Messages
 from grace.tenants import Tenant
 
 log = logging.getLogger("grace.channels")
-T = TypeVar("T")
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
-
-
-async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Blocking work (files, SQL) in a worker thread: the event loop serves every conversation."""
-    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
 
 class GraceCollectingOutputChannel(CollectingOutputChannel):

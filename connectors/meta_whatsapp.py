@@ -21,33 +21,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.common import OnNewMessage, SerialTasks, off_loop
+from connectors.common import OnNewMessage, SerialTasks
 from connectors.whatsapp import WhatsAppOutput
-from connectors.whatsapp_flow import IncomingWhatsApp, MediaRef, accept, handle
-from grace.messages import Messages
+from connectors.whatsapp_flow import IncomingWhatsApp, accept, handle
+from grace.concurrency import off_loop
 from grace.tenants import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
 from grace.whatsapp.http import ProviderError
-from grace.whatsapp.meta import MetaClient, meta_messages
+from grace.whatsapp.meta import MetaClient, MetaProvider
+from grace.whatsapp.provider import MediaRef
 
 log = logging.getLogger("grace.channels.meta")
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
-
-
-class MetaProvider:
-    channel = "meta_whatsapp"
-
-    def __init__(self, client: MetaClient) -> None:
-        self.client = client
-
-    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]:
-        return await self.client.fetch_media(media.ref)
-
-    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
-        say = Messages(tenant)
-        for reply in replies:
-            for payload in meta_messages(reply, customer, say("choose_by_number"), say("choose_list_label")):
-                await self.client.send(business_number, payload)
 
 
 def valid_signature(body: bytes, header: str, secret: str) -> bool:
@@ -110,11 +95,7 @@ class MetaWhatsAppInput(InputChannel):
         return self._provider
 
     def get_output_channel(self) -> OutputChannel | None:
-        try:
-            return WhatsAppOutput(self.provider, self.name())
-        except ProviderError as exc:
-            log.error("no Meta output: %s", exc)
-            return None
+        return WhatsAppOutput(self.name())
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = Blueprint("grace_meta_whatsapp", __name__)

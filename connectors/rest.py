@@ -14,7 +14,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.common import OnNewMessage, is_first_delivery, off_loop, run_turn
+from connectors.common import OnNewMessage, is_first_delivery, run_turn
+from grace.concurrency import off_loop
 from grace.errors import TenantFileError, UnknownTenant
 from grace.inbound import Inbound, clean_media
 from grace.tenants import get_registry

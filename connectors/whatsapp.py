@@ -20,34 +20,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from connectors.common import OnNewMessage, SerialTasks, off_loop
-from connectors.whatsapp_flow import IncomingWhatsApp, MediaRef, accept, handle, send_replies
+from connectors.common import OnNewMessage, SerialTasks
+from connectors.whatsapp_flow import IncomingWhatsApp, accept, handle
+from grace.concurrency import off_loop
 from grace.inbound import split_conversation_id
-from grace.messages import Messages
 from grace.tenants import Tenant, get_registry
+from grace.whatsapp.delivery import record_undelivered, send_proactive
 from grace.whatsapp.formatting import choice_text
 from grace.whatsapp.http import ProviderError
-from grace.whatsapp.twilio import TwilioClient, twilio_messages
+from grace.whatsapp.provider import MediaRef
+from grace.whatsapp.twilio import TwilioClient, TwilioProvider
 
 log = logging.getLogger("grace.channels.twilio")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_MEDIA_ITEMS = 10
-
-
-class TwilioProvider:
-    channel = "whatsapp"
-
-    def __init__(self, client: TwilioClient) -> None:
-        self.client = client
-
-    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]:
-        return await self.client.fetch_media(media.ref)
-
-    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
-        prompt = Messages(tenant)("choose_by_number")
-        for reply in replies:
-            for message in twilio_messages(reply, prompt):
-                await self.client.send(from_number=business_number, to_number=customer, **message)
 
 
 def bare_number(value: str) -> str:
@@ -91,10 +77,11 @@ def tenant_for_number(number: str) -> Tenant | None:
 
 
 class WhatsAppOutput(OutputChannel):
-    """Proactive messages (ops' verdict through trigger_intent) sent over WhatsApp."""
+    """Messages Grace writes first in a conversation (ops' verdict through trigger_intent), sent
+    under WhatsApp's 24-hour rule; what cannot be sent is recorded for ops."""
 
-    def __init__(self, provider: Any, channel_name: str) -> None:
-        self.provider, self.channel_name = provider, channel_name
+    def __init__(self, channel_name: str) -> None:
+        self.channel_name = channel_name
 
     def name(self) -> str:  # Rasa calls it on instances
         return self.channel_name
@@ -103,15 +90,13 @@ class WhatsAppOutput(OutputChannel):
         tenant_id, customer = split_conversation_id(recipient_id)
         tenant = await off_loop(get_registry().get, tenant_id)
         reply = {key: message[key] for key in ("text", "image", "buttons") if message.get(key)}
-        if reply:
-            await send_replies(self.provider, tenant, business_number_of(tenant, self.provider), customer, [reply])
-
-
-def business_number_of(tenant: Tenant, provider: Any) -> str:
-    """The number proactive messages come from: the tenant's own for the provider."""
-    if provider.channel == "meta_whatsapp":
-        return str(tenant.extra.get("meta_phone_number_id") or "")
-    return tenant.whatsapp_numbers[0]
+        if not reply:
+            return
+        outcome = await send_proactive(tenant, customer, [reply], "order_update", [reply.get("text", "")[:900]],
+                                       channel=self.channel_name)
+        if outcome.status != "sent":
+            log.warning("proactive message to %s not sent: %s", recipient_id, outcome.detail)
+            await off_loop(record_undelivered, tenant.id, recipient_id, self.channel_name, [reply], outcome.detail)
 
 
 class TwilioWhatsAppInput(InputChannel):
@@ -133,11 +118,7 @@ class TwilioWhatsAppInput(InputChannel):
         return self._provider
 
     def get_output_channel(self) -> OutputChannel | None:
-        try:
-            return WhatsAppOutput(self.provider, self.name())
-        except ProviderError as exc:
-            log.error("no Twilio output: %s", exc)
-            return None
+        return WhatsAppOutput(self.name())
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = Blueprint("grace_twilio_whatsapp", __name__)

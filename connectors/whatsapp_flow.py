@@ -9,27 +9,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from connectors.common import OnNewMessage, is_first_delivery, off_loop, run_turn
+from connectors.common import OnNewMessage, is_first_delivery, run_turn
+from grace.concurrency import off_loop
 from grace.inbound import Inbound
 from grace.media import MediaRejected, save_media
 from grace.messages import Messages
-from grace.notifier import notify_customer
-from grace.store import session_scope
+from grace.ops import answer_ops, is_ops_number
 from grace.tenants import Tenant
-from grace.whatsapp.choices import remember_choices, resolve_choice
+from grace.whatsapp.choices import resolve_choice
+from grace.whatsapp.contacts import is_stop_request, record_inbound
+from grace.whatsapp.delivery import send_replies
 from grace.whatsapp.http import ProviderError
+from grace.whatsapp.provider import MediaRef, Provider
 
 log = logging.getLogger("grace.channels.whatsapp")
-
-
-@dataclass
-class MediaRef:
-    """A file as the provider names it (Twilio: a URL; Meta: a media id)."""
-
-    ref: str
-    content_type: str
 
 
 @dataclass
@@ -45,15 +39,6 @@ class IncomingWhatsApp:
     @property
     def conversation_id(self) -> str:
         return f"{self.tenant.id}:{self.customer}"
-
-
-class Provider(Protocol):
-    channel: str
-
-    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]: ...
-
-    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
-        """Send the replies in order; ProviderError when one could not be sent."""
 
 
 def claim(message: IncomingWhatsApp, channel: str) -> Inbound:
@@ -72,6 +57,17 @@ async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
                  on_new_message: OnNewMessage) -> None:
     """Run one customer message and send Grace's answer (background work, after the ack)."""
     say = Messages(message.tenant)
+    tenant, text = message.tenant, inbound.text.strip()
+    if is_ops_number(tenant, message.customer):  # ops talk in commands, never to the sales funnel
+        await off_loop(record_inbound, tenant.id, message.customer, provider.channel)
+        answer = await off_loop(answer_ops, tenant, message.customer, text)
+        await send_replies(provider, tenant, message.business_number, message.customer, [{"text": answer}])
+        return
+    stop = is_stop_request(text) and not message.media
+    await off_loop(record_inbound, tenant.id, message.customer, provider.channel, stop=stop)
+    if stop:
+        await send_replies(provider, tenant, message.business_number, message.customer, [{"text": say("opted_out")}])
+        return
     notes: list[dict] = []
     for media in message.media:
         stored, problem = await keep_media(provider, message.tenant, media)
@@ -102,26 +98,3 @@ async def keep_media(provider: Provider, tenant: Tenant, media: MediaRef) -> tup
         log.info("media rejected for %s: %s", tenant.id, exc)
         return None, exc.reason
     return stored.as_inbound(source_url=media.ref), ""
-
-
-async def send_replies(provider: Provider, tenant: Tenant, business_number: str, customer: str,
-                       replies: list[dict]) -> bool:
-    """Deliver a turn's replies in order; a failure is recorded in the outbox, never dropped."""
-    conversation_id = f"{tenant.id}:{customer}"
-    try:
-        await provider.deliver(tenant, business_number, customer, replies)
-    except ProviderError as exc:
-        log.error("could not deliver a reply to %s over %s: %s", conversation_id, provider.channel, exc)
-        await off_loop(_record_undelivered, tenant.id, conversation_id, provider.channel, replies, str(exc))
-        return False
-    last_buttons = next((r.get("buttons") for r in reversed(replies) if r.get("buttons")), None)
-    await off_loop(remember_choices, tenant.id, conversation_id, last_buttons)
-    return True
-
-
-def _record_undelivered(tenant_id: str, conversation_id: str, channel: str, replies: list[dict],
-                        error: str) -> None:
-    with session_scope() as session:
-        row = notify_customer(session, tenant_id, conversation_id, "undelivered_reply",
-                              channel=channel, messages=replies)
-        row.status, row.last_error, row.attempts = "failed", error[:500], 1

@@ -18,17 +18,16 @@ from sqlalchemy import select
 from grace.config import load_settings
 from grace.errors import GraceError
 from grace.money import format_money
-from grace.payments import PaymentError, reject_payment, verify_payment
+from grace.ops import decide_payment
+from grace.payments import PaymentError
 from grace.store import session_scope
-from grace.store.models import Order, Payment
+from grace.store.models import Payment
 from grace.tenants import get_registry
 
 
-def _deliver(tenant_id: str) -> int:
-    from grace.events import deliver_customer_events
-
+def _report(tenant_id: str, delivered: list[tuple]) -> int:
     failures = 0
-    for row, outcome in deliver_customer_events(tenant_id):
+    for row, outcome in delivered:
         who = row.recipients[0]
         if isinstance(outcome, str):
             failures += 1
@@ -54,21 +53,19 @@ def cmd_payments(args: argparse.Namespace) -> int:
                       f"  stated {money(p.stated_amount_minor)}  proof {p.proof_url or '(text only)'}")
         return 0
     try:
-        with session_scope() as session:
-            if args.action == "verify":
-                payment = verify_payment(session, tenant, args.reference, by=args.by)
-            else:
-                payment = reject_payment(session, tenant, args.reference, args.reason or "", by=args.by)
-            reference = session.get(Order, payment.order_id).reference
+        decision = decide_payment(tenant, args.reference, args.action == "verify", args.reason or "", by=args.by)
     except PaymentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Payment for order {reference} {payment.status}.")
-    return _deliver(tenant.id)
+    print(f"Payment for order {decision.reference} {decision.status}.")
+    return _report(tenant.id, decision.delivered)
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    return _deliver(get_registry().get(args.tenant).id)
+    from grace.events import deliver_customer_events
+
+    tenant_id = get_registry().get(args.tenant).id
+    return _report(tenant_id, deliver_customer_events(tenant_id))
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:

@@ -59,7 +59,7 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float) -> bool:
 
 def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0.1",
           log_dir: Path | None = None) -> list[subprocess.Popen]:
-    """Start both servers and wait until they answer. Returns the processes (actions, rasa)."""
+    """Start the servers and the outbox worker; wait until they answer. Returns (actions, rasa, outbox)."""
     var_dir.mkdir(parents=True, exist_ok=True)
     log_dir = log_dir or var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,10 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
          "--credentials", str(PROJECT_ROOT / "credentials.yml")],
         cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "rasa.log", "ab"), stderr=subprocess.STDOUT,
         start_new_session=True)
-    processes = [actions, rasa]
+    outbox = subprocess.Popen(
+        [sys.executable, "-m", "grace.outbox"], cwd=PROJECT_ROOT, env=env,
+        stdout=open(log_dir / "outbox.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    processes = [actions, rasa, outbox]
     ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
           and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, 240))
     if not ok:
@@ -117,6 +120,9 @@ Grace is up.
   Rasa (REST webhook)   http://{host}:{rasa_port}/webhooks/rest/webhook
   Rasa HTTP API         http://{host}:{rasa_port}/  (token in GRACE_RASA_TOKEN or {settings.var_dir}/rasa_token)
   Action server         http://127.0.0.1:{actions_port}/webhook
+  WhatsApp (Twilio)     http://{host}:{rasa_port}/webhooks/whatsapp/webhook
+  WhatsApp (Meta)       http://{host}:{rasa_port}/webhooks/meta_whatsapp/webhook
+  Outbox worker         sends ops alerts over WhatsApp when a provider is configured
   Store                 {settings.database_url}
   Logs                  {settings.var_dir}/logs/
 Press Ctrl-C to stop.""")

@@ -235,7 +235,7 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
         ),
         messages=messages,
         catalog=catalog,
-        extra={k: v for k, v in data.items() if k in ("meta_phone_number_id",)},
+        extra={k: v for k, v in data.items() if k in ("meta_phone_number_id", "whatsapp_templates")},
     )
 
 

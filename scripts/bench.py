@@ -89,7 +89,7 @@ def bench_grace(root: Path) -> list[Result]:
     processes = runner.start(root / "var", rasa_port, actions_port)
     try:
         results = measure(f"http://127.0.0.1:{rasa_port}", "grace")
-        actions, rasa = processes
+        actions, rasa = processes[:2]
         print(f"grace  RSS: rasa {rss_mb(rasa.pid):.0f} MB, action server {rss_mb(actions.pid):.0f} MB")
     finally:
         runner.stop(processes)

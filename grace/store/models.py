@@ -178,3 +178,17 @@ class ReplyChoice(Base):
     tenant_id = Column(String(40), nullable=False)
     choices = Column(JSON, nullable=False, default=list)
     offered_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Contact(Base):
+    """A WhatsApp number as the 24-hour rule and opt-outs see it: when it last wrote to the business,
+    and whether it asked for no more proactive messages."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("tenant_id", "phone"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False)
+    phone = Column(String(64), nullable=False)
+    channel = Column(String(20), nullable=False)
+    last_inbound_at = Column(DateTime)
+    opted_out_at = Column(DateTime)

@@ -9,9 +9,12 @@ import json
 import os
 from urllib.parse import urlsplit
 
+from grace.messages import Messages
+from grace.tenants import Tenant
 from grace.whatsapp.client import LoopSession
 from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text
 from grace.whatsapp.http import ProviderError, request_with_retry
+from grace.whatsapp.provider import MediaRef, Template
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v20.0"
@@ -117,3 +120,28 @@ def _interactive(body: str, buttons: list[dict], list_label: str) -> dict:
     return {"type": "list", "body": {"text": body},
             "action": {"button": list_label[:BUTTON_TITLE_MAX], "sections": [
                 {"title": "Options", "rows": rows}]}}
+
+
+class MetaProvider:
+    channel = "meta_whatsapp"
+
+    def __init__(self, client: MetaClient) -> None:
+        self.client = client
+
+    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]:
+        return await self.client.fetch_media(media.ref)
+
+    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
+        say = Messages(tenant)
+        for reply in replies:
+            for payload in meta_messages(reply, customer, say("choose_by_number"), say("choose_list_label")):
+                await self.client.send(business_number, payload)
+
+    async def send_template(self, business_number: str, customer: str, template: Template,
+                            variables: list[str]) -> bool:
+        if not template.meta_name:
+            return False
+        body = {"type": "body", "parameters": [{"type": "text", "text": v} for v in variables]}
+        await self.client.send(business_number, _message(customer, "template", {
+            "name": template.meta_name, "language": {"code": template.language}, "components": [body]}))
+        return True

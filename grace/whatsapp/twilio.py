@@ -11,9 +11,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from grace.messages import Messages
+from grace.tenants import Tenant
 from grace.whatsapp.client import LoopSession
 from grace.whatsapp.formatting import TWILIO_MAX_BODY, numbered_choices, split_text
 from grace.whatsapp.http import ProviderError, request_with_retry
+from grace.whatsapp.provider import MediaRef, Template
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
@@ -87,3 +90,28 @@ def twilio_messages(reply: dict, choose_prompt: str) -> list[dict]:
         else:
             messages.append({"body": "", "media_url": reply["image"]})
     return messages
+
+
+class TwilioProvider:
+    channel = "whatsapp"
+
+    def __init__(self, client: TwilioClient) -> None:
+        self.client = client
+
+    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]:
+        return await self.client.fetch_media(media.ref)
+
+    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
+        prompt = Messages(tenant)("choose_by_number")
+        for reply in replies:
+            for message in twilio_messages(reply, prompt):
+                await self.client.send(from_number=business_number, to_number=customer, **message)
+
+    async def send_template(self, business_number: str, customer: str, template: Template,
+                            variables: list[str]) -> bool:
+        if not template.twilio_content_sid:
+            return False
+        await self.client.send(from_number=business_number, to_number=customer,
+                               content_sid=template.twilio_content_sid,
+                               content_variables={str(i): v for i, v in enumerate(variables, 1)})
+        return True

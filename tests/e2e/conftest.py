@@ -109,7 +109,8 @@ def grace(tmp_path_factory):
                       TWILIO_API_BASE_URL=twilio.base_url, GRACE_PUBLIC_URL=PUBLIC_URL,
                       GRACE_SEND_BACKOFF_S="0.2", META_ACCESS_TOKEN=meta.access_token,
                       META_APP_SECRET=META_APP_SECRET, META_VERIFY_TOKEN=META_VERIFY_TOKEN,
-                      META_API_BASE_URL=meta.base_url)
+                      META_API_BASE_URL=meta.base_url, GRACE_MEDIA_BASE_URL=f"{PUBLIC_URL}/media",
+                      GRACE_OUTBOX_POLL_S="0.5")
     os.environ.pop("GRACE_RASA_TOKEN", None)
     processes = runner.start(var_dir, rasa_port, actions_port)
     try:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 
 from tests.e2e.conftest import META_VERIFY_TOKEN
+from tests.e2e.test_twilio_whatsapp import proof_url_of, stored_file
 from tests.fakes.meta_api import (
     meta_image_payload,
     meta_interactive_payload,
@@ -99,6 +98,5 @@ def test_meta_funnel_with_reply_buttons_a_photo_proof_and_a_redelivery(grace):
     assert grace.meta_webhook(photo).status_code == 200
     received = grace.wait_meta(wa_id, "payment proof", after=before)
     assert any(reference in text_of(m) for m in received[before:])
-    [(stored_url,)] = grace.store(f"SELECT p.proof_url FROM payments p JOIN orders o ON o.id = p.order_id "
-                                  f"WHERE o.reference = '{reference}'")
-    assert Path(urlsplit(stored_url).path).read_bytes() == JPEG
+    stored = stored_file(grace, proof_url_of(grace, reference))
+    assert stored.read_bytes() == JPEG

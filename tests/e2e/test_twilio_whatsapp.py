@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from tests.e2e.conftest import AKANRABY_NUMBER
+from tests.e2e.conftest import AKANRABY_NUMBER, PUBLIC_URL
 
 PNG = bytes([0x89]) + b"PNG\r\n\x1a\n" + bytes(range(256)) * 8
 TWIML = "<Response></Response>"
@@ -51,8 +51,14 @@ def test_a_retried_webhook_is_processed_once(grace):
     assert len(users) == 1
 
 
-def test_whatsapp_funnel_with_numbered_choice_and_a_media_only_proof(grace):
-    me = "+2348100000004"
+def stored_file(grace, url: str) -> Path:
+    """Grace's copy of a customer's file, from the URL Grace gives it."""
+    assert url.startswith(f"{PUBLIC_URL}/media/akanraby/"), url
+    return grace.var_dir / "media" / "akanraby" / Path(urlsplit(url).path).name
+
+
+def order_and_send_proof(grace, me: str) -> str:
+    """A WhatsApp customer orders (confirming by number) and sends a screenshot; returns the reference."""
     grace.whatsapp(me, "hello")
     grace.whatsapp(me, "show me red ankara with flowers")
     grace.whatsapp(me, "number 1, 12 yards")
@@ -70,10 +76,19 @@ def test_whatsapp_funnel_with_numbered_choice_and_a_media_only_proof(grace):
     assert grace.whatsapp(me, "", media=[(proof_url, "image/png")]).status_code == 200
     received = body_with(grace.wait_whatsapp(me, "payment proof", after=before), "payment proof")
     assert reference in received
-    [(stored_url,)] = grace.store(f"SELECT p.proof_url FROM payments p JOIN orders o ON o.id = p.order_id "
-                                  f"WHERE o.reference = '{reference}'")
-    stored = Path(urlsplit(stored_url).path)
-    assert stored.read_bytes() == PNG and stored.parent.name == "akanraby"  # kept: Twilio's URL expires
+    return reference
+
+
+def proof_url_of(grace, reference: str) -> str:
+    [(url,)] = grace.store(f"SELECT p.proof_url FROM payments p JOIN orders o ON o.id = p.order_id "
+                           f"WHERE o.reference = '{reference}'")
+    return url
+
+
+def test_whatsapp_funnel_with_numbered_choice_and_a_media_only_proof(grace):
+    me = "+2348100000004"
+    reference = order_and_send_proof(grace, me)
+    assert stored_file(grace, proof_url_of(grace, reference)).read_bytes() == PNG  # kept: Twilio's URL expires
 
     before = len(grace.sent_to(me))
     verified = grace.grace_cli("payments", "verify", reference)
@@ -81,6 +96,42 @@ def test_whatsapp_funnel_with_numbered_choice_and_a_media_only_proof(grace):
     confirmation = grace.wait_whatsapp(me, "confirmed", after=before)[before:]
     assert reference in body_with(confirmation, "confirmed")
     assert {m["From"] for m in confirmation} == {f"whatsapp:{AKANRABY_NUMBER}"}
+
+
+def test_ops_get_the_proof_on_whatsapp_and_approve_it_from_their_phone(grace):
+    ops, me = "+2349010000009", "+2348100000007"
+    grace.whatsapp(ops, "hi")  # ops talk in commands; writing also opens their 24-hour window
+    assert "APPROVE" in body_with(grace.wait_whatsapp(ops, "APPROVE"), "APPROVE")
+    reference = order_and_send_proof(grace, me)
+    alert = next(m for m in grace.wait_whatsapp(ops, reference) if reference in m["Body"])
+    assert alert["MediaUrl"] == [proof_url_of(grace, reference)] and f"APPROVE {reference}" in alert["Body"]
+
+    grace.whatsapp(me, f"APPROVE {reference}")  # a customer cannot approve their own payment
+    time.sleep(2)
+    assert grace.store(f"SELECT p.status FROM payments p JOIN orders o ON o.id = p.order_id "
+                       f"WHERE o.reference = '{reference}'") == [("pending",)]
+
+    before_ops, before_me = len(grace.sent_to(ops)), len(grace.sent_to(me))
+    grace.whatsapp(ops, f"approve {reference.lower()}")
+    assert "verified" in body_with(grace.wait_whatsapp(ops, "verified", after=before_ops), "verified")
+    confirmation = grace.wait_whatsapp(me, "confirmed", after=before_me)[before_me:]
+    assert reference in body_with(confirmation, "confirmed")
+    assert grace.store(f"SELECT status FROM orders WHERE reference = '{reference}'") == [("deposit_paid",)]
+
+    before_ops = len(grace.sent_to(ops))
+    grace.whatsapp(ops, "REJECT AKA-ZZZZZ blurry screenshot")
+    assert "AKA-ZZZZZ" in body_with(grace.wait_whatsapp(ops, "⚠️", after=before_ops), "⚠️")
+
+
+def test_stop_ends_proactive_messages_until_the_customer_writes_again(grace):
+    me = "+2348100000008"
+    grace.whatsapp(me, "STOP")
+    assert "won't send you" in body_with(grace.wait_whatsapp(me, "won't send you"), "won't send you")
+    assert grace.store(f"SELECT opted_out_at IS NOT NULL FROM contacts WHERE phone = '{me}'") == [(1,)]
+    assert grace.tracker_events(f"akanraby:{me}") == []  # not a sales conversation
+    grace.whatsapp(me, "hello again")
+    grace.wait_whatsapp(me, "Grace", after=1)
+    assert grace.store(f"SELECT opted_out_at IS NOT NULL FROM contacts WHERE phone = '{me}'") == [(0,)]
 
 
 def test_a_reply_over_1600_characters_arrives_whole_in_order(grace):

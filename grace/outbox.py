@@ -1,0 +1,139 @@
+"""`python -m grace.outbox`: deliver the notifications Grace writes first, over WhatsApp.
+
+The actions write notifications into the store's outbox in the same
+transaction as the change they announce (a payment proof, a handoff); this
+worker sends them to the tenant's ops numbers under WhatsApp's rules and marks
+each one sent, failed (retried a few times) or skipped with the reason.
+Several workers may run: a row is claimed by one of them before it is sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from grace.concurrency import off_loop
+from grace.errors import GraceError
+from grace.messages import Messages
+from grace.money import format_money
+from grace.store import session_scope
+from grace.store.models import Notification, utcnow
+from grace.tenants import Tenant, get_registry
+from grace.whatsapp.delivery import Outcome, close_providers, send_proactive
+
+log = logging.getLogger("grace.outbox")
+MAX_ATTEMPTS = 5
+BATCH = 20
+
+
+@dataclass
+class Claimed:
+    id: int
+    tenant_id: str
+    kind: str
+    recipients: list[str]
+    payload: dict
+
+
+def claim_pending(limit: int = BATCH) -> list[Claimed]:
+    """Take pending ops notifications for this worker (an atomic pending→sending switch)."""
+    claimed = []
+    with session_scope() as session:
+        rows = session.scalars(select(Notification).where(
+            Notification.audience == "ops", Notification.status == "pending").order_by(Notification.id).limit(limit))
+        for row in rows.all():
+            taken = session.execute(update(Notification).where(
+                Notification.id == row.id, Notification.status == "pending").values(
+                status="sending", attempts=Notification.attempts + 1))
+            if taken.rowcount == 1:
+                claimed.append(Claimed(row.id, row.tenant_id, row.kind, list(row.recipients), dict(row.payload)))
+    return claimed
+
+
+def finish(row_id: int, outcomes: list[Outcome]) -> str:
+    """Record how it went: sent to everyone, retried later, or skipped with the reason."""
+    with session_scope() as session:
+        row = session.get(Notification, row_id)
+        failed = [o for o in outcomes if o.status == "failed"]
+        if outcomes and all(o.status == "sent" for o in outcomes):
+            row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+        elif failed:
+            row.status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
+            row.last_error = "; ".join(o.detail for o in failed)[:500]
+        elif any(o.status == "sent" for o in outcomes):
+            row.status, row.sent_at = "sent", utcnow()
+            row.last_error = "; ".join(o.detail for o in outcomes if o.status != "sent")[:500]
+        else:
+            row.status = "skipped"
+            row.last_error = "; ".join(o.detail for o in outcomes)[:500] or "no recipients"
+        return row.status
+
+
+def ops_message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
+    """The WhatsApp message for an ops notification, and its template variables."""
+    say = Messages(tenant)
+    payload = row.payload
+    summary = payload.get("summary") or row.kind
+    reference = payload.get("order_reference") or ""
+    if row.kind == "payment_proof":
+        message = {"text": say("ops_payment_proof", summary=summary, reference=reference)}
+        proof = str(payload.get("proof_url") or "")
+        if proof.startswith(("https://", "http://")):  # WhatsApp fetches it: only a public URL will do
+            message["image"] = proof
+        amount = payload.get("stated_minor") or payload.get("expected_minor")
+        variables = [reference, format_money(amount, tenant.currency) if amount else "-", payload.get("customer", "")]
+        return message, variables
+    if row.kind == "handoff":
+        return {"text": say("ops_handoff", summary=summary)}, [payload.get("customer", ""), summary[:200]]
+    return {"text": summary}, [summary[:200]]
+
+
+async def deliver(row: Claimed) -> str:
+    try:
+        tenant = await off_loop(get_registry().get, row.tenant_id)
+    except GraceError as exc:
+        return await off_loop(finish, row.id, [Outcome("failed", f"tenant unreadable: {exc}")])
+    message, variables = ops_message(tenant, row)
+    outcomes = [await send_proactive(tenant, phone, [message], row.kind, variables) for phone in row.recipients]
+    status = await off_loop(finish, row.id, outcomes)
+    log.info("ops notification %s (%s, %s): %s", row.id, row.tenant_id, row.kind, status)
+    return status
+
+
+async def deliver_pending() -> int:
+    """One pass over the outbox; returns how many notifications were handled."""
+    rows = await off_loop(claim_pending)
+    for row in rows:
+        await deliver(row)
+    return len(rows)
+
+
+async def run_forever(poll_seconds: float) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    log.info("outbox worker polling every %.1fs", poll_seconds)
+    while not stopping.is_set():
+        try:
+            await deliver_pending()
+        except Exception:  # a bad pass must not stop the next one
+            log.exception("outbox pass failed")
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=poll_seconds)
+        except asyncio.TimeoutError:
+            pass
+    await close_providers()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_forever(float(os.environ.get("GRACE_OUTBOX_POLL_S", "2"))))
+
+
+if __name__ == "__main__":
+    main()

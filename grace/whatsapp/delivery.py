@@ -1,0 +1,122 @@
+"""Sending over WhatsApp: a turn's replies, and proactive messages under WhatsApp's rules.
+
+Replies to a customer who just wrote go out at once. A proactive message (ops
+alerts, payment verdicts, reminders) goes as free text only inside the 24-hour
+window, as the tenant's approved template outside it, and never to a number
+that opted out; what could not be sent is recorded, not dropped.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+from grace.concurrency import off_loop
+from grace.notifier import notify_customer
+from grace.store import session_scope
+from grace.tenants import Tenant
+from grace.whatsapp.choices import remember_choices
+from grace.whatsapp.contacts import Permission, may_message
+from grace.whatsapp.http import ProviderError
+from grace.whatsapp.meta import MetaClient, MetaProvider
+from grace.whatsapp.provider import Provider, Template
+from grace.whatsapp.twilio import TwilioClient, TwilioProvider
+
+log = logging.getLogger("grace.whatsapp.delivery")
+
+
+async def send_replies(provider: Provider, tenant: Tenant, business_number: str, customer: str,
+                       replies: list[dict]) -> bool:
+    """Deliver a turn's replies in order; a failure is recorded in the outbox, never dropped."""
+    conversation_id = f"{tenant.id}:{customer}"
+    try:
+        await provider.deliver(tenant, business_number, customer, replies)
+    except ProviderError as exc:
+        log.error("could not deliver a reply to %s over %s: %s", conversation_id, provider.channel, exc)
+        await off_loop(record_undelivered, tenant.id, conversation_id, provider.channel, replies, str(exc))
+        return False
+    last_buttons = next((r.get("buttons") for r in reversed(replies) if r.get("buttons")), None)
+    await off_loop(remember_choices, tenant.id, conversation_id, last_buttons)
+    return True
+
+
+def record_undelivered(tenant_id: str, conversation_id: str, channel: str, replies: list[dict],
+                        error: str) -> None:
+    with session_scope() as session:
+        row = notify_customer(session, tenant_id, conversation_id, "undelivered_reply",
+                              channel=channel, messages=replies)
+        row.status, row.last_error, row.attempts = "failed", error[:500], 1
+
+
+_providers: dict[tuple, Provider] = {}
+_providers_lock = threading.Lock()
+
+
+def provider_for(tenant: Tenant, channel: str | None = None) -> tuple[Provider, str] | None:
+    """The provider a tenant writes first through, and the sender it uses: its Meta phone number
+    id when Meta is configured for it, else its first number on Twilio. None when neither is."""
+    meta_id = str(tenant.extra.get("meta_phone_number_id") or "")
+    if channel in (None, "meta_whatsapp") and meta_id and os.environ.get("META_ACCESS_TOKEN"):
+        return _cached(("meta", os.environ["META_ACCESS_TOKEN"], os.environ.get("META_API_BASE_URL")),
+                       lambda: MetaProvider(MetaClient.from_env())), meta_id
+    if channel in (None, "whatsapp") and tenant.whatsapp_numbers and TwilioClient.from_env() is not None:
+        key = ("twilio", os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"],
+               os.environ.get("TWILIO_API_BASE_URL"))
+        return _cached(key, lambda: TwilioProvider(TwilioClient.from_env())), tenant.whatsapp_numbers[0]
+    return None
+
+
+def _cached(key: tuple, make) -> Provider:
+    with _providers_lock:
+        if key not in _providers:
+            _providers[key] = make()
+        return _providers[key]
+
+
+async def close_providers() -> None:
+    """Close this loop's HTTP sessions (at shutdown)."""
+    for provider in list(_providers.values()):
+        await provider.client.close()
+
+
+def template_for(tenant: Tenant, kind: str) -> Template | None:
+    raw = (tenant.extra.get("whatsapp_templates") or {}).get(kind)
+    if not isinstance(raw, dict):
+        return None
+    return Template(twilio_content_sid=str(raw.get("twilio_content_sid") or ""),
+                    meta_name=str(raw.get("meta_name") or ""), language=str(raw.get("language") or "en"))
+
+
+def _may_message(tenant_id: str, phone: str) -> Permission:
+    with session_scope() as session:
+        return may_message(session, tenant_id, phone)
+
+
+@dataclass
+class Outcome:
+    status: str  # sent / failed / skipped
+    detail: str = ""
+
+
+async def send_proactive(tenant: Tenant, phone: str, replies: list[dict], kind: str,
+                         variables: list[str], channel: str | None = None) -> Outcome:
+    """Write first to a number, under the 24-hour rule and opt-outs, through the provider it last
+    wrote from (or the one given)."""
+    permission = await off_loop(_may_message, tenant.id, phone)
+    chosen = provider_for(tenant, channel or permission.channel)
+    if chosen is None:
+        return Outcome("skipped", "no WhatsApp provider configured")
+    provider, sender = chosen
+    try:
+        if permission.free_text:
+            await provider.deliver(tenant, sender, phone, replies)
+            return Outcome("sent", "free text")
+        if permission.why_not == "opted_out":
+            return Outcome("skipped", "opted out")
+        template = template_for(tenant, kind)
+        if template and await provider.send_template(sender, phone, template, variables):
+            return Outcome("sent", "template")
+        return Outcome("skipped", f"outside the 24-hour window and no approved template for {kind!r}")
+    except ProviderError as exc:
+        return Outcome("failed", str(exc))

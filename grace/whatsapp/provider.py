@@ -1,0 +1,37 @@
+"""What Grace needs from a WhatsApp provider (Twilio, Meta), whichever it is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from grace.tenants import Tenant
+
+
+@dataclass
+class MediaRef:
+    """A file as the provider names it (Twilio: a URL; Meta: a media id)."""
+
+    ref: str
+    content_type: str
+
+
+@dataclass
+class Template:
+    """An approved message for writing outside the 24-hour window, per provider."""
+
+    twilio_content_sid: str = ""
+    meta_name: str = ""
+    language: str = "en"
+
+
+class Provider(Protocol):
+    channel: str
+
+    async def fetch_media(self, media: MediaRef) -> tuple[bytes, str]: ...
+
+    async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
+        """Send the replies in order; ProviderError when one could not be sent."""
+
+    async def send_template(self, business_number: str, customer: str, template: Template,
+                            variables: list[str]) -> bool:
+        """Send an approved template; False when the tenant has none for this provider."""

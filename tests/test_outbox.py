@@ -1,0 +1,97 @@
+"""Ops alerts over WhatsApp from the outbox, under the 24-hour rule, against a local Twilio API."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from actions.payments import ActionHandleImage
+from grace.outbox import deliver_pending
+from grace.store import session_scope
+from grace.store.models import Notification
+from grace.tenants import get_registry
+from grace.whatsapp.contacts import record_inbound
+from grace.whatsapp.delivery import send_proactive
+from tests.fakes.twilio_api import FakeTwilio
+from tests.helpers import Chat
+from tests.test_funnel_actions import place_order
+
+OPS = "+2349010000009"
+PROOF = "https://media.example.test/akanraby/proof.jpg"
+
+
+@pytest.fixture
+def twilio(grace_env, monkeypatch):
+    with FakeTwilio() as fake:
+        monkeypatch.setenv("TWILIO_ACCOUNT_SID", fake.account_sid)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", fake.auth_token)
+        monkeypatch.setenv("TWILIO_API_BASE_URL", fake.base_url)
+        monkeypatch.setenv("GRACE_SEND_BACKOFF_S", "0.01")
+        yield fake
+
+
+def send_proof() -> str:
+    chat = Chat()
+    reference = place_order(chat)
+    chat.run(ActionHandleImage, "", "share_image", metadata={"media": [{"url": PROOF, "content_type": "image/jpeg"}]})
+    return reference
+
+
+def outbox() -> list[tuple]:
+    with session_scope() as session:
+        rows = session.scalars(select(Notification).where(Notification.audience == "ops")).all()
+        return [(r.kind, r.status, r.last_error) for r in rows]
+
+
+def test_a_payment_proof_reaches_ops_with_the_screenshot_and_how_to_answer(twilio):
+    record_inbound("akanraby", OPS, "whatsapp")  # ops wrote today: the window is open
+    reference = send_proof()
+    assert asyncio.run(deliver_pending()) == 1
+    [alert] = twilio.messages
+    assert alert["To"] == f"whatsapp:{OPS}" and alert["From"] == "whatsapp:+2349010000001"
+    assert alert["MediaUrl"] == [PROOF]
+    assert reference in alert["Body"] and f"APPROVE {reference}" in alert["Body"]
+    assert outbox() == [("payment_proof", "sent", None)]
+    assert asyncio.run(deliver_pending()) == 0  # sent once
+
+
+def test_outside_the_window_a_template_is_used_or_the_skip_is_recorded(twilio, grace_env):
+    send_proof()
+    asyncio.run(deliver_pending())
+    assert twilio.messages == []
+    [(kind, status, reason)] = outbox()
+    assert status == "skipped" and "24-hour" in reason
+
+    tenant_file = grace_env / "tenants" / "akanraby" / "tenant.yml"
+    data = yaml.safe_load(tenant_file.read_text())
+    data["whatsapp_templates"] = {"payment_proof": {"twilio_content_sid": "HX0123456789abcdef0123456789abcdef"}}
+    tenant_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    reference = send_proof()
+    asyncio.run(deliver_pending())
+    [alert] = twilio.messages
+    assert alert["ContentSid"] == "HX0123456789abcdef0123456789abcdef" and not alert["Body"]
+    assert reference in alert["ContentVariables"]
+
+
+def test_a_failing_provider_leaves_the_alert_pending_for_the_next_pass(twilio):
+    record_inbound("akanraby", OPS, "whatsapp")
+    send_proof()
+    twilio.fail_next(503, count=4)
+    asyncio.run(deliver_pending())
+    [(_, status, error)] = outbox()
+    assert status == "pending" and "503" in error
+    asyncio.run(deliver_pending())
+    assert outbox()[0][1] == "sent" and len(twilio.messages) == 1
+
+
+def test_opted_out_numbers_get_nothing_until_they_write_again(twilio):
+    tenant = get_registry().get("akanraby")
+    customer = "+2348011111111"
+    record_inbound("akanraby", customer, "whatsapp", stop=True)
+    outcome = asyncio.run(send_proactive(tenant, customer, [{"text": "Your order is ready"}], "order_update", []))
+    assert outcome.status == "skipped" and outcome.detail == "opted out" and twilio.messages == []
+    record_inbound("akanraby", customer, "whatsapp")
+    outcome = asyncio.run(send_proactive(tenant, customer, [{"text": "Your order is ready"}], "order_update", []))
+    assert outcome.status == "sent" and twilio.messages[0]["Body"] == "Your order is ready"
