@@ -21,9 +21,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.common import OnNewMessage, SerialTasks
+from connectors.common import OnNewMessage
 from connectors.whatsapp import WhatsAppOutput
-from connectors.whatsapp_flow import IncomingWhatsApp, accept, handle
+from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit
 from grace.concurrency import off_loop
 from grace.tenants import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
@@ -76,13 +76,27 @@ def changes(payload: dict) -> list[dict]:
     return values
 
 
+def route(values: list[dict]) -> tuple[int, list]:
+    """(how many values were for a known business, the new messages): one blocking hop."""
+    known, messages = 0, []
+    for value in values:
+        phone_number_id = value["metadata"]["phone_number_id"]
+        tenant = get_registry().by_meta_phone_number_id(phone_number_id)
+        if tenant is None:
+            log.warning("Meta webhook for unknown phone_number_id %s", phone_number_id)
+            continue
+        known += 1
+        messages += [parse_message(raw, value, tenant) for raw in value["messages"]]
+    return known, admit(messages, MetaProvider.channel)
+
+
 class MetaWhatsAppInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "meta_whatsapp"
 
     def __init__(self) -> None:
-        self.tasks = SerialTasks()
+        self.inbox = Inbox()
         self._provider: MetaProvider | None = None
 
     @property
@@ -129,25 +143,10 @@ class MetaWhatsAppInput(InputChannel):
             values = changes(payload) if isinstance(payload, dict) else []
             if not values:
                 return response.json({"status": "ignored"})  # delivery receipts and other updates
-            known = 0
-            for value in values:
-                tenant = await off_loop(get_registry().by_meta_phone_number_id, value["metadata"]["phone_number_id"])
-                if tenant is None:
-                    log.warning("Meta webhook for unknown phone_number_id %s", value["metadata"]["phone_number_id"])
-                    continue
-                known += 1
-                for raw in value["messages"]:
-                    await self._enqueue(parse_message(raw, value, tenant), on_new_message)
+            known, admitted = await off_loop(route, values)
+            self.inbox.start(self.provider, admitted, on_new_message)
             if not known:
                 return response.text("unknown business phone number id", status=404)
             return response.json({"status": "accepted"})
 
         return hook
-
-    async def _enqueue(self, message: IncomingWhatsApp, on_new_message: OnNewMessage) -> None:
-        if not message.customer or not message.message_id:
-            return
-        inbound = await accept(self.provider, message)
-        if inbound is not None:
-            self.tasks.submit(message.conversation_id,
-                              lambda: handle(self.provider, message, inbound, on_new_message))

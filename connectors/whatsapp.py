@@ -20,8 +20,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from connectors.common import OnNewMessage, SerialTasks
-from connectors.whatsapp_flow import IncomingWhatsApp, accept, handle
+from connectors.common import OnNewMessage
+from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit
 from grace.concurrency import off_loop
 from grace.inbound import split_conversation_id
 from grace.tenants import Tenant, get_registry
@@ -72,8 +72,12 @@ def signed_url(request: Request) -> str:
     return f"{public}{request.path}{query}"
 
 
-def tenant_for_number(number: str) -> Tenant | None:
-    return get_registry().by_whatsapp_number(number)
+def route(params: dict[str, str]) -> tuple[bool, list]:
+    """(is the number a business's, the message if new): one blocking hop for the webhook."""
+    tenant = get_registry().by_whatsapp_number(bare_number(params.get("To", "")))
+    if tenant is None:
+        return False, []
+    return True, admit([parse_inbound(params, tenant)], TwilioProvider.channel)
 
 
 class WhatsAppOutput(OutputChannel):
@@ -105,7 +109,7 @@ class TwilioWhatsAppInput(InputChannel):
         return "whatsapp"
 
     def __init__(self) -> None:
-        self.tasks = SerialTasks()
+        self.inbox = Inbox()
         self._provider: TwilioProvider | None = None
 
     @property
@@ -139,17 +143,13 @@ class TwilioWhatsAppInput(InputChannel):
                 log.warning("Twilio webhook refused: %s signature from %s (signed URL %s)",
                             "wrong" if signature else "no", request.ip, signed_url(request))
                 return response.text("invalid signature", status=403)
-            tenant = await off_loop(tenant_for_number, bare_number(params.get("To", "")))
-            if tenant is None:
+            if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
+                return response.text("From and MessageSid are required", status=400)
+            known, admitted = await off_loop(route, params)
+            if not known:
                 log.warning("Twilio webhook for unknown number %s", params.get("To"))
                 return response.text("unknown business number", status=404)
-            message = parse_inbound(params, tenant)
-            if not message.customer or not message.message_id:
-                return response.text("From and MessageSid are required", status=400)
-            inbound = await accept(self.provider, message)
-            if inbound is not None:
-                self.tasks.submit(message.conversation_id,
-                                  lambda: handle(self.provider, message, inbound, on_new_message))
+            self.inbox.start(self.provider, admitted, on_new_message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return hook

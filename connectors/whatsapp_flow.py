@@ -7,11 +7,15 @@ path as REST, and the replies go out in order.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import os
 from dataclasses import dataclass, field
 
-from connectors.common import OnNewMessage, is_first_delivery, run_turn
+from connectors.common import OnNewMessage, SerialTasks, run_turn
 from grace.concurrency import off_loop
+from grace.dedupe import first_delivery
 from grace.inbound import Inbound
 from grace.media import MediaRejected, save_media
 from grace.messages import Messages
@@ -47,14 +51,41 @@ def claim(message: IncomingWhatsApp, channel: str) -> Inbound:
                    customer_name=message.customer_name, message_id=message.message_id, channel=channel)
 
 
-async def accept(provider: Provider, message: IncomingWhatsApp) -> Inbound | None:
-    """The message as an Inbound if it is new; None for a redelivery (already handled)."""
-    inbound = claim(message, provider.channel)
-    return inbound if await is_first_delivery(inbound) else None
+def admit(messages: list[IncomingWhatsApp], channel: str) -> list[tuple[IncomingWhatsApp, Inbound]]:
+    """The messages not seen before, each claimed in the store so that a redelivery, even after a
+    restart, is dropped (blocking: the webhook calls it in one hop off the loop, then acks)."""
+    fresh = []
+    for message in messages:
+        inbound = claim(message, channel)
+        if message.customer and message.message_id and first_delivery(inbound.tenant_id, channel,
+                                                                      inbound.message_id):
+            fresh.append((message, inbound))
+    return fresh
+
+
+class Inbox:
+    """Admitted messages become background turns: in order per conversation, and at most a few
+    turns at a time, so the event loop stays free to acknowledge webhooks at once."""
+
+    def __init__(self) -> None:
+        self.tasks = SerialTasks()
+        self._slots: asyncio.Semaphore | None = None
+
+    def start(self, provider: Provider, admitted: list[tuple[IncomingWhatsApp, Inbound]],
+              on_new_message: OnNewMessage) -> None:
+        for message, inbound in admitted:
+            self.tasks.submit(message.conversation_id,
+                              functools.partial(handle, provider, message, inbound, on_new_message, self.slots))
+
+    @property
+    def slots(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(int(os.environ.get("GRACE_MAX_CONCURRENT_TURNS", "2")))
+        return self._slots
 
 
 async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound,
-                 on_new_message: OnNewMessage) -> None:
+                 on_new_message: OnNewMessage, slots: asyncio.Semaphore) -> None:
     """Run one customer message and send Grace's answer (background work, after the ack)."""
     say = Messages(message.tenant)
     tenant, text = message.tenant, inbound.text.strip()
@@ -80,7 +111,8 @@ async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
     else:
         if not inbound.media and inbound.text:
             inbound.text = await off_loop(resolve_choice, message.tenant.id, message.conversation_id, inbound.text)
-        replies = notes + await run_turn(inbound, message.tenant, on_new_message, provider.channel)
+        async with slots:  # Rasa's turn is CPU work on the event loop
+            replies = notes + await run_turn(inbound, message.tenant, on_new_message, provider.channel)
     await send_replies(provider, message.tenant, message.business_number, message.customer, replies)
 
 

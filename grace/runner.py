@@ -73,7 +73,7 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
         cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "actions.log", "ab"), stderr=subprocess.STDOUT,
         start_new_session=True)
     rasa = subprocess.Popen(
-        [str(bin_dir / "rasa"), "run", "--enable-api", "--auth-token", token, "-i", host,
+        [str(bin_dir / "rasa"), "run", "--enable-api", f"--auth-token={token}", "-i", host,
          "--port", str(rasa_port), "--model", str(MODEL), "--endpoints", str(endpoints),
          "--credentials", str(PROJECT_ROOT / "credentials.yml")],
         cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "rasa.log", "ab"), stderr=subprocess.STDOUT,

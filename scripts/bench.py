@@ -1,6 +1,8 @@
 """`make bench`: REST turn latency (Rasa + action server + store) and server memory.
 
 Prints p50/p99 at 1 and 16 concurrent conversations and the RSS of each server,
+WhatsApp (Twilio) webhook ack latency and inbound-to-reply latency with 50
+concurrent conversations against a local Twilio API,
 beside the same measurement of a bare `rasa init` bot trained in a temporary
 folder in this run, and the ratio of Grace's p50 to the bare bot's (target <= 1.5).
 """
@@ -20,10 +22,15 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from grace import runner  # noqa: E402
+from tests.fakes.twilio_api import FakeTwilio, twilio_form, twilio_signature  # noqa: E402
 from tests.helpers import free_port, make_tenants  # noqa: E402
 
 TURNS = ["hello", "show me red ankara", "how much", "are you open on saturday?", "number 1, 12 yards", "no"]
 CONCURRENCY = (1, 16)
+WHATSAPP_CONVERSATIONS = 50
+WHATSAPP_TURNS = ["hello", "are you open on saturday?", "what is your return policy"]
+PUBLIC_URL = "https://grace.bench.test"
+BUSINESS_NUMBER = "+2349010000001"
 RASA = str(Path(sys.executable).parent / "rasa")
 
 
@@ -83,16 +90,53 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def whatsapp_conversation(base: str, twilio: FakeTwilio, customer: str) -> list[tuple[float, float]]:
+    """(ack ms, inbound-to-first-reply ms) for each turn of one WhatsApp conversation."""
+    timings = []
+    url = f"{base}/webhooks/whatsapp/webhook"
+    for text in WHATSAPP_TURNS:
+        before = sum(1 for m in twilio.messages if m["To"] == f"whatsapp:{customer}")
+        form = twilio_form(to=BUSINESS_NUMBER, from_=customer, body=text, account_sid=twilio.account_sid)
+        signature = twilio_signature(f"{PUBLIC_URL}/webhooks/whatsapp/webhook", form, twilio.auth_token)
+        start = time.perf_counter()
+        requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30).raise_for_status()
+        acked = time.perf_counter()
+        deadline = start + 120
+        while sum(1 for m in twilio.messages if m["To"] == f"whatsapp:{customer}") <= before:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"no WhatsApp reply to {customer} for {text!r}")
+            time.sleep(0.005)
+        timings.append(((acked - start) * 1000, (time.perf_counter() - start) * 1000))
+    return timings
+
+
+def measure_whatsapp(base: str, twilio: FakeTwilio) -> None:
+    customers = [f"+23481{i:08d}" for i in range(WHATSAPP_CONVERSATIONS)]
+    with ThreadPoolExecutor(WHATSAPP_CONVERSATIONS) as pool:
+        results = list(pool.map(lambda c: whatsapp_conversation(base, twilio, c), customers))
+    acks = [a for r in results for a, _ in r]
+    ends = [e for r in results for _, e in r]
+    print(f"whatsapp, {WHATSAPP_CONVERSATIONS} concurrent conversations:")
+    print(f"  webhook ack             p50 {statistics.median(acks):7.1f} ms  p99 {percentile(acks, 99):7.1f} ms"
+          "  (target p99 < 50 ms)")
+    print(f"  inbound → first reply   p50 {statistics.median(ends):7.1f} ms  p99 {percentile(ends, 99):7.1f} ms")
+
+
 def bench_grace(root: Path) -> list[Result]:
-    os.environ.update(GRACE_TENANTS_DIR=str(make_tenants(root)), GRACE_VAR_DIR=str(root / "var"))
+    twilio = FakeTwilio().start()
+    os.environ.update(GRACE_TENANTS_DIR=str(make_tenants(root)), GRACE_VAR_DIR=str(root / "var"),
+                      TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
+                      TWILIO_API_BASE_URL=twilio.base_url, GRACE_PUBLIC_URL=PUBLIC_URL)
     rasa_port, actions_port = free_port(), free_port()
     processes = runner.start(root / "var", rasa_port, actions_port)
     try:
         results = measure(f"http://127.0.0.1:{rasa_port}", "grace")
+        measure_whatsapp(f"http://127.0.0.1:{rasa_port}", twilio)
         actions, rasa = processes[:2]
         print(f"grace  RSS: rasa {rss_mb(rasa.pid):.0f} MB, action server {rss_mb(actions.pid):.0f} MB")
     finally:
         runner.stop(processes)
+        twilio.stop()
     return results
 
 
