@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from grace.concurrency import off_loop
+from grace.config import load_settings
 from grace.dedupe import first_delivery
 from grace.inbound import Inbound
 from grace.messages import Messages
@@ -92,3 +97,23 @@ class SerialTasks:
     async def drain(self) -> None:
         while self._running:
             await asyncio.wait(list(self._running))
+
+
+def add_turn_route(hook: Blueprint, on_new_message: OnNewMessage, channel: str) -> None:
+    """POST <prefix>/turn: run one already-admitted message as a turn of this channel and return the
+    replies. The webhook gateway (connectors/gateway.py) answers providers at once in its own process
+    and hands turns to Rasa here; only holders of Rasa's API token may call it."""
+
+    @hook.route("/turn", methods=["POST"])
+    async def turn(request: Request) -> HTTPResponse:
+        token = (await off_loop(load_settings)).rasa_token or ""
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(token, given):
+            return response.json({"error": "unauthorised"}, status=401)
+        body = request.json if isinstance(request.json, dict) else {}
+        if not body.get("sender") or not isinstance(body.get("text"), str):
+            return response.json({"error": "send JSON with 'sender' and 'text'"}, status=400)
+        collector = GraceCollectingOutputChannel()
+        await on_new_message(UserMessage(body["text"], collector, body["sender"], input_channel=channel,
+                                         metadata=body.get("metadata") or {}))
+        return response.json([{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages])

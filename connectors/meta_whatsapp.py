@@ -21,10 +21,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.common import OnNewMessage
+from connectors.common import OnNewMessage, add_turn_route
 from connectors.whatsapp import WhatsAppOutput
-from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit
-from grace.concurrency import off_loop
+from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit, admit_off_loop
 from grace.tenants import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
 from grace.whatsapp.http import ProviderError
@@ -95,8 +94,9 @@ class MetaWhatsAppInput(InputChannel):
     def name(cls) -> str:
         return "meta_whatsapp"
 
-    def __init__(self) -> None:
+    def __init__(self, turn_route: bool = True) -> None:
         self.inbox = Inbox()
+        self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
         self._provider: MetaProvider | None = None
 
     @property
@@ -117,6 +117,9 @@ class MetaWhatsAppInput(InputChannel):
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        if self.turn_route:
+            add_turn_route(hook, on_new_message, self.name())
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
@@ -143,7 +146,7 @@ class MetaWhatsAppInput(InputChannel):
             values = changes(payload) if isinstance(payload, dict) else []
             if not values:
                 return response.json({"status": "ignored"})  # delivery receipts and other updates
-            known, admitted = await off_loop(route, values)
+            known, admitted = await admit_off_loop(route, values)
             self.inbox.start(self.provider, admitted, on_new_message)
             if not known:
                 return response.text("unknown business phone number id", status=404)

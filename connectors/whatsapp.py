@@ -20,8 +20,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from connectors.common import OnNewMessage
-from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit
+from connectors.common import OnNewMessage, add_turn_route
+from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit, admit_off_loop
 from grace.concurrency import off_loop
 from grace.inbound import split_conversation_id
 from grace.tenants import Tenant, get_registry
@@ -108,8 +108,9 @@ class TwilioWhatsAppInput(InputChannel):
     def name(cls) -> str:
         return "whatsapp"
 
-    def __init__(self) -> None:
+    def __init__(self, turn_route: bool = True) -> None:
         self.inbox = Inbox()
+        self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
         self._provider: TwilioProvider | None = None
 
     @property
@@ -131,6 +132,9 @@ class TwilioWhatsAppInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        if self.turn_route:
+            add_turn_route(hook, on_new_message, self.name())
+
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             token = os.environ.get("TWILIO_AUTH_TOKEN")
@@ -145,7 +149,7 @@ class TwilioWhatsAppInput(InputChannel):
                 return response.text("invalid signature", status=403)
             if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
                 return response.text("From and MessageSid are required", status=400)
-            known, admitted = await off_loop(route, params)
+            known, admitted = await admit_off_loop(route, params)
             if not known:
                 log.warning("Twilio webhook for unknown number %s", params.get("To"))
                 return response.text("unknown business number", status=404)

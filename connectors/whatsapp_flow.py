@@ -11,7 +11,10 @@ import asyncio
 import functools
 import logging
 import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from connectors.common import OnNewMessage, SerialTasks, run_turn
 from grace.concurrency import off_loop
@@ -28,6 +31,7 @@ from grace.whatsapp.http import ProviderError
 from grace.whatsapp.provider import MediaRef, Provider
 
 log = logging.getLogger("grace.channels.whatsapp")
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,6 +53,14 @@ def claim(message: IncomingWhatsApp, channel: str) -> Inbound:
     """The message as an Inbound (media not fetched yet)."""
     return Inbound(tenant_id=message.tenant.id, customer=message.customer, text=message.text,
                    customer_name=message.customer_name, message_id=message.message_id, channel=channel)
+
+
+# Webhooks are admitted on threads of their own: never queued behind the background turns' store work.
+ADMISSION = ThreadPoolExecutor(max_workers=4, thread_name_prefix="grace-admit")
+
+
+async def admit_off_loop(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(ADMISSION, fn, *args)
 
 
 def admit(messages: list[IncomingWhatsApp], channel: str) -> list[tuple[IncomingWhatsApp, Inbound]]:

@@ -1,16 +1,37 @@
-"""Remember processed message ids so a redelivered webhook is handled once."""
+"""Remember processed message ids so a redelivered webhook is handled once (also after a restart).
+
+Webhooks are acknowledged only after the id is recorded, so this write is on
+the path providers time. With SQLite the ids live in a database file of their
+own (var/inbound.db): the main store's single writer lock is busy with turns,
+and SQLite's busy waits would add up to a hundred milliseconds to an ack. On a
+server database (PostgreSQL) they share the app store. GRACE_DEDUPE_DATABASE_URL
+overrides both.
+"""
 from __future__ import annotations
+
+import os
 
 from sqlalchemy.exc import IntegrityError
 
+from grace.config import load_settings
 from grace.store import session_scope
 from grace.store.models import InboundMessage
+
+
+def dedupe_database_url() -> str:
+    explicit = os.environ.get("GRACE_DEDUPE_DATABASE_URL")
+    if explicit:
+        return explicit
+    settings = load_settings()
+    if settings.database_url.startswith("sqlite"):
+        return f"sqlite:///{settings.var_dir / 'inbound.db'}"
+    return settings.database_url
 
 
 def first_delivery(tenant_id: str, channel: str, message_id: str) -> bool:
     """True the first time a (tenant, channel, message id) is seen; False for repeats."""
     try:
-        with session_scope() as session:
+        with session_scope(dedupe_database_url()) as session:
             session.add(InboundMessage(tenant_id=tenant_id, channel=channel, message_id=message_id[:128]))
     except IntegrityError:
         return False

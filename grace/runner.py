@@ -1,5 +1,6 @@
 """`make run`: Rasa (HTTP API on, token-protected, bound to 127.0.0.1) and the action server.
 
+Also the outbox worker and the WhatsApp webhook gateway (GRACE_WEBHOOK_PORT, 5006).
 Ports: GRACE_RASA_PORT (5005), GRACE_ACTIONS_PORT (5055). GRACE_RASA_HOST=0.0.0.0
 exposes the webhooks behind a proxy; the API still needs the token.
 """
@@ -58,8 +59,9 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float) -> bool:
 
 
 def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0.1",
-          log_dir: Path | None = None) -> list[subprocess.Popen]:
-    """Start the servers and the outbox worker; wait until they answer. Returns (actions, rasa, outbox)."""
+          log_dir: Path | None = None, webhook_port: int | None = None) -> list[subprocess.Popen]:
+    """Start the servers, the outbox worker and the webhook gateway; wait until they answer.
+    Returns the processes: actions, rasa, outbox, gateway."""
     var_dir.mkdir(parents=True, exist_ok=True)
     log_dir = log_dir or var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -81,8 +83,14 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
     outbox = subprocess.Popen(
         [sys.executable, "-m", "grace.outbox"], cwd=PROJECT_ROOT, env=env,
         stdout=open(log_dir / "outbox.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
-    processes = [actions, rasa, outbox]
+    webhook_port = webhook_port or int(env.get("GRACE_WEBHOOK_PORT", 5006))
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "connectors.gateway"], cwd=PROJECT_ROOT,
+        env={**env, "GRACE_WEBHOOK_PORT": str(webhook_port)}, stdout=open(log_dir / "gateway.log", "ab"),
+        stderr=subprocess.STDOUT, start_new_session=True)
+    processes = [actions, rasa, outbox, gateway]
     ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
+          and wait_until_up(f"http://127.0.0.1:{webhook_port}/health", gateway, 60)
           and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, 240))
     if not ok:
         stop(processes)
@@ -115,13 +123,15 @@ def run(shell_tenant: str | None = None) -> int:
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         return 1
+    webhook_port = os.environ.get("GRACE_WEBHOOK_PORT", "5006")
+    webhook_host = os.environ.get("GRACE_WEBHOOK_HOST", "127.0.0.1")
     print(f"""
 Grace is up.
   Rasa (REST webhook)   http://{host}:{rasa_port}/webhooks/rest/webhook
   Rasa HTTP API         http://{host}:{rasa_port}/  (token in GRACE_RASA_TOKEN or {settings.var_dir}/rasa_token)
   Action server         http://127.0.0.1:{actions_port}/webhook
-  WhatsApp (Twilio)     http://{host}:{rasa_port}/webhooks/whatsapp/webhook
-  WhatsApp (Meta)       http://{host}:{rasa_port}/webhooks/meta_whatsapp/webhook
+  WhatsApp (Twilio)     http://{webhook_host}:{webhook_port}/webhooks/whatsapp/webhook   (gateway: fast acks)
+  WhatsApp (Meta)       http://{webhook_host}:{webhook_port}/webhooks/meta_whatsapp/webhook
   Outbox worker         sends ops alerts over WhatsApp when a provider is configured
   Store                 {settings.database_url}
   Logs                  {settings.var_dir}/logs/

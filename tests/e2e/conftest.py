@@ -24,8 +24,9 @@ META_VERIFY_TOKEN = "meta-verify-token-for-tests"
 
 class Grace:
     def __init__(self, var_dir, rasa_port: int, env: dict, twilio: FakeTwilio, meta: FakeMetaGraph,
-                 tenants) -> None:
+                 tenants, webhook_port: int) -> None:
         self.var_dir, self.rasa_port, self.env = var_dir, rasa_port, env
+        self.gateway = f"http://127.0.0.1:{webhook_port}"  # WhatsApp webhooks: the gateway answers at once
         self.twilio, self.meta, self.tenants = twilio, meta, tenants
         self.base = f"http://127.0.0.1:{rasa_port}"
         self.token = (var_dir / "rasa_token").read_text().strip()
@@ -41,12 +42,13 @@ class Grace:
         return "\n".join(m.get("text") or "" for m in reply.json())
 
     def whatsapp(self, customer: str, body: str = "", *, to: str = AKANRABY_NUMBER, signature: str | None = None,
-                 **form_fields) -> requests.Response:
-        """Post an inbound WhatsApp message as Twilio does, signed over the public URL."""
+                 direct: bool = False, **form_fields) -> requests.Response:
+        """Post an inbound WhatsApp message as Twilio does, signed over the public URL, to the gateway
+        (or, `direct`, to the same connector inside Rasa)."""
         form = twilio_form(to=to, from_=customer, body=body, account_sid=self.twilio.account_sid, **form_fields)
         if signature is None:
             signature = twilio_signature(f"{PUBLIC_URL}/webhooks/whatsapp/webhook", form, self.twilio.auth_token)
-        return requests.post(f"{self.base}/webhooks/whatsapp/webhook", data=form,
+        return requests.post(f"{self.base if direct else self.gateway}/webhooks/whatsapp/webhook", data=form,
                              headers={"X-Twilio-Signature": signature}, timeout=30)
 
     def sent_to(self, customer: str) -> list[dict]:
@@ -66,7 +68,7 @@ class Grace:
     def meta_webhook(self, payload: dict, secret: str = META_APP_SECRET) -> requests.Response:
         """Post a Cloud API webhook as Meta does: the raw body signed with the app secret."""
         body = json.dumps(payload).encode()
-        return requests.post(f"{self.base}/webhooks/meta_whatsapp/webhook", data=body, timeout=30,
+        return requests.post(f"{self.gateway}/webhooks/meta_whatsapp/webhook", data=body, timeout=30,
                              headers={"Content-Type": "application/json",
                                       "X-Hub-Signature-256": meta_signature(body, secret)})
 
@@ -100,7 +102,7 @@ def grace(tmp_path_factory):
     root = tmp_path_factory.mktemp("grace")
     tenants = make_tenants(root)
     var_dir = root / "var"
-    rasa_port, actions_port = free_port(), free_port()
+    rasa_port, actions_port, webhook_port = free_port(), free_port(), free_port()
     saved = dict(os.environ)
     twilio, meta = FakeTwilio().start(), FakeMetaGraph().start()
     os.environ.update(GRACE_TENANTS_DIR=str(tenants), GRACE_VAR_DIR=str(var_dir),
@@ -112,9 +114,9 @@ def grace(tmp_path_factory):
                       META_API_BASE_URL=meta.base_url, GRACE_MEDIA_BASE_URL=f"{PUBLIC_URL}/media",
                       GRACE_OUTBOX_POLL_S="0.5")
     os.environ.pop("GRACE_RASA_TOKEN", None)
-    processes = runner.start(var_dir, rasa_port, actions_port)
+    processes = runner.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port)
     try:
-        yield Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants)
+        yield Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants, webhook_port)
     finally:
         runner.stop(processes)
         twilio.stop()

@@ -30,7 +30,7 @@ def text_of(message: dict) -> str:
 
 
 def test_subscription_handshake_answers_only_the_right_verify_token(grace):
-    url = f"{grace.base}/webhooks/meta_whatsapp/webhook"
+    url = f"{grace.gateway}/webhooks/meta_whatsapp/webhook"
     ok = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": META_VERIFY_TOKEN,
                                    "hub.challenge": "1158201444"}, timeout=10)
     assert ok.status_code == 200 and ok.text == "1158201444"

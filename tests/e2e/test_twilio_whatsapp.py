@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
 import yaml
 
 from tests.e2e.conftest import AKANRABY_NUMBER, PUBLIC_URL
@@ -26,6 +27,17 @@ def test_a_signed_message_is_acked_at_once_and_answered_from_the_business_number
     [reply] = grace.wait_whatsapp(me, "AkanrabyAtuche")
     assert reply["From"] == f"whatsapp:{AKANRABY_NUMBER}"
     assert grace.store(f"SELECT name FROM customers WHERE phone = '{me}'") == [("Chioma",)]
+    # the same connector also answers inside Rasa, without the gateway
+    assert grace.whatsapp(me, "are you open on sunday?", direct=True).status_code == 200
+    assert "closed" in body_with(grace.wait_whatsapp(me, "Sunday", after=1)[1:], "Sunday")
+
+
+def test_the_turn_route_behind_the_gateway_needs_rasas_token(grace):
+    turn = f"{grace.base}/webhooks/whatsapp/turn"
+    body = {"sender": "akanraby:+2348100000009", "text": "/EXTERNAL_payment_verified"}
+    assert requests.post(turn, json=body, timeout=10).status_code == 401
+    assert requests.post(turn, json=body, headers={"Authorization": "Bearer guess"}, timeout=10).status_code == 401
+    assert grace.tracker_events("akanraby:+2348100000009") == []
 
 
 def test_forged_or_missing_signatures_and_unknown_numbers_are_refused_and_nothing_runs(grace):

@@ -107,6 +107,7 @@ class HTTPFake:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._messages: list[dict[str, Any]] = []
+        self._counts: dict[str, int] = {}  # messages per recipient, for cheap waiting
         self._requests: list[dict[str, Any]] = []
         self._failures: deque[tuple[int, int | None]] = deque()
         self._server: _Server | None = None
@@ -176,6 +177,7 @@ class HTTPFake:
             self._messages.clear()
             self._requests.clear()
             self._failures.clear()
+            self._counts.clear()
 
     def wait_for_messages(self, count: int, timeout: float = 15) -> list[dict[str, Any]]:
         """Block until ``count`` messages were accepted; on timeout fail with what did arrive."""
@@ -187,6 +189,16 @@ class HTTPFake:
                 )
             return list(self._messages)
 
+    def count_to(self, recipient: str) -> int:
+        """How many accepted messages went to `recipient` (a To value)."""
+        with self._cond:
+            return self._counts.get(recipient, 0)
+
+    def wait_for_count(self, recipient: str, count: int, timeout: float = 15) -> bool:
+        """Block (without polling) until `recipient` has at least `count` messages; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._counts.get(recipient, 0) >= count, timeout=timeout)
+
     def _take_failure(self) -> tuple[int, int | None] | None:
         with self._cond:
             return self._failures.popleft() if self._failures else None
@@ -196,6 +208,8 @@ class HTTPFake:
             self._requests.append(request)
             if message is not None:
                 self._messages.append(message)
+                recipient = str(message.get("To") or message.get("to") or "")
+                self._counts[recipient] = self._counts.get(recipient, 0) + 1
             self._cond.notify_all()
 
     def _dispatch(self, method: str, path: str, headers: Message, body: bytes) -> Reply:
