@@ -18,8 +18,11 @@ from sqlalchemy import select, update
 
 from grace.concurrency import off_loop
 from grace.errors import GraceError
+from grace.inbound import split_conversation_id
 from grace.messages import Messages
 from grace.money import format_money
+from grace.reminders import KIND as REMINDER
+from grace.reminders import schedule_payment_reminders
 from grace.store import session_scope
 from grace.store.models import Notification, utcnow
 from grace.tenants import Tenant, get_registry
@@ -27,6 +30,7 @@ from grace.whatsapp.delivery import Outcome, close_providers, send_proactive
 
 log = logging.getLogger("grace.outbox")
 MAX_ATTEMPTS = 5
+DIRECT_CUSTOMER_KINDS = (REMINDER,)
 BATCH = 20
 
 
@@ -40,11 +44,14 @@ class Claimed:
 
 
 def claim_pending(limit: int = BATCH) -> list[Claimed]:
-    """Take pending ops notifications for this worker (an atomic pending→sending switch)."""
+    """Take pending notifications this worker sends over WhatsApp (an atomic pending→sending switch).
+    Payment verdicts are not among them: they reach the conversation through Rasa (grace.events)."""
     claimed = []
     with session_scope() as session:
         rows = session.scalars(select(Notification).where(
-            Notification.audience == "ops", Notification.status == "pending").order_by(Notification.id).limit(limit))
+            Notification.status == "pending",
+            (Notification.audience == "ops") | Notification.kind.in_(DIRECT_CUSTOMER_KINDS),
+        ).order_by(Notification.id).limit(limit))
         for row in rows.all():
             taken = session.execute(update(Notification).where(
                 Notification.id == row.id, Notification.status == "pending").values(
@@ -73,10 +80,16 @@ def finish(row_id: int, outcomes: list[Outcome]) -> str:
         return row.status
 
 
-def ops_message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
-    """The WhatsApp message for an ops notification, and its template variables."""
+def whatsapp_message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
+    """The WhatsApp message for a notification, and its template variables."""
     say = Messages(tenant)
     payload = row.payload
+    if row.kind == REMINDER:
+        deposit = format_money(payload.get("deposit_minor") or 0, tenant.currency)
+        name = payload.get("customer_name")
+        text = say("payment_reminder", name_part=f" {name}" if name else "", reference=payload["order_reference"],
+                   deposit=deposit, hours_left=payload.get("hours_left", ""))
+        return {"text": text}, [payload["order_reference"], deposit]
     summary = payload.get("summary") or row.kind
     reference = payload.get("order_reference") or ""
     if row.kind == "payment_proof":
@@ -97,15 +110,17 @@ async def deliver(row: Claimed) -> str:
         tenant = await off_loop(get_registry().get, row.tenant_id)
     except GraceError as exc:
         return await off_loop(finish, row.id, [Outcome("failed", f"tenant unreadable: {exc}")])
-    message, variables = ops_message(tenant, row)
-    outcomes = [await send_proactive(tenant, phone, [message], row.kind, variables) for phone in row.recipients]
+    message, variables = whatsapp_message(tenant, row)
+    phones = [split_conversation_id(r)[1] for r in row.recipients]  # customers: "<tenant>:<phone>"
+    outcomes = [await send_proactive(tenant, phone, [message], row.kind, variables) for phone in phones]
     status = await off_loop(finish, row.id, outcomes)
     log.info("ops notification %s (%s, %s): %s", row.id, row.tenant_id, row.kind, status)
     return status
 
 
 async def deliver_pending() -> int:
-    """One pass over the outbox; returns how many notifications were handled."""
+    """One pass over the outbox (reminders due included); returns how many notifications were handled."""
+    await off_loop(schedule_payment_reminders)
     rows = await off_loop(claim_pending)
     for row in rows:
         await deliver(row)

@@ -82,6 +82,7 @@ class Tenant:
     messages: dict[str, object]
     catalog: Catalog
     extra: dict = field(default_factory=dict)
+    payment_reminder_hours: float = 6  # a confirmed order without proof is reminded once (0: never)
 
     def now(self) -> datetime:
         return datetime.now(self.timezone)
@@ -236,6 +237,7 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
         messages=messages,
         catalog=catalog,
         extra={k: v for k, v in data.items() if k in ("meta_phone_number_id", "whatsapp_templates")},
+        payment_reminder_hours=r.number("payment_reminder_hours", 0, 24 * 30, 6),
     )
 
 

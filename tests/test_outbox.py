@@ -95,3 +95,32 @@ def test_opted_out_numbers_get_nothing_until_they_write_again(twilio):
     record_inbound("akanraby", customer, "whatsapp")
     outcome = asyncio.run(send_proactive(tenant, customer, [{"text": "Your order is ready"}], "order_update", []))
     assert outcome.status == "sent" and twilio.messages[0]["Body"] == "Your order is ready"
+
+
+def test_an_unpaid_order_is_reminded_once_and_a_paid_one_never(twilio):
+    from datetime import timedelta
+
+    from grace.store.models import Order
+
+    customer = "+2348011111111"
+    record_inbound("akanraby", customer, "whatsapp")  # the customer is on WhatsApp
+    reference = place_order(Chat())
+    asyncio.run(deliver_pending())
+    assert twilio.messages == []  # not due yet
+    with session_scope() as session:
+        order = session.scalars(select(Order).where(Order.reference == reference)).one()
+        order.created_at -= timedelta(hours=7)
+    asyncio.run(deliver_pending())
+    asyncio.run(deliver_pending())
+    [reminder] = twilio.messages
+    assert reminder["To"] == f"whatsapp:{customer}" and reference in reminder["Body"] and "₦" in reminder["Body"]
+
+    paid = Chat("akanraby:+2348022222222")
+    record_inbound("akanraby", "+2348022222222", "whatsapp")
+    paid_reference = place_order(paid)
+    paid.run(ActionHandleImage, "", "share_image", metadata={"media": [{"url": PROOF, "content_type": "image/jpeg"}]})
+    with session_scope() as session:
+        order = session.scalars(select(Order).where(Order.reference == paid_reference)).one()
+        order.created_at -= timedelta(hours=7)
+    asyncio.run(deliver_pending())
+    assert [m for m in twilio.messages if m["To"] == "whatsapp:+2348022222222"] == []

@@ -172,3 +172,32 @@ def test_twilio_failing_once_is_retried_and_the_customer_still_gets_the_answer(g
     [reply] = grace.wait_whatsapp(me, "Grace")
     statuses = [r["status"] for r in grace.twilio.requests if r["form"].get("To") == f"whatsapp:{me}"]
     assert statuses == [500, 201]
+
+
+def test_voice_notes_pdfs_and_unreadable_files_each_get_the_right_answer(grace):
+    me = "+2348100000010"
+    voice = grace.twilio.add_media(b"OggS" + bytes(600), "audio/ogg")
+    grace.whatsapp(me, "", media=[(voice, "audio/ogg")])
+    assert "voice notes" in body_with(grace.wait_whatsapp(me, "voice notes"), "voice notes")
+
+    fake_png = grace.twilio.add_media(b"<html>phishing</html>", "image/png")  # claims to be a picture
+    grace.whatsapp(me, "", media=[(fake_png, "image/png")])
+    assert "couldn't open" in body_with(grace.wait_whatsapp(me, "couldn't open", after=1), "couldn't open")
+    assert grace.store(f"SELECT count(*) FROM payments p JOIN orders o ON o.id = p.order_id JOIN customers c "
+                       f"ON c.id = o.customer_id WHERE c.phone = '{me}'") == [(0,)]
+
+
+def test_a_pdf_receipt_counts_as_payment_proof(grace):
+    me = "+2348100000011"
+    grace.whatsapp(me, "hello")
+    grace.whatsapp(me, "show me red ankara with flowers")
+    grace.whatsapp(me, "number 1, 12 yards")
+    grace.wait_whatsapp(me, "Deposit")
+    grace.whatsapp(me, "yes")
+    placed = body_with(grace.wait_whatsapp(me, "reference"), "reference")
+    reference = re.search(r"\*(AKA-[A-Z0-9]{5})\*", placed).group(1)
+    receipt = grace.twilio.add_media(b"%PDF-1.4\n" + bytes(900), "application/pdf")
+    before = len(grace.sent_to(me))
+    grace.whatsapp(me, "", media=[(receipt, "application/pdf")])
+    assert reference in body_with(grace.wait_whatsapp(me, "payment proof", after=before), "payment proof")
+    assert stored_file(grace, proof_url_of(grace, reference)).read_bytes().startswith(b"%PDF")
