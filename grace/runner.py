@@ -37,7 +37,7 @@ def write_endpoints(var_dir: Path, actions_port: int) -> Path:
     """endpoints.yml with this run's action server port and tracker database."""
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
     endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
-    if endpoints.get("tracker_store", {}).get("dialect") == "sqlite":
+    if (endpoints.get("tracker_store") or {}).get("dialect") == "sqlite":
         endpoints["tracker_store"]["db"] = str(var_dir / "tracker.db")
     path = var_dir / "endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
