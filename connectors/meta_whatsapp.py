@@ -16,17 +16,14 @@ import json
 import logging
 import os
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.common import OnNewMessage, add_turn_route
-from connectors.whatsapp import WhatsAppOutput
-from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit, admit_off_loop
+from connectors.common import OnNewMessage
+from connectors.whatsapp_flow import IncomingWhatsApp, WhatsAppInput, admit, admit_off_loop
 from grace.tenants import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
-from grace.whatsapp.http import ProviderError
 from grace.whatsapp.meta import MetaClient, MetaProvider
 from grace.whatsapp.provider import MediaRef
 
@@ -89,37 +86,19 @@ def route(values: list[dict]) -> tuple[int, list]:
     return known, admit(messages, MetaProvider.channel)
 
 
-class MetaWhatsAppInput(InputChannel):
+class MetaWhatsAppInput(WhatsAppInput):
+    missing_config = "META_ACCESS_TOKEN"
+
     @classmethod
     def name(cls) -> str:
         return "meta_whatsapp"
 
-    def __init__(self, turn_route: bool = True) -> None:
-        self.inbox = Inbox()
-        self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
-        self._provider: MetaProvider | None = None
-
-    @property
-    def provider(self) -> MetaProvider:
-        if self._provider is None:
-            client = MetaClient.from_env()
-            if client is None:
-                raise ProviderError(0, "META_ACCESS_TOKEN is not set")
-            self._provider = MetaProvider(client)
-        return self._provider
-
-    def get_output_channel(self) -> OutputChannel | None:
-        return WhatsAppOutput(self.name())
+    def make_provider(self) -> MetaProvider | None:
+        client = MetaClient.from_env()
+        return MetaProvider(client) if client else None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("grace_meta_whatsapp", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        if self.turn_route:
-            add_turn_route(hook, on_new_message, self.name())
+        hook = self.shared_routes(on_new_message)
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

@@ -11,23 +11,17 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 from urllib.parse import parse_qsl
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from connectors.common import OnNewMessage, add_turn_route
-from connectors.whatsapp_flow import Inbox, IncomingWhatsApp, admit, admit_off_loop
-from grace.concurrency import off_loop
-from grace.inbound import split_conversation_id
+from connectors.common import OnNewMessage
+from connectors.whatsapp_flow import IncomingWhatsApp, WhatsAppInput, admit, admit_off_loop
 from grace.tenants import Tenant, get_registry
-from grace.whatsapp.delivery import record_undelivered, send_proactive
 from grace.whatsapp.formatting import choice_text
-from grace.whatsapp.http import ProviderError
 from grace.whatsapp.provider import MediaRef
 from grace.whatsapp.twilio import TwilioClient, TwilioProvider
 
@@ -80,60 +74,19 @@ def route(params: dict[str, str]) -> tuple[bool, list]:
     return True, admit([parse_inbound(params, tenant)], TwilioProvider.channel)
 
 
-class WhatsAppOutput(OutputChannel):
-    """Messages Grace writes first in a conversation (ops' verdict through trigger_intent), sent
-    under WhatsApp's 24-hour rule; what cannot be sent is recorded for ops."""
+class TwilioWhatsAppInput(WhatsAppInput):
+    missing_config = "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
 
-    def __init__(self, channel_name: str) -> None:
-        self.channel_name = channel_name
-
-    def name(self) -> str:  # Rasa calls it on instances
-        return self.channel_name
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        tenant_id, customer = split_conversation_id(recipient_id)
-        tenant = await off_loop(get_registry().get, tenant_id)
-        reply = {key: message[key] for key in ("text", "image", "buttons") if message.get(key)}
-        if not reply:
-            return
-        outcome = await send_proactive(tenant, customer, [reply], "order_update", [reply.get("text", "")[:900]],
-                                       channel=self.channel_name)
-        if outcome.status != "sent":
-            log.warning("proactive message to %s not sent: %s", recipient_id, outcome.detail)
-            await off_loop(record_undelivered, tenant.id, recipient_id, self.channel_name, [reply], outcome.detail)
-
-
-class TwilioWhatsAppInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "whatsapp"
 
-    def __init__(self, turn_route: bool = True) -> None:
-        self.inbox = Inbox()
-        self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
-        self._provider: TwilioProvider | None = None
-
-    @property
-    def provider(self) -> TwilioProvider:
-        if self._provider is None:
-            client = TwilioClient.from_env()
-            if client is None:
-                raise ProviderError(0, "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
-            self._provider = TwilioProvider(client)
-        return self._provider
-
-    def get_output_channel(self) -> OutputChannel | None:
-        return WhatsAppOutput(self.name())
+    def make_provider(self) -> TwilioProvider | None:
+        client = TwilioClient.from_env()
+        return TwilioProvider(client) if client else None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("grace_twilio_whatsapp", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        if self.turn_route:
-            add_turn_route(hook, on_new_message, self.name())
+        hook = self.shared_routes(on_new_message)
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -3,7 +3,8 @@
 A provider turns its webhook into an IncomingWhatsApp and knows how to fetch
 media and send messages; everything else is here, once: media is kept by Grace,
 a bare number answers the last numbered choice, the turn runs through the same
-path as REST, and the replies go out in order.
+path as REST, and the replies go out in order. Also the base of both input
+channels and the output channel for messages Grace writes first.
 """
 from __future__ import annotations
 
@@ -16,17 +17,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from connectors.common import OnNewMessage, SerialTasks, run_turn
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.common import OnNewMessage, SerialTasks, add_turn_route, run_turn
 from grace.concurrency import off_loop
 from grace.dedupe import first_delivery
-from grace.inbound import Inbound
+from grace.inbound import Inbound, split_conversation_id
 from grace.media import MediaRejected, save_media
 from grace.messages import Messages
 from grace.ops import answer_ops, is_ops_number
-from grace.tenants import Tenant
+from grace.tenants import Tenant, get_registry
 from grace.whatsapp.choices import resolve_choice
 from grace.whatsapp.contacts import is_stop_request, record_inbound
-from grace.whatsapp.delivery import send_replies
+from grace.whatsapp.delivery import record_undelivered, send_proactive, send_replies
 from grace.whatsapp.http import ProviderError
 from grace.whatsapp.provider import MediaRef, Provider
 
@@ -142,3 +148,63 @@ async def keep_media(provider: Provider, tenant: Tenant, media: MediaRef) -> tup
         log.info("media rejected for %s: %s", tenant.id, exc)
         return None, exc.reason
     return stored.as_inbound(source_url=media.ref), ""
+
+
+class WhatsAppOutput(OutputChannel):
+    """Messages Grace writes first in a conversation (ops' verdict through trigger_intent), sent
+    under WhatsApp's 24-hour rule; what cannot be sent is recorded for ops."""
+
+    def __init__(self, channel_name: str) -> None:
+        self.channel_name = channel_name
+
+    def name(self) -> str:  # Rasa calls it on instances
+        return self.channel_name
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        tenant_id, customer = split_conversation_id(recipient_id)
+        tenant = await off_loop(get_registry().get, tenant_id)
+        reply = {key: message[key] for key in ("text", "image", "buttons") if message.get(key)}
+        if not reply:
+            return
+        outcome = await send_proactive(tenant, customer, [reply], "order_update", [reply.get("text", "")[:900]],
+                                       channel=self.channel_name)
+        if outcome.status != "sent":
+            log.warning("proactive message to %s not sent: %s", recipient_id, outcome.detail)
+            await off_loop(record_undelivered, tenant.id, recipient_id, self.channel_name, [reply], outcome.detail)
+
+
+class WhatsAppInput(InputChannel):
+    """What the WhatsApp input channels share: the inbox of background turns, the provider (from the
+    environment, on first use), proactive output, and the health and /turn routes."""
+
+    missing_config = ""
+
+    def __init__(self, turn_route: bool = True) -> None:
+        self.inbox = Inbox()
+        self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
+        self._provider: Provider | None = None
+
+    def make_provider(self) -> Provider | None:
+        raise NotImplementedError
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = self.make_provider()
+            if self._provider is None:
+                raise ProviderError(0, f"{self.missing_config} not set")
+        return self._provider
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return WhatsAppOutput(self.name())
+
+    def shared_routes(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook = Blueprint(f"grace_{self.name()}", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        if self.turn_route:
+            add_turn_route(hook, on_new_message, self.name())
+        return hook
