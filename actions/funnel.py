@@ -1,7 +1,7 @@
 """Where the customer is in the funnel, and what to ask next."""
 from __future__ import annotations
 
-from actions.base import GraceAction, Turn
+from actions.base import Turn
 from grace.orders import latest_order
 
 OPEN_ORDER = ("awaiting_payment", "payment_submitted")
@@ -27,20 +27,3 @@ def resume_prompt(turn: Turn) -> None:
         turn.say("resume_done")
     else:
         turn.say("resume_start")
-
-
-class ActionResumeFunnel(GraceAction):
-    """Answers yes/no (and anything that just needs a nudge) according to the stage."""
-
-    action_name = "action_resume_funnel"
-
-    def act(self, turn: Turn) -> None:
-        if turn.intent == "deny" and turn.stage == "reviewing":
-            turn.say("resume_review_deny")
-        elif turn.intent == "deny" and turn.stage == "upsell":
-            turn.say("upsell_declined")
-            turn.set("funnel_stage", "paid")
-        elif turn.intent in ("affirm", "buy") and turn.stage == "start":
-            turn.say("ask_style")
-        else:
-            resume_prompt(turn)

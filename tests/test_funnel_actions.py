@@ -208,3 +208,17 @@ def test_unsure_turns_are_logged_for_trainers_and_sure_ones_are_not(grace_env):
         ("abeg wetin una get for owambe", "browse", "flow:action_offer_fabrics", "start"),
         ("my cousin's goat ate the receipt", "smalltalk", "library", "browsing"),
     ]
+
+
+def test_yes_and_no_mean_what_the_stage_says(grace_env):
+    from actions.yes_no import ActionAnswerYesNo
+
+    fresh = Chat("akanraby:+2348055500001")
+    assert "picture" in texts(fresh.run(ActionAnswerYesNo, "yes o", "affirm"))  # yes to "buying?": ask the style
+    chat = Chat("akanraby:+2348055500002")
+    chat.run(ActionOfferFabrics, "red ankara", "describe_fabric")
+    chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    chat.run(ActionAnswerYesNo, "no wait", "deny")
+    assert chat.slots["funnel_stage"] == "reviewing" and "order_ref" not in chat.slots  # no: nothing placed
+    placed = texts(chat.run(ActionAnswerYesNo, "yes confirm", "affirm"))
+    assert chat.slots["order_ref"] in placed and chat.slots["funnel_stage"] == "awaiting_payment"
