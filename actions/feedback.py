@@ -1,14 +1,35 @@
 """After the sale: feedback (a form with one free-text slot), then a soft upsell."""
 from __future__ import annotations
 
+import logging
 import re
 
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.base import GraceAction, Turn
 from actions.fabrics import unavailable_skus
+from actions.payments import order_for_event
 from grace.orders import order_by_reference
 from grace.store.models import Feedback
+
+log = logging.getLogger("grace.actions.feedback")
+
+
+class ActionOrderDelivered(GraceAction):
+    """The order reached the customer (external event): say so; the feedback form asks next.
+    The store, not the event, is the truth."""
+
+    action_name = "action_order_delivered"
+
+    def act(self, turn: Turn) -> None:
+        order = order_for_event(turn)
+        if order is None or order.status != "delivered" or order.customer.phone != turn.customer_key:
+            log.warning("order_delivered event without a delivered order in %s", turn.tracker.sender_id)
+            turn.resume()
+            return
+        turn.say("order_delivered", reference=order.reference)
+        turn.set("order_ref", order.reference)
+        turn.set("funnel_stage", "paid")
 
 
 class ActionAskFeedbackText(GraceAction):
@@ -19,7 +40,9 @@ class ActionAskFeedbackText(GraceAction):
             # Nothing was verified (the event did not come from ops): no feedback form.
             turn.events += [ActiveLoop(None), SlotSet("requested_slot", None)]
             return
-        turn.say("ask_feedback")
+        order = order_by_reference(turn.session, turn.tenant.id, turn.slot("order_ref") or "")
+        delivered = order is not None and order.status == "delivered"
+        turn.say("ask_feedback_delivered" if delivered else "ask_feedback")
 
 
 def rating_in(text: str) -> int | None:

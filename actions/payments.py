@@ -86,7 +86,7 @@ class ActionHandleImage(GraceAction):
         offer(turn, parse_query(turn.metadata.get("caption") or "", turn.tenant.catalog), intro_style=True)
 
 
-def _order_for_event(turn: Turn):
+def order_for_event(turn: Turn):
     entities = turn.tracker.latest_message.get("entities") or []
     reference = next((e.get("value") for e in entities if e.get("entity") == "order_reference"), None)
     reference = reference or turn.slot("order_ref")
@@ -106,7 +106,7 @@ class ActionPaymentVerified(GraceAction):
     action_name = "action_payment_verified"
 
     def act(self, turn: Turn) -> None:
-        order = _order_for_event(turn)
+        order = order_for_event(turn)
         payment = _latest_payment(turn, order) if order else None
         if order is None or payment is None or payment.status != "verified" \
                 or order.customer.phone != turn.customer_key:
@@ -124,7 +124,7 @@ class ActionPaymentRejected(GraceAction):
     action_name = "action_payment_rejected"
 
     def act(self, turn: Turn) -> None:
-        order = _order_for_event(turn)
+        order = order_for_event(turn)
         payment = _latest_payment(turn, order) if order else None
         if order is None or payment is None or payment.status != "rejected" \
                 or order.customer.phone != turn.customer_key:

@@ -3,6 +3,8 @@
   grace payments list [--status pending]      payments of a tenant
   grace payments verify <order ref>           deposit verified: the customer is told
   grace payments reject <order ref> --reason  rejected with a reason the customer sees
+  grace orders list [--status deposit_paid]   orders of a tenant
+  grace orders status <order ref> <status>    in_production / ready / shipped / delivered: the customer is told
   grace events retry                          re-deliver customer notifications
   grace tenants check                         validate every tenant's files
   grace run [--shell]                         start Rasa and the action server
@@ -21,7 +23,7 @@ from grace.money import format_money
 from grace.ops import decide_payment
 from grace.payments import PaymentError
 from grace.store import session_scope
-from grace.store.models import Payment
+from grace.store.models import Order, Payment
 from grace.tenants import get_registry
 
 
@@ -59,6 +61,36 @@ def cmd_payments(args: argparse.Namespace) -> int:
         return 2
     print(f"Payment for order {decision.reference} {decision.status}.")
     return _report(tenant.id, decision.delivered)
+
+
+def cmd_orders(args: argparse.Namespace) -> int:
+    from grace.fulfilment import FulfilmentError, change_status
+
+    tenant = get_registry().get(args.tenant)
+    if args.action == "list":
+        with session_scope() as session:
+            query = select(Order).where(Order.tenant_id == tenant.id)
+            if args.status != "all":
+                query = query.where(Order.status == args.status)
+            for order in session.scalars(query.order_by(Order.id)):
+                lines = ", ".join(f"{line.quantity} {line.unit} {line.sku}" for line in order.lines)
+                print(f"{order.reference}  {order.status:<17} {format_money(order.total_minor, tenant.currency):>12}"
+                      f"  {order.customer.name or order.customer.phone}  {lines}")
+        return 0
+    try:
+        with session_scope() as session:
+            order = change_status(session, tenant, args.reference, args.status)
+            reference = order.reference
+    except FulfilmentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Order {reference} is now {args.status}.")
+    if args.status == "delivered":  # told inside the conversation, which then asks for feedback
+        from grace.events import deliver_customer_events
+
+        return _report(tenant.id, deliver_customer_events(tenant.id))
+    print("  → the customer is told on WhatsApp by the outbox worker")
+    return 0
 
 
 def cmd_events(args: argparse.Namespace) -> int:
@@ -102,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     pay.add_argument("--status", default="pending", choices=["pending", "verified", "rejected", "all"])
     pay.add_argument("--by", default="ops", help="who decided (kept with the payment)")
 
+    orders = sub.add_parser("orders", help="list orders, move a paid order forward")
+    orders.add_argument("action", choices=["list", "status"])
+    orders.add_argument("reference", nargs="?", help="order reference, e.g. AKA-7QX4M")
+    orders.add_argument("new_status", nargs="?", metavar="status",
+                        choices=["in_production", "ready", "shipped", "delivered"])
+    orders.add_argument("--tenant", default=default_tenant)
+    orders.add_argument("--status", default="all", help="list only orders with this status")
+
     events = sub.add_parser("events", help="deliver pending customer notifications")
     events.add_argument("action", choices=["retry"])
     events.add_argument("--tenant", default=default_tenant)
@@ -124,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "reject" and not args.reason:
             parser.error("reject needs --reason")
         return cmd_payments(args)
+    if args.command == "orders":
+        if args.action == "status" and not (args.reference and args.new_status):
+            parser.error("orders status needs an order reference and a status")
+        args.status = args.new_status if args.action == "status" else args.status
+        return cmd_orders(args)
     if args.command == "events":
         return cmd_events(args)
     if args.command == "tenants":

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 INTENT_FOR_KIND = {
     "payment_verified": "EXTERNAL_payment_verified",
     "payment_rejected": "EXTERNAL_payment_rejected",
+    "order_delivered": "EXTERNAL_order_delivered",
 }
 
 

@@ -30,7 +30,7 @@ from grace.whatsapp.delivery import Outcome, close_providers, send_proactive
 
 log = logging.getLogger("grace.outbox")
 MAX_ATTEMPTS = 5
-DIRECT_CUSTOMER_KINDS = (REMINDER,)
+DIRECT_CUSTOMER_KINDS = (REMINDER, "order_status")
 BATCH = 20
 
 
@@ -90,6 +90,11 @@ def whatsapp_message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
         text = say("payment_reminder", name_part=f" {name}" if name else "", reference=payload["order_reference"],
                    deposit=deposit, hours_left=payload.get("hours_left", ""))
         return {"text": text}, [payload["order_reference"], deposit]
+    if row.kind == "order_status":
+        name = payload.get("customer_name")
+        text = say(f"order_{payload['status']}", name_part=f" {name}" if name else "",
+                   reference=payload["order_reference"])
+        return {"text": text}, [payload["order_reference"], payload["status"].replace("_", " ")]
     summary = payload.get("summary") or row.kind
     reference = payload.get("order_reference") or ""
     if row.kind == "payment_proof":

@@ -1,8 +1,8 @@
 """Stock on hand minus what orders hold, reserved so the last yards are sold once.
 
 Available = catalog stock - held reservations not yet expired - committed
-reservations of orders not yet shipped (the owner's next stock count excludes
-shipped goods). A reservation first bumps a per-fabric lock row, which
+reservations of orders not yet shipped (shipping takes the goods out of the
+catalog's stock: grace.fulfilment). A reservation first bumps a per-fabric lock row, which
 serialises concurrent reservations of that fabric on SQLite and PostgreSQL alike.
 """
 from __future__ import annotations

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import make_tenants
 
 
@@ -15,3 +16,14 @@ def grace_env(tmp_path, monkeypatch):
     monkeypatch.delenv("GRACE_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     return tmp_path
+
+
+@pytest.fixture
+def twilio(grace_env, monkeypatch):
+    """A local Twilio API the production clients talk to (set through the environment)."""
+    with FakeTwilio() as fake:
+        monkeypatch.setenv("TWILIO_ACCOUNT_SID", fake.account_sid)
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", fake.auth_token)
+        monkeypatch.setenv("TWILIO_API_BASE_URL", fake.base_url)
+        monkeypatch.setenv("GRACE_SEND_BACKOFF_S", "0.01")
+        yield fake

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import yaml
 from sqlalchemy import select
 
@@ -14,22 +13,11 @@ from grace.store.models import Notification
 from grace.tenants import get_registry
 from grace.whatsapp.contacts import record_inbound
 from grace.whatsapp.delivery import send_proactive
-from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import Chat
 from tests.test_funnel_actions import place_order
 
 OPS = "+2349010000009"
 PROOF = "https://media.example.test/akanraby/proof.jpg"
-
-
-@pytest.fixture
-def twilio(grace_env, monkeypatch):
-    with FakeTwilio() as fake:
-        monkeypatch.setenv("TWILIO_ACCOUNT_SID", fake.account_sid)
-        monkeypatch.setenv("TWILIO_AUTH_TOKEN", fake.auth_token)
-        monkeypatch.setenv("TWILIO_API_BASE_URL", fake.base_url)
-        monkeypatch.setenv("GRACE_SEND_BACKOFF_S", "0.01")
-        yield fake
 
 
 def send_proof() -> str:
