@@ -2,12 +2,14 @@
 
 Providers' media URLs expire (Meta: 14 days; Twilio's need the account's
 credentials), yet ops must see a proof weeks later: every accepted file is
-copied to var/media/<tenant>/ and referred to by Grace's own URL.
+copied to var/media/<tenant>/, or to an S3 bucket when GRACE_MEDIA_S3_BUCKET
+is set (several servers then share it), and referred to by Grace's own URL.
 Only types WhatsApp carries are accepted, at most 16 MB, and the bytes must
 look like what the sender claims.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ class StoredMedia:
     url: str
     content_type: str
     size: int
-    path: Path
+    path: Path | None  # on this machine; None when kept in S3
 
     def as_inbound(self, source_url: str | None = None) -> dict:
         entry = {"url": self.url, "content_type": self.content_type, "size": self.size}
@@ -76,10 +78,17 @@ def media_root() -> Path:
 
 
 def save_media(tenant_id: str, data: bytes, content_type: str) -> StoredMedia:
-    """Check and keep one file under the tenant's folder (blocking: call off the event loop)."""
+    """Check and keep one file for the tenant (blocking: call off the event loop)."""
     kind = check_media(data, content_type)
     digest = hashlib.sha256(data).hexdigest()[:24]
     name = f"{utcnow():%Y%m%d}-{digest}{EXTENSIONS[kind]}"
+    bucket = os.environ.get("GRACE_MEDIA_S3_BUCKET")
+    if bucket:
+        key = f"{os.environ.get('GRACE_MEDIA_S3_PREFIX', 'media/')}{tenant_id}/{name}"
+        _s3_client().put_object(Bucket=bucket, Key=key, Body=data, ContentType=kind)
+        base = os.environ.get("GRACE_MEDIA_BASE_URL", "").rstrip("/")
+        url = f"{base}/{tenant_id}/{name}" if base else f"s3://{bucket}/{key}"
+        return StoredMedia(url=url, content_type=kind, size=len(data), path=None)
     folder = media_root() / tenant_id
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -97,3 +106,21 @@ def media_url(tenant_id: str, name: str) -> str:
     if base:
         return f"{base}/{tenant_id}/{name}"
     return (media_root() / tenant_id / name).resolve().as_uri()
+
+
+@functools.lru_cache(maxsize=4)
+def _s3_client_for(endpoint: str | None, region: str):
+    import boto3
+    from botocore.config import Config
+
+    # Checksums only when S3 requires them: the default streams PutObject as aws-chunked, which
+    # S3-compatible stores (MinIO, R2...) do not all accept.
+    config = Config(s3={"addressing_style": "path" if endpoint else "auto"},
+                    request_checksum_calculation="when_required", retries={"max_attempts": 4, "mode": "standard"})
+    return boto3.client("s3", endpoint_url=endpoint, region_name=region, config=config)
+
+
+def _s3_client():
+    """Credentials come from the standard AWS variables (AWS_ACCESS_KEY_ID, ...) or the instance role."""
+    region = os.environ.get("GRACE_MEDIA_S3_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return _s3_client_for(os.environ.get("GRACE_MEDIA_S3_ENDPOINT_URL") or None, region)
