@@ -20,7 +20,7 @@ from grace.whatsapp.choices import remember_choices
 from grace.whatsapp.contacts import Permission, may_message
 from grace.whatsapp.http import ProviderError
 from grace.whatsapp.meta import MetaClient, MetaProvider
-from grace.whatsapp.provider import Provider, Template
+from grace.whatsapp.provider import Provider, template_for
 from grace.whatsapp.twilio import TwilioClient, TwilioProvider
 
 log = logging.getLogger("grace.whatsapp.delivery")
@@ -78,14 +78,6 @@ async def close_providers() -> None:
     """Close this loop's HTTP sessions (at shutdown)."""
     for provider in list(_providers.values()):
         await provider.client.close()
-
-
-def template_for(tenant: Tenant, kind: str) -> Template | None:
-    raw = (tenant.extra.get("whatsapp_templates") or {}).get(kind)
-    if not isinstance(raw, dict):
-        return None
-    return Template(twilio_content_sid=str(raw.get("twilio_content_sid") or ""),
-                    meta_name=str(raw.get("meta_name") or ""), language=str(raw.get("language") or "en"))
 
 
 def _may_message(tenant_id: str, phone: str) -> Permission:

@@ -35,3 +35,11 @@ class Provider(Protocol):
     async def send_template(self, business_number: str, customer: str, template: Template,
                             variables: list[str]) -> bool:
         """Send an approved template; False when the tenant has none for this provider."""
+
+
+def template_for(tenant: Tenant, kind: str) -> Template | None:
+    raw = (tenant.extra.get("whatsapp_templates") or {}).get(kind)
+    if not isinstance(raw, dict):
+        return None
+    return Template(twilio_content_sid=str(raw.get("twilio_content_sid") or ""),
+                    meta_name=str(raw.get("meta_name") or ""), language=str(raw.get("language") or "en"))

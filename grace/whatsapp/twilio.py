@@ -14,9 +14,9 @@ import aiohttp
 from grace.messages import Messages
 from grace.tenants import Tenant
 from grace.whatsapp.client import LoopSession
-from grace.whatsapp.formatting import TWILIO_MAX_BODY, numbered_choices, split_text
+from grace.whatsapp.formatting import TWILIO_MAX_BODY, button_title, choice_text, numbered_choices, split_text
 from grace.whatsapp.http import ProviderError, request_with_retry
-from grace.whatsapp.provider import MediaRef, Template
+from grace.whatsapp.provider import MediaRef, Template, template_for
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 
@@ -104,7 +104,9 @@ class TwilioProvider:
     async def deliver(self, tenant: Tenant, business_number: str, customer: str, replies: list[dict]) -> None:
         prompt = Messages(tenant)("choose_by_number")
         for reply in replies:
-            for message in twilio_messages(reply, prompt):
+            quick = quick_reply(tenant, reply)
+            messages = [quick] if quick else twilio_messages(reply, prompt)
+            for message in messages:
                 await self.client.send(from_number=business_number, to_number=customer, **message)
 
     async def send_template(self, business_number: str, customer: str, template: Template,
@@ -115,3 +117,22 @@ class TwilioProvider:
                                content_sid=template.twilio_content_sid,
                                content_variables={str(i): v for i, v in enumerate(variables, 1)})
         return True
+
+
+def quick_reply(tenant: Tenant, reply: dict) -> dict | None:
+    """Buttons as real WhatsApp quick replies, when the tenant has a Content API template for that
+    many buttons (`whatsapp_templates: {quick_reply_2: {twilio_content_sid: HX...}}`). The template's
+    variables: {{1}} the text, then each button's title and id ({{2}} {{3}}, {{4}} {{5}}, ...); the id
+    comes back as ButtonPayload and reads as the button's meaning."""
+    buttons = reply.get("buttons") or []
+    text = (reply.get("text") or "").strip()
+    if not buttons or reply.get("image") or len(text) > 1024 or len(buttons) > 3:
+        return None
+    template = template_for(tenant, f"quick_reply_{len(buttons)}")
+    if template is None or not template.twilio_content_sid:
+        return None
+    variables = {"1": text}
+    for i, button in enumerate(buttons):
+        variables[str(2 + 2 * i)] = button_title(button)[:20]
+        variables[str(3 + 2 * i)] = choice_text(button)[:200]
+    return {"content_sid": template.twilio_content_sid, "content_variables": variables}
