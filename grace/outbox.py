@@ -26,11 +26,11 @@ from grace.reminders import schedule_payment_reminders
 from grace.store import session_scope
 from grace.store.models import Notification, utcnow
 from grace.tenants import Tenant, get_registry
-from grace.whatsapp.delivery import Outcome, close_providers, send_proactive
+from grace.whatsapp.delivery import UNDELIVERED, Outcome, close_providers, send_proactive
 
 log = logging.getLogger("grace.outbox")
 MAX_ATTEMPTS = 5
-DIRECT_CUSTOMER_KINDS = (REMINDER, "order_status")
+DIRECT_CUSTOMER_KINDS = (REMINDER, "order_status", UNDELIVERED)
 BATCH = 20
 
 
@@ -80,8 +80,16 @@ def finish(row_id: int, outcomes: list[Outcome]) -> str:
         return row.status
 
 
-def whatsapp_message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
-    """The WhatsApp message for a notification, and its template variables."""
+def whatsapp_messages(tenant: Tenant, row: Claimed) -> tuple[list[dict], list[str]]:
+    """The WhatsApp messages for a notification, and their template variables."""
+    if row.kind == UNDELIVERED:  # a turn's replies the provider refused earlier
+        replies = list(row.payload.get("messages") or [])
+        return replies, [(replies[0].get("text") or "")[:900] if replies else ""]
+    message, variables = _message(tenant, row)
+    return [message], variables
+
+
+def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
     say = Messages(tenant)
     payload = row.payload
     if row.kind == REMINDER:
@@ -115,11 +123,13 @@ async def deliver(row: Claimed) -> str:
         tenant = await off_loop(get_registry().get, row.tenant_id)
     except GraceError as exc:
         return await off_loop(finish, row.id, [Outcome("failed", f"tenant unreadable: {exc}")])
-    message, variables = whatsapp_message(tenant, row)
+    messages, variables = whatsapp_messages(tenant, row)
     phones = [split_conversation_id(r)[1] for r in row.recipients]  # customers: "<tenant>:<phone>"
-    outcomes = [await send_proactive(tenant, phone, [message], row.kind, variables) for phone in phones]
+    channel = row.payload.get("channel")  # a reply goes back the way the message came
+    outcomes = [await send_proactive(tenant, phone, messages, row.kind, variables, channel=channel)
+                for phone in phones]
     status = await off_loop(finish, row.id, outcomes)
-    log.info("ops notification %s (%s, %s): %s", row.id, row.tenant_id, row.kind, status)
+    log.info("notification %s (%s, %s): %s", row.id, row.tenant_id, row.kind, status)
     return status
 
 

@@ -112,3 +112,21 @@ def test_an_unpaid_order_is_reminded_once_and_a_paid_one_never(twilio):
         order.created_at -= timedelta(hours=7)
     asyncio.run(deliver_pending())
     assert [m for m in twilio.messages if m["To"] == "whatsapp:+2348022222222"] == []
+
+
+def test_a_reply_twilio_refused_is_sent_again_by_the_outbox(twilio):
+    from grace.whatsapp.delivery import provider_for, send_replies
+
+    tenant = get_registry().get("akanraby")
+    customer = "+2348033333333"
+    record_inbound("akanraby", customer, "whatsapp")
+    provider, sender = provider_for(tenant, "whatsapp")
+    twilio.fail_next(503, count=4)  # every retry of this turn fails
+    reply = [{"text": "Here are our adire fabrics"}]
+    assert asyncio.run(send_replies(provider, tenant, sender, customer, reply)) is False
+    assert twilio.messages == []
+    asyncio.run(deliver_pending())
+    [sent] = twilio.messages
+    assert sent["To"] == f"whatsapp:{customer}" and sent["Body"] == "Here are our adire fabrics"
+    asyncio.run(deliver_pending())
+    assert len(twilio.messages) == 1

@@ -24,6 +24,7 @@ from grace.whatsapp.provider import Provider, template_for
 from grace.whatsapp.twilio import TwilioClient, TwilioProvider
 
 log = logging.getLogger("grace.whatsapp.delivery")
+UNDELIVERED = "undelivered_reply"
 
 
 async def send_replies(provider: Provider, tenant: Tenant, business_number: str, customer: str,
@@ -43,10 +44,11 @@ async def send_replies(provider: Provider, tenant: Tenant, business_number: str,
 
 def record_undelivered(tenant_id: str, conversation_id: str, channel: str, replies: list[dict],
                         error: str) -> None:
+    """Keep replies that could not be sent; the outbox worker tries them again (grace.outbox)."""
     with session_scope() as session:
-        row = notify_customer(session, tenant_id, conversation_id, "undelivered_reply",
+        row = notify_customer(session, tenant_id, conversation_id, UNDELIVERED,
                               channel=channel, messages=replies)
-        row.status, row.last_error, row.attempts = "failed", error[:500], 1
+        row.last_error, row.attempts = error[:500], 1
 
 
 _providers: dict[tuple, Provider] = {}
