@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
@@ -24,7 +25,8 @@ from sanic.response import HTTPResponse
 
 from connectors.common import OnNewMessage, SerialTasks, add_turn_route, run_turn
 from grace.concurrency import off_loop
-from grace.dedupe import first_delivery
+from grace.dedupe import admit_message, claim_unfinished, finish_turn
+from grace.errors import GraceError
 from grace.inbound import Inbound, split_conversation_id
 from grace.media import MediaRejected, save_media
 from grace.messages import Messages
@@ -38,6 +40,8 @@ from grace.whatsapp.provider import MediaRef, Provider
 
 log = logging.getLogger("grace.channels.whatsapp")
 T = TypeVar("T")
+# Older than this, an unfinished turn belongs to a dead process (a live one answers in seconds).
+RECOVER_AFTER = timedelta(seconds=int(os.environ.get("GRACE_REPLAY_AFTER_S", "60")))
 
 
 @dataclass
@@ -53,6 +57,18 @@ class IncomingWhatsApp:
     @property
     def conversation_id(self) -> str:
         return f"{self.tenant.id}:{self.customer}"
+
+    def as_payload(self) -> dict:
+        return {"tenant": self.tenant.id, "business_number": self.business_number, "customer": self.customer,
+                "text": self.text, "message_id": self.message_id, "customer_name": self.customer_name,
+                "media": [[m.ref, m.content_type] for m in self.media]}
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> IncomingWhatsApp:
+        return cls(tenant=get_registry().get(payload["tenant"]), business_number=payload["business_number"],
+                   customer=payload["customer"], text=payload["text"], message_id=payload["message_id"],
+                   customer_name=payload.get("customer_name"),
+                   media=[MediaRef(ref, content_type) for ref, content_type in payload.get("media") or []])
 
 
 def claim(message: IncomingWhatsApp, channel: str) -> Inbound:
@@ -77,10 +93,23 @@ def admit(messages: list[IncomingWhatsApp], channel: str) -> list[tuple[Incoming
     fresh = []
     for message in messages:
         inbound = claim(message, channel)
-        if message.customer and message.message_id and first_delivery(inbound.tenant_id, channel,
-                                                                      inbound.message_id):
+        if message.customer and message.message_id and admit_message(inbound.tenant_id, channel,
+                                                                     inbound.message_id, message.as_payload()):
             fresh.append((message, inbound))
     return fresh
+
+
+def unfinished(channel: str) -> list[tuple[IncomingWhatsApp, Inbound]]:
+    """Messages acknowledged by a process that died before answering them (blocking)."""
+    recovered = []
+    for payload in claim_unfinished(channel, RECOVER_AFTER):
+        try:
+            message = IncomingWhatsApp.from_payload(payload)
+        except GraceError as exc:
+            log.error("cannot replay %s on %s: %s", payload.get("message_id"), channel, exc)
+            continue
+        recovered.append((message, claim(message, channel)))
+    return recovered
 
 
 class Inbox:
@@ -107,6 +136,14 @@ class Inbox:
 async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound,
                  on_new_message: OnNewMessage, slots: asyncio.Semaphore) -> None:
     """Run one customer message and send Grace's answer (background work, after the ack)."""
+    try:
+        await answer(provider, message, inbound, on_new_message, slots)
+    finally:  # done, or failed by a bug that a replay would only repeat: either way not pending
+        await off_loop(finish_turn, provider.channel, message.message_id)
+
+
+async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound,
+                 on_new_message: OnNewMessage, slots: asyncio.Semaphore) -> None:
     say = Messages(message.tenant)
     tenant, text = message.tenant, inbound.text.strip()
     if is_ops_number(tenant, message.customer):  # ops talk in commands, never to the sales funnel
@@ -209,4 +246,19 @@ class WhatsAppInput(InputChannel):
 
         if self.turn_route:
             add_turn_route(hook, on_new_message, self.name())
+
+        @hook.listener("after_server_start")
+        async def replay_unfinished(_app: object, _loop: object) -> None:
+            asyncio.get_running_loop().create_task(self.replay(on_new_message))
+
         return hook
+
+    async def replay(self, on_new_message: OnNewMessage) -> None:
+        """At start: answer what a crashed process acknowledged but never answered."""
+        try:
+            recovered = await off_loop(unfinished, self.name())
+            if recovered:
+                log.warning("replaying %d unfinished %s message(s)", len(recovered), self.name())
+                self.inbox.start(self.provider, recovered, on_new_message)
+        except Exception:  # recovery must never stop the server from serving
+            log.exception("replaying unfinished %s messages failed", self.name())

@@ -10,12 +10,14 @@ overrides both.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from grace.config import load_settings
 from grace.store import session_scope
-from grace.store.models import InboundMessage
+from grace.store.models import InboundMessage, PendingTurn, utcnow
 
 
 def dedupe_database_url() -> str:
@@ -36,3 +38,34 @@ def first_delivery(tenant_id: str, channel: str, message_id: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def admit_message(tenant_id: str, channel: str, message_id: str, payload: dict) -> bool:
+    """Like first_delivery, and the message is kept until its turn is done (finish_turn), so a
+    crash after the provider was answered loses nothing: the next start replays it."""
+    try:
+        with session_scope(dedupe_database_url()) as session:
+            session.add(InboundMessage(tenant_id=tenant_id, channel=channel, message_id=message_id[:128]))
+            session.add(PendingTurn(tenant_id=tenant_id, channel=channel, message_id=message_id[:128],
+                                    payload=payload))
+    except IntegrityError:
+        return False
+    return True
+
+
+def finish_turn(channel: str, message_id: str) -> None:
+    with session_scope(dedupe_database_url()) as session:
+        session.execute(delete(PendingTurn).where(PendingTurn.channel == channel,
+                                                  PendingTurn.message_id == message_id[:128]))
+
+
+def claim_unfinished(channel: str, older_than: timedelta) -> list[dict]:
+    """Payloads of turns left unfinished (their process died), each claimed by exactly one caller."""
+    claimed = []
+    with session_scope(dedupe_database_url()) as session:
+        rows = session.execute(select(PendingTurn.id, PendingTurn.payload).where(
+            PendingTurn.channel == channel, PendingTurn.created_at < utcnow() - older_than)).all()
+        for row_id, payload in rows:
+            if session.execute(delete(PendingTurn).where(PendingTurn.id == row_id)).rowcount == 1:
+                claimed.append(payload)
+    return claimed

@@ -192,3 +192,17 @@ class Contact(Base):
     channel = Column(String(20), nullable=False)
     last_inbound_at = Column(DateTime)
     opted_out_at = Column(DateTime)
+
+
+class PendingTurn(Base):
+    """A message acknowledged to its provider whose turn has not finished yet. Written with its
+    dedupe row, deleted when the replies are out: whatever is left after a crash is replayed."""
+
+    __tablename__ = "pending_turns"
+    __table_args__ = (UniqueConstraint("channel", "message_id"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False)
+    channel = Column(String(20), nullable=False)
+    message_id = Column(String(128), nullable=False)
+    payload = Column(JSON, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)

@@ -201,3 +201,37 @@ def test_a_pdf_receipt_counts_as_payment_proof(grace):
     grace.whatsapp(me, "", media=[(receipt, "application/pdf")])
     assert reference in body_with(grace.wait_whatsapp(me, "payment proof", after=before), "payment proof")
     assert stored_file(grace, proof_url_of(grace, reference)).read_bytes().startswith(b"%PDF")
+
+
+def test_a_message_acknowledged_before_a_crash_is_answered_after_the_restart(grace):
+    """The gateway answered Twilio, then died before the turn: the next start replays it."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+    from datetime import datetime, timedelta, timezone
+
+    from grace import runner
+    from tests.helpers import ROOT, free_port
+
+    me = "+2348100000013"
+    payload = {"tenant": "akanraby", "business_number": AKANRABY_NUMBER, "customer": me, "text": "good afternoon",
+               "message_id": "SM" + "c" * 32, "customer_name": "Amaka", "media": []}
+    acked_at = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=5)
+    with sqlite3.connect(grace.var_dir / "inbound.db") as db:
+        db.execute("INSERT INTO pending_turns (tenant_id, channel, message_id, payload, created_at) "
+                   "VALUES ('akanraby', 'whatsapp', ?, ?, ?)",
+                   (payload["message_id"], json.dumps(payload), acked_at.isoformat(sep=" ")))
+    port = free_port()
+    restarted = subprocess.Popen([sys.executable, "-m", "connectors.gateway"], cwd=ROOT,
+                                 env={**grace.env, "GRACE_WEBHOOK_PORT": str(port)},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert runner.wait_until_up(f"http://127.0.0.1:{port}/health", restarted, 60)
+        [reply] = grace.wait_whatsapp(me, "Amaka")
+        assert reply["From"] == f"whatsapp:{AKANRABY_NUMBER}"
+    finally:
+        runner.stop([restarted])
+    with sqlite3.connect(grace.var_dir / "inbound.db") as db:
+        assert db.execute("SELECT count(*) FROM pending_turns WHERE message_id = ?",
+                          (payload["message_id"],)).fetchone() == (0,)
