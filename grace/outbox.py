@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -59,6 +60,15 @@ def claim_pending(limit: int = BATCH) -> list[Claimed]:
             if taken.rowcount == 1:
                 claimed.append(Claimed(row.id, row.tenant_id, row.kind, list(row.recipients), dict(row.payload)))
     return claimed
+
+
+def release_stuck(older_than: timedelta = timedelta(minutes=10)) -> int:
+    """At start: rows a dead worker left half-sent go back to pending (a live worker finishes a
+    row in seconds). Returns how many."""
+    with session_scope() as session:
+        return session.execute(update(Notification).where(
+            Notification.status == "sending", Notification.created_at < utcnow() - older_than,
+        ).values(status="pending")).rowcount
 
 
 def finish(row_id: int, outcomes: list[Outcome]) -> str:
@@ -148,6 +158,9 @@ async def run_forever(poll_seconds: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     log.info("outbox worker polling every %.1fs", poll_seconds)
+    released = await off_loop(release_stuck)
+    if released:
+        log.warning("%d notification(s) left half-sent by a stopped worker will be sent again", released)
     while not stopping.is_set():
         try:
             await deliver_pending()

@@ -130,3 +130,20 @@ def test_a_reply_twilio_refused_is_sent_again_by_the_outbox(twilio):
     assert sent["To"] == f"whatsapp:{customer}" and sent["Body"] == "Here are our adire fabrics"
     asyncio.run(deliver_pending())
     assert len(twilio.messages) == 1
+
+
+def test_alerts_a_dead_worker_left_half_sent_go_out_again(twilio):
+    from datetime import timedelta
+
+    from grace.outbox import release_stuck
+    from grace.store.models import utcnow
+
+    record_inbound("akanraby", OPS, "whatsapp")
+    send_proof()
+    with session_scope() as session:
+        row = session.scalars(select(Notification).where(Notification.audience == "ops")).one()
+        row.status, row.created_at = "sending", utcnow() - timedelta(minutes=30)  # claimed, then the worker died
+    assert asyncio.run(deliver_pending()) == 0
+    assert release_stuck() == 1
+    asyncio.run(deliver_pending())
+    assert outbox()[0][1] == "sent" and len(twilio.messages) == 1
