@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from actions.base import GraceAction, Turn, log_fallback
 from grace.hours import describe_opening
+from grace.llm.answer import grounded_answer
+from grace.llm.client import configured as llm_configured
+from grace.llm.prompt import Context
 from grace.notifier import notify_ops
 from grace.store.models import Handoff
 
@@ -29,12 +32,32 @@ class ActionHandoff(GraceAction):
         turn.say("handoff", when=when)
 
 
+def model_context(turn: Turn) -> Context:
+    history = [("customer" if e.get("event") == "user" else "grace", e.get("text") or "")
+               for e in turn.tracker.events if e.get("event") in ("user", "bot") and e.get("text")]
+    return Context(stage=turn.stage, selection=list(turn.slot("selection") or []), history=history[:-1])
+
+
+def answer_from_model(turn: Turn) -> bool:
+    """Say the model's grounded answer; False when there is none (no model, failure, ungrounded)."""
+    if not llm_configured() or not turn.text.strip():
+        return False
+    answer = grounded_answer(turn.tenant, turn.text, model_context(turn))
+    if answer is None:
+        return False
+    turn.say(text=answer)
+    return True
+
+
 class ActionRedirectOfftopic(GraceAction):
-    """A line from the tenant's humour library, never the same one twice in a row."""
+    """Off-topic chat steered back to the sale: by the model in the tenant's voice when one is
+    configured, else a line from the tenant's humour library, never the same one twice in a row."""
 
     action_name = "action_redirect_offtopic"
 
     def act(self, turn: Turn) -> None:
+        if answer_from_model(turn):
+            return
         kind = REDIRECT_KINDS.get(turn.intent, "smalltalk")
         lines = list(turn.tenant.voice.redirects.get(kind) or turn.tenant.voice.redirects.get("smalltalk") or [])
         last = turn.slot("last_redirect")
@@ -54,6 +77,9 @@ class ActionGraceFallback(GraceAction):
     logs_own_fallback = True
 
     def act(self, turn: Turn) -> None:
+        if answer_from_model(turn):
+            log_fallback(turn, "model")
+            return
         log_fallback(turn, "library")
         turn.say("fallback")
         turn.resume()

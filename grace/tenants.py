@@ -236,7 +236,7 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
         ),
         messages=messages,
         catalog=catalog,
-        extra={k: v for k, v in data.items() if k in ("meta_phone_number_id", "whatsapp_templates")},
+        extra={k: v for k, v in data.items() if k in ("meta_phone_number_id", "whatsapp_templates", "llm_model")},
         payment_reminder_hours=r.number("payment_reminder_hours", 0, 24 * 30, 6),
     )
 
