@@ -52,14 +52,21 @@ async def run_turn(inbound: Inbound, tenant: Tenant, on_new_message: OnNewMessag
     say = Messages(tenant)
     if inbound.is_empty():
         return [{"text": say("empty_message")}]
-    collector = GraceCollectingOutputChannel()
     try:
-        await on_new_message(UserMessage(inbound.rasa_text(), collector, inbound.conversation_id,
-                                         input_channel=input_channel, metadata=inbound.metadata()))
+        replies = await collect_turn(on_new_message, inbound.rasa_text(), inbound.conversation_id, input_channel,
+                                     inbound.metadata())
     except Exception:
         log.exception("turn failed for %s", inbound.conversation_id)
-    replies = [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
+        replies = []
     return replies or [{"text": say("error")}]
+
+
+async def collect_turn(on_new_message: OnNewMessage, text: str, sender: str, input_channel: str,
+                       metadata: dict) -> list[dict]:
+    """Run a turn through Rasa and return its replies (text / image / buttons items)."""
+    collector = GraceCollectingOutputChannel()
+    await on_new_message(UserMessage(text, collector, sender, input_channel=input_channel, metadata=metadata))
+    return [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
 
 
 class SerialTasks:
@@ -94,10 +101,6 @@ class SerialTasks:
         if self._tails.get(key) is task:
             del self._tails[key]
 
-    async def drain(self) -> None:
-        while self._running:
-            await asyncio.wait(list(self._running))
-
 
 def add_turn_route(hook: Blueprint, on_new_message: OnNewMessage, channel: str) -> None:
     """POST <prefix>/turn: run one already-admitted message as a turn of this channel and return the
@@ -113,7 +116,5 @@ def add_turn_route(hook: Blueprint, on_new_message: OnNewMessage, channel: str) 
         body = request.json if isinstance(request.json, dict) else {}
         if not body.get("sender") or not isinstance(body.get("text"), str):
             return response.json({"error": "send JSON with 'sender' and 'text'"}, status=400)
-        collector = GraceCollectingOutputChannel()
-        await on_new_message(UserMessage(body["text"], collector, body["sender"], input_channel=channel,
-                                         metadata=body.get("metadata") or {}))
-        return response.json([{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages])
+        return response.json(await collect_turn(on_new_message, body["text"], body["sender"], channel,
+                                                body.get("metadata") or {}))

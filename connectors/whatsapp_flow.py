@@ -25,9 +25,9 @@ from sanic.response import HTTPResponse
 
 from connectors.common import OnNewMessage, SerialTasks, add_turn_route, run_turn
 from grace.concurrency import off_loop
-from grace.dedupe import admit_message, claim_unfinished, finish_turn
+from grace.dedupe import claim_unfinished, finish_turn, first_delivery
 from grace.errors import GraceError
-from grace.inbound import Inbound, split_conversation_id
+from grace.inbound import Inbound, conversation_id, split_conversation_id
 from grace.media import MediaRejected, save_media
 from grace.messages import Messages
 from grace.ops import answer_ops, is_ops_number
@@ -56,7 +56,7 @@ class IncomingWhatsApp:
 
     @property
     def conversation_id(self) -> str:
-        return f"{self.tenant.id}:{self.customer}"
+        return conversation_id(self.tenant.id, self.customer)
 
     def as_payload(self) -> dict:
         return {"tenant": self.tenant.id, "business_number": self.business_number, "customer": self.customer,
@@ -93,8 +93,8 @@ def admit(messages: list[IncomingWhatsApp], channel: str) -> list[tuple[Incoming
     fresh = []
     for message in messages:
         inbound = claim(message, channel)
-        if message.customer and message.message_id and admit_message(inbound.tenant_id, channel,
-                                                                     inbound.message_id, message.as_payload()):
+        if message.customer and message.message_id and first_delivery(inbound.tenant_id, channel,
+                                                                      inbound.message_id, message.as_payload()):
             fresh.append((message, inbound))
     return fresh
 
@@ -144,12 +144,12 @@ async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
 
 async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound,
                  on_new_message: OnNewMessage, slots: asyncio.Semaphore) -> None:
-    say = Messages(message.tenant)
     tenant, text = message.tenant, inbound.text.strip()
+    say = Messages(tenant)
     if is_ops_number(tenant, message.customer):  # ops talk in commands, never to the sales funnel
         await off_loop(record_inbound, tenant.id, message.customer, provider.channel)
-        answer = await off_loop(answer_ops, tenant, message.customer, text)
-        await send_replies(provider, tenant, message.business_number, message.customer, [{"text": answer}])
+        result = await off_loop(answer_ops, tenant, message.customer, text)
+        await send_replies(provider, tenant, message.business_number, message.customer, [{"text": result}])
         return
     stop = is_stop_request(text) and not message.media
     await off_loop(record_inbound, tenant.id, message.customer, provider.channel, stop=stop)
@@ -158,19 +158,19 @@ async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
         return
     notes: list[dict] = []
     for media in message.media:
-        stored, problem = await keep_media(provider, message.tenant, media)
+        stored, problem = await keep_media(provider, tenant, media)
         if stored:
             inbound.media.append(stored)
         else:
             notes.append({"text": say(problem)})
-    if notes and not inbound.media and not inbound.text.strip():
+    if notes and not inbound.media and not text:
         replies = notes  # nothing usable came: say why, and don't run an empty turn
     else:
         if not inbound.media and inbound.text:
-            inbound.text = await off_loop(resolve_choice, message.tenant.id, message.conversation_id, inbound.text)
+            inbound.text = await off_loop(resolve_choice, tenant.id, message.conversation_id, inbound.text)
         async with slots:  # Rasa's turn is CPU work on the event loop
-            replies = notes + await run_turn(inbound, message.tenant, on_new_message, provider.channel)
-    await send_replies(provider, message.tenant, message.business_number, message.customer, replies)
+            replies = notes + await run_turn(inbound, tenant, on_new_message, provider.channel)
+    await send_replies(provider, tenant, message.business_number, message.customer, replies)
 
 
 async def keep_media(provider: Provider, tenant: Tenant, media: MediaRef) -> tuple[dict | None, str]:
@@ -180,9 +180,8 @@ async def keep_media(provider: Provider, tenant: Tenant, media: MediaRef) -> tup
     except ProviderError as exc:
         log.warning("media %s for %s could not be fetched: %s", media.ref, tenant.id, exc)
         return None, "media_download_failed"
-    declared = media.content_type or content_type
-    try:
-        stored = await off_loop(save_media, tenant.id, data, declared or content_type)
+    try:  # the type the sender declared, else the one the download reported
+        stored = await off_loop(save_media, tenant.id, data, media.content_type or content_type)
     except MediaRejected as exc:
         log.info("media rejected for %s: %s", tenant.id, exc)
         return None, exc.reason

@@ -19,6 +19,8 @@ from sqlalchemy import select
 
 from grace.config import load_settings
 from grace.errors import GraceError
+from grace.events import deliver_customer_events
+from grace.fulfilment import FulfilmentError, change_status
 from grace.money import format_money
 from grace.ops import decide_payment
 from grace.payments import PaymentError
@@ -64,8 +66,6 @@ def cmd_payments(args: argparse.Namespace) -> int:
 
 
 def cmd_orders(args: argparse.Namespace) -> int:
-    from grace.fulfilment import FulfilmentError, change_status
-
     tenant = get_registry().get(args.tenant)
     if args.action == "list":
         with session_scope() as session:
@@ -86,16 +86,12 @@ def cmd_orders(args: argparse.Namespace) -> int:
         return 2
     print(f"Order {reference} is now {args.status}.")
     if args.status == "delivered":  # told inside the conversation, which then asks for feedback
-        from grace.events import deliver_customer_events
-
         return _report(tenant.id, deliver_customer_events(tenant.id))
     print("  → the customer is told on WhatsApp by the outbox worker")
     return 0
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from grace.events import deliver_customer_events
-
     tenant_id = get_registry().get(args.tenant).id
     return _report(tenant_id, deliver_customer_events(tenant_id))
 

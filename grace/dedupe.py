@@ -30,24 +30,16 @@ def dedupe_database_url() -> str:
     return settings.database_url
 
 
-def first_delivery(tenant_id: str, channel: str, message_id: str) -> bool:
-    """True the first time a (tenant, channel, message id) is seen; False for repeats."""
+def first_delivery(tenant_id: str, channel: str, message_id: str, pending: dict | None = None) -> bool:
+    """True the first time a (tenant, channel, message id) is seen; False for repeats. With `pending`
+    the message is also kept until its turn is done (finish_turn), so a crash after the provider
+    was answered loses nothing: the next start replays it."""
     try:
         with session_scope(dedupe_database_url()) as session:
             session.add(InboundMessage(tenant_id=tenant_id, channel=channel, message_id=message_id[:128]))
-    except IntegrityError:
-        return False
-    return True
-
-
-def admit_message(tenant_id: str, channel: str, message_id: str, payload: dict) -> bool:
-    """Like first_delivery, and the message is kept until its turn is done (finish_turn), so a
-    crash after the provider was answered loses nothing: the next start replays it."""
-    try:
-        with session_scope(dedupe_database_url()) as session:
-            session.add(InboundMessage(tenant_id=tenant_id, channel=channel, message_id=message_id[:128]))
-            session.add(PendingTurn(tenant_id=tenant_id, channel=channel, message_id=message_id[:128],
-                                    payload=payload))
+            if pending is not None:
+                session.add(PendingTurn(tenant_id=tenant_id, channel=channel, message_id=message_id[:128],
+                                        payload=pending))
     except IntegrityError:
         return False
     return True

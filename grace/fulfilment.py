@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from grace.catalog import parse_catalog
 from grace.errors import GraceError
+from grace.inbound import conversation_id
 from grace.notifier import notify_customer
 from grace.orders import order_by_reference
-from grace.payments import conversation_id
 from grace.store.models import Order
 from grace.tenants import Tenant, get_registry
 

@@ -25,7 +25,7 @@ class Inbound:
 
     @property
     def conversation_id(self) -> str:
-        return f"{self.tenant_id}:{self.customer}"
+        return conversation_id(self.tenant_id, self.customer)
 
     def is_empty(self) -> bool:
         return not self.text.strip() and not self.media
@@ -64,9 +64,14 @@ def clean_media(raw: object) -> list[dict]:
     return media
 
 
-def split_conversation_id(conversation_id: str) -> tuple[str | None, str]:
-    """Channels name conversations "<tenant>:<customer>"; anything else is the default tenant's."""
-    if ":" in conversation_id:
-        tenant_id, customer = conversation_id.split(":", 1)
+def conversation_id(tenant_id: str, customer: str) -> str:
+    """Conversations are kept per (tenant, customer): one phone talking to two businesses is two."""
+    return f"{tenant_id}:{customer}"
+
+
+def split_conversation_id(conversation: str) -> tuple[str | None, str]:
+    """The inverse of conversation_id; an id without a tenant is the default tenant's."""
+    if ":" in conversation:
+        tenant_id, customer = conversation.split(":", 1)
         return tenant_id, customer
-    return None, conversation_id
+    return None, conversation

@@ -102,16 +102,14 @@ def whatsapp_messages(tenant: Tenant, row: Claimed) -> tuple[list[dict], list[st
 def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
     say = Messages(tenant)
     payload = row.payload
+    name_part = f" {payload['customer_name']}" if payload.get("customer_name") else ""
     if row.kind == REMINDER:
         deposit = format_money(payload.get("deposit_minor") or 0, tenant.currency)
-        name = payload.get("customer_name")
-        text = say("payment_reminder", name_part=f" {name}" if name else "", reference=payload["order_reference"],
+        text = say("payment_reminder", name_part=name_part, reference=payload["order_reference"],
                    deposit=deposit, hours_left=payload.get("hours_left", ""))
         return {"text": text}, [payload["order_reference"], deposit]
     if row.kind == "order_status":
-        name = payload.get("customer_name")
-        text = say(f"order_{payload['status']}", name_part=f" {name}" if name else "",
-                   reference=payload["order_reference"])
+        text = say(f"order_{payload['status']}", name_part=name_part, reference=payload["order_reference"])
         return {"text": text}, [payload["order_reference"], payload["status"].replace("_", " ")]
     summary = payload.get("summary") or row.kind
     reference = payload.get("order_reference") or ""

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from grace.inbound import conversation_id
 from grace.money import MoneyError, format_money, to_minor
 from grace.notifier import notify_customer, notify_ops
 from grace.orders import order_by_reference
@@ -91,8 +92,6 @@ def _pending_payment(session: Session, tenant_id: str, reference: str) -> tuple[
     return order, payment
 
 
-def conversation_id(tenant_id: str, customer_phone: str) -> str:
-    return f"{tenant_id}:{customer_phone}"
 
 
 def verify_payment(session: Session, tenant: Tenant, reference: str, by: str = "ops") -> Payment:

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from grace.errors import GraceError
+from grace.inbound import conversation_id
 from grace.notifier import notify_customer
-from grace.payments import conversation_id
 from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, utcnow
 from grace.tenants import get_registry

@@ -69,25 +69,21 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
     endpoints = write_endpoints(var_dir, actions_port)
     env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port)}
-    bin_dir = Path(sys.executable).parent
-    actions = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-        cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "actions.log", "ab"), stderr=subprocess.STDOUT,
-        start_new_session=True)
-    rasa = subprocess.Popen(
-        [str(bin_dir / "rasa"), "run", "--enable-api", f"--auth-token={token}", "-i", host,
-         "--port", str(rasa_port), "--model", str(MODEL), "--endpoints", str(endpoints),
-         "--credentials", str(PROJECT_ROOT / "credentials.yml")],
-        cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "rasa.log", "ab"), stderr=subprocess.STDOUT,
-        start_new_session=True)
-    outbox = subprocess.Popen(
-        [sys.executable, "-m", "grace.outbox"], cwd=PROJECT_ROOT, env=env,
-        stdout=open(log_dir / "outbox.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)
     webhook_port = webhook_port or int(env.get("GRACE_WEBHOOK_PORT", 5006))
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "connectors.gateway"], cwd=PROJECT_ROOT,
-        env={**env, "GRACE_WEBHOOK_PORT": str(webhook_port)}, stdout=open(log_dir / "gateway.log", "ab"),
-        stderr=subprocess.STDOUT, start_new_session=True)
+    env["GRACE_WEBHOOK_PORT"] = str(webhook_port)
+
+    def spawn(name: str, args: list[str]) -> subprocess.Popen:
+        """A process of its own group (stop() ends it with its children), logging to <name>.log."""
+        return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / f"{name}.log", "ab"),
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    actions = spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(actions_port)])
+    rasa = spawn("rasa", [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api",
+                          f"--auth-token={token}", "-i", host, "--port", str(rasa_port), "--model", str(MODEL),
+                          "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml")])
+    outbox = spawn("outbox", [sys.executable, "-m", "grace.outbox"])
+    gateway = spawn("gateway", [sys.executable, "-m", "connectors.gateway"])
     processes = [actions, rasa, outbox, gateway]
     ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
           and wait_until_up(f"http://127.0.0.1:{webhook_port}/health", gateway, 60)

@@ -16,7 +16,7 @@ _engines: dict[str, tuple[Engine, sessionmaker]] = {}
 _lock = threading.Lock()
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the one writer; the timeout makes writers queue
     # instead of failing with "database is locked".
@@ -40,7 +40,7 @@ def get_engine(url: str | None = None) -> tuple[Engine, sessionmaker]:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", sqlite_pragmas)
         else:
             engine = create_engine(url, future=True, pool_pre_ping=True)
         from grace.store.models import Base

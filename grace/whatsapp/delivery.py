@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from grace.concurrency import off_loop
+from grace.inbound import conversation_id
 from grace.notifier import notify_customer
 from grace.store import session_scope
 from grace.tenants import Tenant
@@ -30,15 +31,15 @@ UNDELIVERED = "undelivered_reply"
 async def send_replies(provider: Provider, tenant: Tenant, business_number: str, customer: str,
                        replies: list[dict]) -> bool:
     """Deliver a turn's replies in order; a failure is recorded in the outbox, never dropped."""
-    conversation_id = f"{tenant.id}:{customer}"
+    conversation = conversation_id(tenant.id, customer)
     try:
         await provider.deliver(tenant, business_number, customer, replies)
     except ProviderError as exc:
-        log.error("could not deliver a reply to %s over %s: %s", conversation_id, provider.channel, exc)
-        await off_loop(record_undelivered, tenant.id, conversation_id, provider.channel, replies, str(exc))
+        log.error("could not deliver a reply to %s over %s: %s", conversation, provider.channel, exc)
+        await off_loop(record_undelivered, tenant.id, conversation, provider.channel, replies, str(exc))
         return False
     last_buttons = next((r.get("buttons") for r in reversed(replies) if r.get("buttons")), None)
-    await off_loop(remember_choices, tenant.id, conversation_id, last_buttons)
+    await off_loop(remember_choices, tenant.id, conversation, last_buttons)
     return True
 
 

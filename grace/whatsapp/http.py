@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -52,6 +53,15 @@ async def request_with_retry(session: aiohttp.ClientSession, method: str, url: s
             delay *= 2
     assert last is not None
     raise last
+
+
+def credentials_may_go_to(url: str, api_base_url: str, host_suffixes: tuple[str, ...]) -> bool:
+    """A provider's credentials go to its API (as configured: tests use a local one) and its own
+    media hosts over https, never to any other URL a webhook may carry."""
+    target, api = urlsplit(url), urlsplit(api_base_url)
+    if (target.hostname, target.port) == (api.hostname, api.port):
+        return True
+    return target.scheme == "https" and (target.hostname or "").endswith(host_suffixes)
 
 
 def _retry_after(header: str | None, default: float) -> float:

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import urlsplit
 
 from grace.messages import Messages
 from grace.tenants import Tenant
 from grace.whatsapp.client import LoopSession
 from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text
-from grace.whatsapp.http import ProviderError, request_with_retry
+from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
 from grace.whatsapp.provider import MediaRef, Template
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
@@ -59,19 +58,13 @@ class MetaClient:
             raise ProviderError(status, raw[:300].decode("utf-8", "replace"))
         info = json.loads(raw)
         url = str(info.get("url") or "")
-        if not self._trusted(url):
+        if not credentials_may_go_to(url, self.base_url, MEDIA_HOSTS):
             raise ProviderError(0, f"media URL on an unexpected host: {url[:120]}")
         status, data, content_type = await request_with_retry(self._sessions.get(), "GET", url,
                                                               headers=self._headers)
         if status >= 300:
             raise ProviderError(status, data[:300].decode("utf-8", "replace"))
         return data, info.get("mime_type") or content_type
-
-    def _trusted(self, url: str) -> bool:
-        parts, base = urlsplit(url), urlsplit(self.base_url)
-        if (parts.hostname, parts.port) == (base.hostname, base.port):
-            return True
-        return parts.scheme == "https" and (parts.hostname or "").endswith(MEDIA_HOSTS)
 
     async def close(self) -> None:
         await self._sessions.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -15,7 +14,7 @@ from grace.messages import Messages
 from grace.tenants import Tenant
 from grace.whatsapp.client import LoopSession
 from grace.whatsapp.formatting import TWILIO_MAX_BODY, button_title, choice_text, numbered_choices, split_text
-from grace.whatsapp.http import ProviderError, request_with_retry
+from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
 from grace.whatsapp.provider import MediaRef, Template, template_for
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
@@ -56,8 +55,7 @@ class TwilioClient:
 
     async def fetch_media(self, url: str) -> tuple[bytes, str]:
         """Download a customer's media; the account's credentials go only to Twilio's own host."""
-        host = urlsplit(url).hostname or ""
-        auth = self._auth if _same_host(url, self.base_url) or host.endswith(".twilio.com") else None
+        auth = self._auth if credentials_may_go_to(url, self.base_url, (".twilio.com",)) else None
         status, raw, content_type = await request_with_retry(self._sessions.get(), "GET", url, auth=auth)
         if status >= 300:
             raise ProviderError(status, raw[:300].decode("utf-8", "replace"))
@@ -69,11 +67,6 @@ class TwilioClient:
 
 def _whatsapp(number: str) -> str:
     return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
-
-
-def _same_host(url: str, base_url: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.hostname, a.port) == (b.hostname, b.port)
 
 
 def twilio_messages(reply: dict, choose_prompt: str) -> list[dict]:
