@@ -88,3 +88,19 @@ def test_media_goes_to_the_bucket_when_one_is_configured(grace_env, monkeypatch)
         assert key.startswith("media/kentehouse/") and data == PNG and content_type == "image/png"
         assert stored.url == f"https://grace.example.test/media/kentehouse/{key.rsplit('/', 1)[1]}"
         assert stored.path is None and not (grace_env / "var" / "media").exists()  # nothing kept locally
+
+
+def test_meta_gets_reply_buttons_up_to_three_then_a_list_and_long_captions_in_pieces():
+    from grace.whatsapp.meta import meta_messages
+
+    two = [{"title": "Yes, confirm ✅", "payload": "yes, I confirm"}, {"title": "See more", "payload": "/more"}]
+    [buttons] = meta_messages({"text": "Confirm?", "buttons": two}, "+2348011111111", "Reply with a number")
+    assert buttons["to"] == "2348011111111" and buttons["interactive"]["type"] == "button"
+    assert [b["reply"]["id"] for b in buttons["interactive"]["action"]["buttons"]] == ["yes, I confirm", "See more"]
+    five = [{"title": f"Fabric number {i}", "payload": f"number {i}"} for i in range(1, 6)]
+    [listed] = meta_messages({"text": "Which one?", "buttons": five}, "+2348011111111", "Reply", "See options")
+    assert listed["interactive"]["type"] == "list" and listed["interactive"]["action"]["button"] == "See options"
+    assert len(listed["interactive"]["action"]["sections"][0]["rows"]) == 5
+    image, rest = meta_messages({"text": "Lovely fabric. " * 100, "image": "https://img.test/a.jpg"},
+                                "+2348011111111", "")
+    assert image["type"] == "image" and len(image["image"]["caption"]) <= 1024 and rest["type"] == "text"
