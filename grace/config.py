@@ -14,6 +14,7 @@ class Settings:
     tenants_dir: Path
     default_tenant: str
     database_url: str
+    tracker_database_url: str  # Rasa's tracker store: conversations and their events
     rasa_url: str
     rasa_token: str | None
 
@@ -39,12 +40,16 @@ def load_settings() -> Settings:
     database_url = os.environ.get("GRACE_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if not database_url:
         database_url = f"sqlite:///{var_dir / 'grace.db'}"
+    tracker_database_url = os.environ.get("GRACE_TRACKER_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not tracker_database_url:
+        tracker_database_url = f"sqlite:///{var_dir / 'tracker.db'}"
     rasa_port = os.environ.get("GRACE_RASA_PORT", "5005")
     return Settings(
         var_dir=var_dir,
         tenants_dir=Path(os.environ.get("GRACE_TENANTS_DIR", PROJECT_ROOT / "tenants")),
         default_tenant=os.environ.get("GRACE_DEFAULT_TENANT", "akanraby"),
         database_url=database_url,
+        tracker_database_url=tracker_database_url,
         rasa_url=os.environ.get("GRACE_RASA_URL", f"http://127.0.0.1:{rasa_port}"),
         rasa_token=_rasa_token(var_dir),
     )
