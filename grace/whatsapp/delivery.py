@@ -110,7 +110,8 @@ async def send_proactive(tenant: Tenant, phone: str, replies: list[dict], kind: 
         if permission.why_not == "opted_out":
             return Outcome("skipped", "opted out")
         template = template_for(tenant, kind)
-        if template and await provider.send_template(sender, phone, template, variables):
+        image = next((r["image"] for r in replies if r.get("image")), "")
+        if template and await provider.send_template(sender, phone, template, variables, image_url=image):
             return Outcome("sent", "template")
         return Outcome("skipped", f"outside the 24-hour window and no approved template for {kind!r}")
     except ProviderError as exc:

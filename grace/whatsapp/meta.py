@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from grace.messages import Messages
 from grace.tenants import Tenant
@@ -22,6 +23,7 @@ CAPTION_MAX = 1024  # image captions and interactive bodies
 MAX_BUTTONS, BUTTON_TITLE_MAX = 3, 20
 MAX_ROWS, ROW_TITLE_MAX = 10, 24
 ID_MAX = 256
+TEMPLATE_PARAM_MAX = 1024
 # Meta serves media from its CDNs; the token goes to Graph's own hosts and those only.
 MEDIA_HOSTS = (".facebook.com", ".fbcdn.net", ".fbsbx.com", ".whatsapp.net")
 
@@ -131,10 +133,19 @@ class MetaProvider:
                 await self.client.send(business_number, payload)
 
     async def send_template(self, business_number: str, customer: str, template: Template,
-                            variables: list[str]) -> bool:
-        if not template.meta_name:
+                            variables: list[str], image_url: str = "") -> bool:
+        if not template.meta_name or (template.meta_header == "image" and not image_url):
             return False
-        body = {"type": "body", "parameters": [{"type": "text", "text": v} for v in variables]}
+        components = [{"type": "body", "parameters": [{"type": "text", "text": template_text(v)} for v in variables]}]
+        if template.meta_header == "image":
+            components.insert(0, {"type": "header", "parameters": [{"type": "image", "image": {"link": image_url}}]})
         await self.client.send(business_number, _message(customer, "template", {
-            "name": template.meta_name, "language": {"code": template.language}, "components": [body]}))
+            "name": template.meta_name, "language": {"code": template.language}, "components": components}))
         return True
+
+
+def template_text(value: str) -> str:
+    """A template parameter Meta accepts: it refuses empty ones, new lines, tabs and more than four
+    spaces in a row (error 132018), and caps a parameter's length."""
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    return text[:TEMPLATE_PARAM_MAX] or "-"

@@ -22,6 +22,9 @@ class Template:
     twilio_content_sid: str = ""
     meta_name: str = ""
     language: str = "en"
+    # Meta: a template approved with an image header is refused unless each send names the image
+    # (e.g. the proof screenshot in an ops alert).
+    meta_header: str = ""  # "" or "image"
 
 
 class Provider(Protocol):
@@ -33,8 +36,9 @@ class Provider(Protocol):
         """Send the replies in order; ProviderError when one could not be sent."""
 
     async def send_template(self, business_number: str, customer: str, template: Template,
-                            variables: list[str]) -> bool:
-        """Send an approved template; False when the tenant has none for this provider."""
+                            variables: list[str], image_url: str = "") -> bool:
+        """Send an approved template; False when the tenant has none for this provider (or it
+        needs an image and there is none)."""
 
 
 def template_for(tenant: Tenant, kind: str) -> Template | None:
@@ -42,4 +46,5 @@ def template_for(tenant: Tenant, kind: str) -> Template | None:
     if not isinstance(raw, dict):
         return None
     return Template(twilio_content_sid=str(raw.get("twilio_content_sid") or ""),
-                    meta_name=str(raw.get("meta_name") or ""), language=str(raw.get("language") or "en"))
+                    meta_name=str(raw.get("meta_name") or ""), language=str(raw.get("language") or "en"),
+                    meta_header=str(raw.get("meta_header") or "").lower())

@@ -103,7 +103,8 @@ class TwilioProvider:
                 await self.client.send(from_number=business_number, to_number=customer, **message)
 
     async def send_template(self, business_number: str, customer: str, template: Template,
-                            variables: list[str]) -> bool:
+                            variables: list[str], image_url: str = "") -> bool:
+        # A Content API template carries its media in the content itself (a variable in its URL).
         if not template.twilio_content_sid:
             return False
         await self.client.send(from_number=business_number, to_number=customer,

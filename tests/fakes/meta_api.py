@@ -264,6 +264,29 @@ def _check_interactive(interactive: Any) -> str | None:
     return _check_buttons(action) if kind == "button" else _check_list(action)
 
 
+def _check_template_components(components: Any) -> str | None:
+    if not isinstance(components, list):
+        return "template.components must be a list"
+    for component in components:
+        if not isinstance(component, dict) or component.get("type") not in ("header", "body", "button"):
+            return "each template component needs a type: header, body or button"
+        for parameter in component.get("parameters") or []:
+            kind = parameter.get("type") if isinstance(parameter, dict) else None
+            if kind == "text":
+                text = parameter.get("text")
+                if not isinstance(text, str) or not text:
+                    return "(#131008) a text parameter needs a non-empty text"
+                if re.search(r"[\n\t]| {5,}", text):
+                    return "(#132018) Param text cannot have new-line/tab characters or more than 4 consecutive spaces"
+            elif kind == "image":
+                image = parameter.get("image")
+                if not isinstance(image, dict) or not (image.get("link") or image.get("id")):
+                    return "an image parameter needs image.link or image.id"
+            else:
+                return f"parameter type {kind!r} is not supported here (text, image)"
+    return None
+
+
 def validate_send(payload: Any) -> str | None:
     """Why Meta would refuse this send request, or None when it would accept it."""
     if not isinstance(payload, dict):
@@ -291,7 +314,7 @@ def validate_send(payload: Any) -> str | None:
             return "template.name is required"
         if not isinstance(template.get("language"), dict) or not template["language"].get("code"):
             return "template.language.code is required"
-        return None
+        return _check_template_components(template.get("components") or [])
     return f"type {kind!r} is not supported here (text, image, interactive, template)"
 
 
