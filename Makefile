@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean
+.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser
 
 install: $(STAMP)
 
@@ -33,7 +33,14 @@ validate: $(STAMP)
 	$(PY) -m grace.cli tenants check
 	$(RASA) data validate --fail-on-warnings
 
-unit: $(STAMP)
+# PostgreSQL and Redis (scale-out tests) and Chromium (dashboard browser tests), started or installed if missing.
+services:
+	@scripts/ensure-services
+
+browser:
+	@scripts/ensure-chromium
+
+unit: $(STAMP) services browser
 	$(PY) -m pytest -q tests --ignore=tests/e2e
 
 conversations: $(MODEL)
