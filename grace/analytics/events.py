@@ -1,0 +1,143 @@
+"""What Rasa's tracker store proves about a tenant's conversations: customer turns and how far
+each conversation got, read with a few SELECTs on its `events` table (never whole trackers).
+
+Conversation ids are `<tenant>:<customer>`; the prefix is matched with LIKE escaping so a tenant
+id holding `_` or `%` never matches another tenant's conversations.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Float, and_, column, create_engine, distinct, func, inspect, not_, or_, select, table
+from sqlalchemy.engine import Connection, Engine
+
+from grace.analytics.period import Period
+from grace.inbound import conversation_id
+
+EVENTS = table(
+    "events", column("id"), column("sender_id"), column("type_name"), column("timestamp", Float),
+    column("intent_name"), column("action_name"), column("data"),
+)
+# Slots whose setting proves a funnel stage (Rasa stores a slot's name in action_name).
+# funnel_stage values map to the stage they show: actions/selection.py sets "reviewing" with the
+# order summary, actions/ordering.py "awaiting_payment" with the payment details, actions/payments.py
+# "verifying" when it records the proof.
+STAGE_OF_FUNNEL_SLOT = {"reviewing": "summary", "awaiting_payment": "payment_requested", "verifying": "proof"}
+STAGE_OF_LIST_SLOT = {"offered_skus": "options_sent", "selection": "selection"}
+EVIDENCE_SLOTS = ("funnel_stage", *STAGE_OF_LIST_SLOT)
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CustomerTurn:
+    conversation: str
+    timestamp: float
+    intent: str
+
+
+@dataclass
+class TrackerFacts:
+    turns: list[CustomerTurn] = field(default_factory=list)  # customer messages in the range, in order
+    stages: dict[str, set[str]] = field(default_factory=dict)  # conversation -> stages proven in the range
+    first_message_ts: dict[str, float] = field(default_factory=dict)  # conversation -> its first message ever
+
+
+def _engine(url: str) -> Engine:
+    with _lock:
+        if url not in _engines:
+            connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+            _engines[url] = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+        return _engines[url]
+
+
+def _sqlite_file_missing(url: str) -> bool:
+    """Opening a missing SQLite file would create it: a report must not conjure an empty store."""
+    if not url.startswith("sqlite"):
+        return False
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return bool(path) and path != ":memory:" and not Path(path).exists()
+
+
+def _of_tenant(tenant_id: str):
+    return EVENTS.c.sender_id.startswith(conversation_id(tenant_id, ""), autoescape=True)
+
+
+def _customer_turn():
+    # Ops' decisions reach a conversation as EXTERNAL_* intents (grace/events.py): the customer said nothing.
+    return and_(EVENTS.c.type_name == "user",
+                or_(EVENTS.c.intent_name.is_(None), not_(EVENTS.c.intent_name.startswith("EXTERNAL"))))
+
+
+def read_tracker(url: str, tenant_id: str, period: Period) -> TrackerFacts:
+    """Customer turns, stage evidence and first-message times for the tenant's conversations in the period."""
+    if _sqlite_file_missing(url):
+        return TrackerFacts()
+    engine = _engine(url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(postgresql_readonly=True)
+        if not inspect(conn).has_table("events"):  # Rasa creates it with the first conversation
+            return TrackerFacts()
+        facts = _read_range(conn, tenant_id, period)
+        facts.first_message_ts = _first_messages(conn, tenant_id, period)
+    return facts
+
+
+def _read_range(conn: Connection, tenant_id: str, period: Period) -> TrackerFacts:
+    in_range = and_(_of_tenant(tenant_id), EVENTS.c.timestamp >= period.start_ts, EVENTS.c.timestamp < period.end_ts)
+    wanted = or_(_customer_turn(), EVENTS.c.type_name == "session_started",
+                 and_(EVENTS.c.type_name == "slot", EVENTS.c.action_name.in_(EVIDENCE_SLOTS)))
+    rows = conn.execute(
+        select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.intent_name,
+               EVENTS.c.action_name, EVENTS.c.data)
+        .where(in_range, wanted).order_by(EVENTS.c.sender_id, EVENTS.c.id)
+    )
+    facts = TrackerFacts()
+    carried_over = False
+    previous = None
+    for sender, type_name, timestamp, intent, slot, data in rows:
+        if sender != previous:
+            previous, carried_over = sender, False
+        if type_name == "session_started":
+            # A new session repeats every slot (carry_over_slots_to_new_session) before the customer
+            # speaks again: those repeats prove nothing about this range.
+            carried_over = True
+        elif type_name == "user":
+            carried_over = False
+            facts.turns.append(CustomerTurn(sender, timestamp, intent or "unknown"))
+        elif not carried_over:
+            stage = _stage_of_slot(slot, data)
+            if stage:
+                facts.stages.setdefault(sender, set()).add(stage)
+    facts.turns.sort(key=lambda turn: turn.timestamp)
+    return facts
+
+
+def _stage_of_slot(slot: str, data: str | None) -> str | None:
+    try:
+        value = json.loads(data or "{}").get("value")
+    except (ValueError, AttributeError):
+        return None
+    if slot == "funnel_stage":
+        return STAGE_OF_FUNNEL_SLOT.get(value) if isinstance(value, str) else None
+    return STAGE_OF_LIST_SLOT[slot] if value else None
+
+
+def _first_messages(conn: Connection, tenant_id: str, period: Period) -> dict[str, float]:
+    """When each conversation active in the period first heard from its customer (maybe long before)."""
+    active = (
+        select(distinct(EVENTS.c.sender_id))
+        .where(_of_tenant(tenant_id), _customer_turn(),
+               EVENTS.c.timestamp >= period.start_ts, EVENTS.c.timestamp < period.end_ts)
+    )
+    rows = conn.execute(
+        select(EVENTS.c.sender_id, func.min(EVENTS.c.timestamp))
+        .where(_of_tenant(tenant_id), _customer_turn(), EVENTS.c.sender_id.in_(active))
+        .group_by(EVENTS.c.sender_id)
+    )
+    return {sender: first for sender, first in rows}
