@@ -8,21 +8,15 @@ stock itself does.
 """
 from __future__ import annotations
 
-import csv
-import fcntl
-import io
-import os
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
-from grace.catalog import parse_catalog
+from grace.catalog_files import edit_rows
 from grace.errors import GraceError
 from grace.inbound import conversation_id
 from grace.notifier import notify_customer
 from grace.orders import order_by_reference
 from grace.store.models import Order
-from grace.tenants import Tenant, get_registry
+from grace.tenants import Tenant
 
 FLOW = ("deposit_paid", "in_production", "ready", "shipped", "delivered")
 LEAVES_STOCK = ("shipped", "delivered")
@@ -56,23 +50,13 @@ def change_status(session: Session, tenant: Tenant, reference: str, status: str)
 
 
 def take_from_stock(tenant: Tenant, quantities: dict[str, int]) -> None:
-    """Lower the stock in the tenant's catalog.csv, atomically (a reader never sees half a file),
-    under a lock shared with every other writer of the catalog."""
-    path = Path(get_registry().root) / tenant.id / "catalog.csv"
-    with open(path.with_name("catalog.csv.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-        if not rows:
-            return
+    """Lower the stock in the tenant's catalog.csv through the catalog's one locked, atomic writer
+    (a shipment is not a swap an owner would undo, so no backup is kept)."""
+
+    def take(rows: list[dict[str, str]]) -> None:
         for row in rows:
             taken = quantities.get(row["sku"], 0)
             if taken:
                 row["stock"] = str(max(0, int(row["stock"]) - taken))
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        parse_catalog(out.getvalue(), tenant.currency, tenant.image_base_url)  # never write a catalog that won't load
-        partial = path.with_suffix(".csv.part")
-        partial.write_text(out.getvalue(), encoding="utf-8")
-        os.replace(partial, path)
+
+    edit_rows(tenant, take, backup=False)

@@ -77,11 +77,13 @@ def media_root() -> Path:
     return Path(os.environ.get("GRACE_MEDIA_DIR") or load_settings().var_dir / "media")
 
 
-def save_media(tenant_id: str, data: bytes, content_type: str) -> StoredMedia:
-    """Check and keep one file for the tenant (blocking: call off the event loop)."""
+def save_media(tenant_id: str, data: bytes, content_type: str, prefix: str = "") -> StoredMedia:
+    """Check and keep one file for the tenant (blocking: call off the event loop). `prefix` names what
+    the file is for (`fabric-<sku>-`: a catalog picture, public; none: a customer's upload, private);
+    the hash keeps a changed picture from reusing a cached URL."""
     kind = check_media(data, content_type)
     digest = hashlib.sha256(data).hexdigest()[:24]
-    name = f"{utcnow():%Y%m%d}-{digest}{EXTENSIONS[kind]}"
+    name = f"{prefix}{utcnow():%Y%m%d}-{digest}{EXTENSIONS[kind]}"
     bucket = os.environ.get("GRACE_MEDIA_S3_BUCKET")
     if bucket:
         key = f"{os.environ.get('GRACE_MEDIA_S3_PREFIX', 'media/')}{tenant_id}/{name}"
