@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser
+.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser migrate
 
 install: $(STAMP)
 
@@ -59,6 +59,9 @@ e2e: $(MODEL)
 	$(PY) -m pytest -q tests/e2e
 
 test: validate unit train conversations nlu-eval e2e
+
+migrate: $(STAMP)
+	$(PY) -m grace.store.migrate upgrade
 
 run: $(MODEL)
 	$(PY) -m grace.cli run

@@ -15,11 +15,14 @@ import time
 from pathlib import Path
 
 import requests
-import yaml
+from sqlalchemy.engine import make_url
 
+from grace import profile
 from grace.config import PROJECT_ROOT, load_settings
 
 MODEL = PROJECT_ROOT / "models" / "grace.tar.gz"
+# Also the ports of the deployment files (deploy/), kept equal by tests/test_deploy_files.py.
+DEFAULT_RASA_PORT, DEFAULT_ACTIONS_PORT, DEFAULT_WEBHOOK_PORT = 5005, 5055, 5006
 
 
 def ensure_token(var_dir: Path) -> str:
@@ -34,14 +37,20 @@ def ensure_token(var_dir: Path) -> str:
 
 
 def write_endpoints(var_dir: Path, actions_port: int) -> Path:
-    """endpoints.yml with this run's action server port and tracker database."""
-    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
-    endpoints["action_endpoint"]["url"] = f"http://127.0.0.1:{actions_port}/webhook"
-    if (endpoints.get("tracker_store") or {}).get("dialect") == "sqlite":
-        endpoints["tracker_store"]["db"] = str(var_dir / "tracker.db")
-    path = var_dir / "endpoints.yml"
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
-    return path
+    """var/endpoints.yml for this run: its action server port, and the services of the profile
+    (embedded: var/tracker.db; scaled: PostgreSQL, Redis, event broker)."""
+    return profile.write_endpoints(var_dir / "endpoints.yml", profile.load_profile(),
+                                   f"http://127.0.0.1:{actions_port}/webhook", var_dir / "tracker.db")
+
+
+def migrate(env: dict[str, str], log_dir: Path) -> None:
+    """Bring the app store to the code's schema before any server opens it (each would, under a lock;
+    here a database that cannot be reached or migrated stops the start with the reason)."""
+    with open(log_dir / "migrate.log", "ab") as log:
+        done = subprocess.run([sys.executable, "-m", "grace.store.migrate", "upgrade"], cwd=PROJECT_ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        raise RuntimeError(f"The store could not be migrated; see {log_dir}/migrate.log")
 
 
 def wait_until_up(url: str, process: subprocess.Popen, seconds: float) -> bool:
@@ -69,8 +78,9 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
     endpoints = write_endpoints(var_dir, actions_port)
     env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port)}
-    webhook_port = webhook_port or int(env.get("GRACE_WEBHOOK_PORT", 5006))
+    webhook_port = webhook_port or int(env.get("GRACE_WEBHOOK_PORT", DEFAULT_WEBHOOK_PORT))
     env["GRACE_WEBHOOK_PORT"] = str(webhook_port)
+    migrate(env, log_dir)
 
     def spawn(name: str, args: list[str]) -> subprocess.Popen:
         """A process of its own group (stop() ends it with its children), logging to <name>.log."""
@@ -110,16 +120,16 @@ def run(shell_tenant: str | None = None) -> int:
         print("No trained model: run 'make train' first.", file=sys.stderr)
         return 1
     settings = load_settings()
-    rasa_port = int(os.environ.get("GRACE_RASA_PORT", 5005))
-    actions_port = int(os.environ.get("GRACE_ACTIONS_PORT", 5055))
+    rasa_port = int(os.environ.get("GRACE_RASA_PORT", DEFAULT_RASA_PORT))
+    actions_port = int(os.environ.get("GRACE_ACTIONS_PORT", DEFAULT_ACTIONS_PORT))
     host = os.environ.get("GRACE_RASA_HOST", "127.0.0.1")
     print("Starting Grace (the first start takes about a minute)...")
     try:
         processes = start(settings.var_dir, rasa_port, actions_port, host)
-    except RuntimeError as exc:
+    except (RuntimeError, profile.ProfileError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    webhook_port = os.environ.get("GRACE_WEBHOOK_PORT", "5006")
+    webhook_port = os.environ.get("GRACE_WEBHOOK_PORT", str(DEFAULT_WEBHOOK_PORT))
     webhook_host = os.environ.get("GRACE_WEBHOOK_HOST", "127.0.0.1")
     print(f"""
 Grace is up.
@@ -129,7 +139,8 @@ Grace is up.
   WhatsApp (Twilio)     http://{webhook_host}:{webhook_port}/webhooks/whatsapp/webhook   (gateway: fast acks)
   WhatsApp (Meta)       http://{webhook_host}:{webhook_port}/webhooks/meta_whatsapp/webhook
   Outbox worker         sends ops alerts over WhatsApp when a provider is configured
-  Store                 {settings.database_url}
+  Profile               {profile.load_profile().name}
+  Store                 {make_url(settings.database_url).render_as_string(hide_password=True)}
   Logs                  {settings.var_dir}/logs/
 Press Ctrl-C to stop.""")
     try:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import make_tenants
@@ -27,3 +30,22 @@ def twilio(grace_env, monkeypatch):
         monkeypatch.setenv("TWILIO_API_BASE_URL", fake.base_url)
         monkeypatch.setenv("GRACE_SEND_BACKOFF_S", "0.01")
         yield fake
+
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url():
+    """A throwaway PostgreSQL database on this machine's server, dropped afterwards. Fails (never
+    skips) when PostgreSQL is down: `make unit` starts it."""
+    name = f"grace_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,43 +1,18 @@
 """The tracker store on PostgreSQL (DATABASE_URL in production): the same figures, the same tenant isolation."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-
-import psycopg2
-import pytest
 
 from grace.analytics import tenant_report
 from tests.test_analytics_data import LAGOS, Conversations, copy_tenant, days_ago, local
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
-
-@pytest.fixture
-def pg_tracker_db():
-    """A database of its own, dropped afterwards (other tests may use `test` at the same time)."""
-    try:
-        admin = psycopg2.connect(dbname="test", connect_timeout=3, **PG)
-    except psycopg2.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-    admin.autocommit = True
-    name = f"grace_analytics_{uuid.uuid4().hex[:10]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def test_postgres_tracker_store_gives_the_same_figures(grace_env, monkeypatch, pg_tracker_db):
-    monkeypatch.setenv("GRACE_TRACKER_DATABASE_URL", f"postgresql://postgres@127.0.0.1:5432/{pg_tracker_db}")
+def test_postgres_tracker_store_gives_the_same_figures(grace_env, monkeypatch, pg_url):
+    monkeypatch.setenv("GRACE_TRACKER_DATABASE_URL", pg_url)
+    database = pg_url.rsplit("/", 1)[1]
     copy_tenant(grace_env / "tenants", "akanraby", "akanr_by")
     today = datetime.now(LAGOS).date()
-    chats = Conversations(dialect="postgresql", host=PG["host"], port=PG["port"], db=pg_tracker_db,
-                          username=PG["user"])
+    chats = Conversations(dialect="postgresql", host="127.0.0.1", port=5432, db=database, username="postgres")
     first = "akanraby:+2348010000001"
     chats.says(first, local(days_ago(today, 3), 9), "hi", "greet")  # before the range: a returning customer
     chats.says(first, local(today, 9), "show me ankara", "buy")

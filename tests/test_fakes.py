@@ -376,10 +376,10 @@ INVALID = [
     {"type": "interactive", "interactive": _list([6, 5])},
     {"type": "interactive", "interactive": _list([1], title="T" * 25)},
     {"type": "template", "template": {"name": "order_update"}},
-    {"type": "template", "template": {"name": "order_update", "language": {"code": "en"},
-                                      "components": [{"type": "body", "parameters": [{"type": "text", "text": "a\nb"}]}]}},
-    {"type": "template", "template": {"name": "order_update", "language": {"code": "en"},
-                                      "components": [{"type": "header", "parameters": [{"type": "image", "image": {}}]}]}},
+    {"type": "template", "template": {"name": "order_update", "language": {"code": "en"}, "components": [
+        {"type": "body", "parameters": [{"type": "text", "text": "a\nb"}]}]}},
+    {"type": "template", "template": {"name": "order_update", "language": {"code": "en"}, "components": [
+        {"type": "header", "parameters": [{"type": "image", "image": {}}]}]}},
 ]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from grace.config import load_settings
+from grace.store.migrate import upgrade
 
 _engines: dict[str, tuple[Engine, sessionmaker]] = {}
 _lock = threading.Lock()
@@ -29,23 +30,27 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for `url` (default: the configured store) with Grace's settings; the schema untouched."""
+    url = url or load_settings().database_url
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", sqlite_pragmas)
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
 def get_engine(url: str | None = None) -> tuple[Engine, sessionmaker]:
-    """The engine and session factory for `url` (default: the configured store), schema created."""
+    """The engine and session factory for `url` (default: the configured store), schema migrated to head."""
     url = url or load_settings().database_url
     with _lock:
         if url in _engines:
             return _engines[url]
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
-            event.listen(engine, "connect", sqlite_pragmas)
-        else:
-            engine = create_engine(url, future=True, pool_pre_ping=True)
-        from grace.store.models import Base
-
-        Base.metadata.create_all(engine)
+        engine = make_engine(url)
+        upgrade(engine)
         factory = sessionmaker(engine, future=True, expire_on_commit=False)
         _engines[url] = (engine, factory)
         return engine, factory
