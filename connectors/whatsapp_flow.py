@@ -80,6 +80,7 @@ def claim(message: IncomingWhatsApp, channel: str) -> Inbound:
 # Webhooks are admitted on a thread of their own, never queued behind the background turns' store
 # work; one thread, because concurrent SQLite writers wait on the busy handler's coarse sleeps
 # (measured: ack p99 +20-60 ms with four), while one writer records an id in well under a millisecond.
+# Finished turns are crossed off the inbox on the same thread, for the same reason.
 ADMISSION = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grace-admit")
 
 
@@ -139,7 +140,8 @@ async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
     try:
         await answer(provider, message, inbound, on_new_message, slots)
     finally:  # done, or failed by a bug that a replay would only repeat: either way not pending
-        await off_loop(finish_turn, provider.channel, message.message_id)
+        # On the admission thread too: the inbox's only writer, so an ack never waits on SQLite's lock.
+        await admit_off_loop(finish_turn, provider.channel, message.message_id)
 
 
 async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound,
