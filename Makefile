@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser migrate
+.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser migrate learn tune-fallback
 
 install: $(STAMP)
 
@@ -60,6 +60,12 @@ e2e: $(MODEL)
 
 test: validate unit train conversations nlu-eval e2e
 
+learn: $(STAMP)
+	$(PY) -m grace.learn
+
+tune-fallback: $(MODEL)
+	$(PY) scripts/tune_fallback.py
+
 migrate: $(STAMP)
 	$(PY) -m grace.store.migrate upgrade
 
@@ -70,7 +76,7 @@ shell: $(MODEL)
 	$(PY) -m grace.cli run --shell --tenant $${TENANT:-akanraby}
 
 lint: $(STAMP)
-	$(BIN)/ruff check grace actions connectors tests scripts
+	$(BIN)/ruff check grace actions connectors tests scripts web
 
 bench: $(MODEL)
 	$(PY) scripts/bench.py

@@ -107,15 +107,18 @@ class Turn:
 
 
 def log_fallback(turn: Turn, answered_by: str) -> None:
-    """Keep a turn for trainers: what was said, what NLU thought, where the customer was."""
+    """Keep a turn for trainers: what was said, what NLU thought, where the customer was, and what
+    they were told (everything the turn has said so far: call it after the replies). Whether they
+    wrote again is decided later by `grace learn` from the tracker store, not here."""
     intent = turn.tracker.latest_message.get("intent") or {}
     ranking = turn.tracker.latest_message.get("intent_ranking") or []
+    answer = "\n".join(reply["text"] for reply in turn.replies if reply.get("text"))
     turn.session.add(FallbackLog(
         tenant_id=turn.tenant.id, conversation_id=turn.tracker.sender_id, text=turn.text[:2000],
         intent=intent.get("name"), confidence=intent.get("confidence"),
         intent_ranking=[{"name": r.get("name"), "confidence": r.get("confidence")} for r in ranking[:5]],
         funnel_stage=turn.tracker.get_slot("funnel_stage") or "start",  # where they were when they spoke
-        answered_by=answered_by))
+        answered_by=answered_by, answer=answer[:4000]))
 
 
 def first_action_of_turn(tracker: Tracker) -> bool:

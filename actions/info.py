@@ -72,5 +72,6 @@ class ActionAnswerFaq(GraceAction):
             turn.say(text=entry.a)
         else:
             turn.say("faq_unknown")
-            log_fallback(turn, "faq_unknown")
         turn.resume()
+        if not entry:  # logged after the nudge back, so the log holds the whole answer
+            log_fallback(turn, "faq_unknown")

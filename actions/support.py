@@ -80,6 +80,6 @@ class ActionGraceFallback(GraceAction):
         if answer_from_model(turn):
             log_fallback(turn, "model")
             return
-        log_fallback(turn, "library")
         turn.say("fallback")
         turn.resume()
+        log_fallback(turn, "library")  # after the replies: the log keeps the whole answer

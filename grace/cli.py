@@ -7,12 +7,18 @@
   grace orders status <order ref> <status>    in_production / ready / shipped / delivered: the customer is told
   grace events retry                          re-deliver customer notifications
   grace tenants check                         validate every tenant's files
+  grace tenants create <id> --name ...        a new business (then fill it in from the dashboard)
+  grace users add <tenant> <email> --role R   a dashboard account (owner, ops or viewer)
+  grace keys create <tenant>                  an API key for /api/v1 (printed once)
+  grace learn [--days 30]                     review of unhandled messages and FAQ candidates (data/suggestions/)
   grace run [--shell]                         start Rasa and the action server
   grace shell                                 chat with a running Grace as a customer
 """
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 
 from sqlalchemy import select
@@ -97,6 +103,8 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:
+    if args.action == "create":
+        return cmd_tenant_create(args)
     registry = get_registry()
     bad = 0
     for tenant_id in registry.ids():
@@ -114,6 +122,74 @@ def cmd_tenants(args: argparse.Namespace) -> int:
         print(f"no tenants under {registry.root}")
         return 1
     return 1 if bad else 0
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> int:
+    from grace.tenant_settings import SettingsError, create_tenant
+
+    facts = {"currency": args.currency, "timezone": args.timezone, "ops": args.ops,
+             "whatsapp_numbers": args.whatsapp, "deposit_percent": args.deposit_percent,
+             "payment": {"bank_name": args.bank_name, "account_name": args.account_name,
+                         "account_number": args.account_number},
+             "policies": {"returns": args.returns, "delivery": args.delivery}}
+    try:
+        tenant = create_tenant(args.tenant_id, args.name or args.tenant_id, **_given(facts))
+    except SettingsError as exc:
+        for field_name, problem in exc.errors.items():
+            print(f"error: {field_name}: {problem}", file=sys.stderr)
+        return 2
+    print(f"Created {tenant.id} ({tenant.name}). Next: grace users add {tenant.id} <email> --role owner")
+    return 0
+
+
+def _given(facts: dict) -> dict:
+    """The facts given on the command line (None and empty lists left out, nested too)."""
+    kept = {}
+    for key, value in facts.items():
+        value = _given(value) if isinstance(value, dict) else value
+        if value not in (None, [], {}):
+            kept[key] = value
+    return kept
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from grace.accounts import AccountError, create_user
+
+    if not get_registry().exists(args.tenant_id):
+        print(f"error: unknown tenant {args.tenant_id!r}", file=sys.stderr)
+        return 2
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            print(f"error: {args.password_env} is not set", file=sys.stderr)
+            return 2
+    else:
+        password = getpass.getpass(f"Password for {args.email}: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        with session_scope() as session:
+            user = create_user(session, args.tenant_id, args.email, args.role, password)
+            email = user.email
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{email} can now log in to {args.tenant_id}'s dashboard as {args.role}.")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from grace.accounts import create_api_key
+
+    if not get_registry().exists(args.tenant_id):
+        print(f"error: unknown tenant {args.tenant_id!r}", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        _, key = create_api_key(session, args.tenant_id, args.label or "cli")
+    print("API key (shown only now; Grace keeps only its hash). Send it as X-API-Key:")
+    print(key)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,8 +218,32 @@ def main(argv: list[str] | None = None) -> int:
     events.add_argument("action", choices=["retry"])
     events.add_argument("--tenant", default=default_tenant)
 
-    tenants = sub.add_parser("tenants", help="check tenant files")
-    tenants.add_argument("action", choices=["check"])
+    tenants = sub.add_parser("tenants", help="check tenant files, or create a tenant")
+    tenants.add_argument("action", choices=["check", "create"])
+    tenants.add_argument("tenant_id", nargs="?", help="for create: lower-case letters, digits, - or _")
+    tenants.add_argument("--name", help="the business's name")
+    tenants.add_argument("--currency", help="ISO 4217, e.g. NGN")
+    tenants.add_argument("--timezone", help="IANA, e.g. Africa/Lagos")
+    tenants.add_argument("--ops", action="append", default=[], help="an ops team number (repeat for more)")
+    tenants.add_argument("--whatsapp", action="append", default=[], help="a WhatsApp number of the business")
+    tenants.add_argument("--deposit-percent", type=float)
+    tenants.add_argument("--bank-name")
+    tenants.add_argument("--account-name")
+    tenants.add_argument("--account-number")
+    tenants.add_argument("--returns", help="the returns policy")
+    tenants.add_argument("--delivery", help="the delivery policy")
+
+    users = sub.add_parser("users", help="dashboard accounts")
+    users.add_argument("action", choices=["add"])
+    users.add_argument("tenant_id")
+    users.add_argument("email")
+    users.add_argument("--role", required=True, choices=["owner", "ops", "viewer"])
+    users.add_argument("--password-env", metavar="VAR", help="read the password from this variable, not a prompt")
+
+    keys = sub.add_parser("keys", help="API keys")
+    keys.add_argument("action", choices=["create"])
+    keys.add_argument("tenant_id")
+    keys.add_argument("--label", help="what will use the key")
 
     run = sub.add_parser("run", help="start Rasa and the action server")
     run.add_argument("--shell", action="store_true", help="then chat in this terminal")
@@ -153,6 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     shell.add_argument("--tenant", default=default_tenant)
     shell.add_argument("--sender", default="+2348000000000")
 
+    # Listed here for `grace --help`; its own options are grace.learn's (dispatched before parsing).
+    sub.add_parser("learn", help="review of unhandled messages and FAQ candidates (data/suggestions/)")
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["learn"]:
+        from grace.learn import main as learn_main
+
+        return learn_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "payments":
         if args.action != "list" and not args.reference:
@@ -168,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "events":
         return cmd_events(args)
     if args.command == "tenants":
+        if args.action == "create" and not args.tenant_id:
+            parser.error("tenants create needs a tenant id")
         return cmd_tenants(args)
+    if args.command == "users":
+        return cmd_users(args)
+    if args.command == "keys":
+        return cmd_keys(args)
     if args.command == "run":
         from grace.runner import run
 

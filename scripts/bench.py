@@ -208,6 +208,9 @@ def main() -> int:
     for mine, theirs in zip(grace, bare, strict=True):
         print(f"  concurrency {mine.concurrency:>2}: {mine.p50 / theirs.p50:5.2f}x  "
               f"(grace {mine.p50:.0f} ms, bare {theirs.p50:.0f} ms)")
+    print()
+    # The fallback's numbers in a process of their own (it loads the trained model).
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "bench_fallback.py")], check=True)
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from grace.catalog import Fabric
 from grace.money import format_money
@@ -35,6 +36,14 @@ def _terms(text: str) -> set[str]:
     return {w for w in words(text) if len(w) > 2 and w not in STOP_WORDS}
 
 
+@lru_cache(maxsize=8192)
+def _fabric_terms(fabric: Fabric) -> tuple[frozenset[str], frozenset[str]]:
+    """A fabric's words (name, kind, colours, pattern) and its description's, once per version of the
+    fabric: recomputing them for a 500-fabric catalog cost about 5 ms a message."""
+    return (frozenset(_terms(" ".join([fabric.name, fabric.category, " ".join(fabric.colors), fabric.pattern]))),
+            frozenset(_terms(fabric.description)))
+
+
 def relevant_fabrics(tenant: Tenant, text: str, limit: int = MAX_FABRICS) -> list[Fabric]:
     """In-stock fabrics sharing the most words with the message (name, kind, colours, pattern)."""
     terms = _terms(text)
@@ -42,8 +51,8 @@ def relevant_fabrics(tenant: Tenant, text: str, limit: int = MAX_FABRICS) -> lis
     for fabric in tenant.catalog.fabrics:
         if fabric.stock <= 0:
             continue
-        fields = _terms(" ".join([fabric.name, fabric.category, " ".join(fabric.colors), fabric.pattern]))
-        overlap = len(terms & fields) * 2 + len(terms & _terms(fabric.description))
+        fields, described = _fabric_terms(fabric)
+        overlap = len(terms & fields) * 2 + len(terms & described)
         scored.append((overlap, fabric))
     scored.sort(key=lambda pair: -pair[0])
     matching = [f for score, f in scored if score > 0][:limit]

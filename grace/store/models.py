@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
@@ -154,6 +154,10 @@ class FallbackLog(Base):
     intent_ranking = Column(JSON, nullable=False, default=list)
     funnel_stage = Column(String(40))
     answered_by = Column(String(40), nullable=False)
+    answer = Column(Text)  # what the customer was told
+    # Did the customer write again soon after? Decided later by `grace learn` from the tracker store
+    # (None until then), so handled turns never pay for a write.
+    continued = Column(Boolean)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
@@ -206,3 +210,33 @@ class PendingTurn(Base):
     message_id = Column(String(128), nullable=False)
     payload = Column(JSON, nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+class User(Base):
+    """A dashboard account: belongs to one tenant, with a role (owner / ops / viewer)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("email"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    email = Column(String(254), nullable=False)
+    role = Column(String(12), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    # Set for accounts an owner created with a one-time password: they must choose their own first.
+    must_change_password = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_login_at = Column(DateTime)
+
+
+class ApiKey(Base):
+    """A tenant's key for /api/v1; only the SHA-256 of the key is kept."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    key_hash = Column(String(64), nullable=False)
+    prefix = Column(String(12), nullable=False)  # shown in the dashboard so owners can tell keys apart
+    label = Column(String(120))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    revoked_at = Column(DateTime)

@@ -1,0 +1,5 @@
+import sys
+
+from grace.learn import main
+
+sys.exit(main())

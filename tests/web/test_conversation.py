@@ -1,0 +1,39 @@
+"""A customer's conversation as Rasa's tracker store keeps it, shown on their page."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import select
+
+from grace.config import load_settings
+from grace.store import session_scope
+from grace.store.models import Customer
+from grace.tracker_store import GraceSQLTrackerStore
+from tests.web.conftest import login, make_order
+
+
+def save_conversation(sender: str, turns: list[tuple[str, str]]) -> None:
+    store = GraceSQLTrackerStore(dialect="sqlite", db=load_settings().tracker_database_url.split("///", 1)[1])
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc).timestamp()
+    events = [UserUttered(text, {"name": "greet", "confidence": 0.9}, timestamp=start + i) if who == "customer"
+              else BotUttered(text, timestamp=start + i) for i, (who, text) in enumerate(turns)]
+    asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
+    store.engine.dispose()
+
+
+def test_the_customers_page_shows_their_conversation_and_no_one_elses(client):
+    make_order("akanraby", "+2348011111111", "Ada")
+    save_conversation("akanraby:+2348011111111", [("customer", "abeg how much <b>is</b> ankara"),
+                                                  ("grace", "Marigold Bloom is ₦4,500 per yard")])
+    save_conversation("kentehouse:+2348011111111", [("customer", "same phone, other shop")])
+    login(client, "ops@akanraby.test")
+    with session_scope() as session:
+        ada = session.scalars(select(Customer).where(Customer.tenant_id == "akanraby")).one().id
+    page = client.get(f"/customers/{ada}").get_data(as_text=True)
+    assert "abeg how much &lt;b&gt;is&lt;/b&gt; ankara" in page
+    assert "Marigold Bloom is ₦4,500 per yard" in page
+    assert page.index("abeg how much") < page.index("Marigold Bloom is")
+    assert "same phone, other shop" not in page

@@ -1,0 +1,44 @@
+"""Every page, for every role: allowed (200) or refused (403), never another tenant's data."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.web.conftest import PASSWORD, csrf_token, login, paid_order
+from web.app import create_app
+
+EVERYONE = ("owner", "ops", "viewer")
+PAGES = {  # path -> roles that may open it
+    "/": EVERYONE, "/payments": EVERYONE, "/payments?status=verified": EVERYONE, "/orders": EVERYONE,
+    "/orders/{ref}": EVERYONE, "/customers": EVERYONE, "/handoffs": EVERYONE, "/catalog": EVERYONE,
+    "/catalog/export.csv": EVERYONE, "/analytics": EVERYONE, "/account/password": EVERYONE,
+    "/simulator": ("owner", "ops"),
+    "/catalog/fabric/AK-001": ("owner",), "/settings": ("owner",), "/users": ("owner",), "/keys": ("owner",),
+}
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+def test_each_role_opens_its_pages_and_is_refused_the_others(client, role):
+    reference = paid_order("akanraby", "+2348011111111")
+    login(client, f"{role}@akanraby.test")
+    for path, allowed in PAGES.items():
+        status = client.get(path.format(ref=reference)).status_code
+        assert status == (200 if role in allowed else 403), (role, path, status)
+
+
+def test_login_limit_is_shared_through_redis_by_every_dashboard_process(web_env, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    prefix = f"grace-test-{uuid.uuid4().hex}"
+    first, second = (create_app({"LOGIN_LIMIT": "2 per minute", "RATELIMIT_KEY_PREFIX": prefix}).test_client()
+                     for _ in range(2))
+    assert first.application.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+
+    def attempt(client):
+        return client.post("/login", data={"email": "ops@akanraby.test", "password": "guess",
+                                           "csrf_token": csrf_token(client)}).status_code
+
+    assert [attempt(first), attempt(second)] == [401, 401]
+    assert attempt(first) == 429 and attempt(second) == 429
+    assert login(create_app({"RATELIMIT_KEY_PREFIX": f"{prefix}-other"}).test_client(),
+                 "ops@akanraby.test", PASSWORD).status_code == 302

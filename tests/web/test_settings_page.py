@@ -1,0 +1,65 @@
+"""Business settings from the dashboard: validated, saved to tenant.yml with history, undoable; owner only."""
+from __future__ import annotations
+
+import html
+import re
+
+from grace.tenants import get_registry
+from tests.web.conftest import csrf_token, login, post_form
+
+
+def form_of(client) -> dict[str, str]:
+    """The settings form as the browser would send it unchanged."""
+    page = client.get("/settings").get_data(as_text=True)
+    form = page.split('action="/settings"', 1)[1].split("</form>", 1)[0]
+    fields = dict(re.findall(r'<input type="text" name="([^"]+)" value="([^"]*)"', form))
+    fields |= dict(re.findall(r'<textarea name="([^"]+)" rows="\d+">([^<]*)</textarea>', form))
+    return {k: html.unescape(v) for k, v in fields.items()}
+
+
+def test_owner_changes_settings_the_conversation_sees_them_and_can_undo(client):
+    before = get_registry().get("akanraby")
+    login(client, "owner@akanraby.test")
+    form = form_of(client)
+    assert form["payment.account_number"] == before.payment.account_number
+    form.update({"deposit_percent": "40", "payment.bank_name": "Zenith <Bank>", 
+                 "ops": "+2349010000009\n+2349010000010"})
+    blank = next(i for i in range(20) if f"faq.{i}.q" in form and not form[f"faq.{i}.q"])
+    form.update({f"faq.{blank}.q": "Do you sew?", f"faq.{blank}.a": "Yes, in 5 days."})
+    saved = client.post("/settings", data={**form, "csrf_token": csrf_token(client, "/settings")})
+    assert saved.status_code == 302, re.findall(r"Nothing was saved[^<]*", saved.get_data(as_text=True))
+    tenant = get_registry().get("akanraby")
+    assert tenant.deposit_percent == 40 and tenant.payment.bank_name == "Zenith <Bank>"
+    assert len(tenant.ops) == 2 and any(f.q == "Do you sew?" for f in tenant.faq)
+    page = client.get("/settings").get_data(as_text=True)
+    assert "Zenith &lt;Bank&gt;" in page and "owner@akanraby.test" in page
+    entry = re.search(r'action="/settings/undo/([^"]+)"', page).group(1)
+    post_form(client, f"/settings/undo/{entry}", page="/settings")
+    tenant = get_registry().get("akanraby")
+    assert tenant.deposit_percent == before.deposit_percent and tenant.payment.bank_name == before.payment.bank_name
+
+
+def test_bad_settings_are_named_and_nothing_is_saved(client, grace_env):
+    path = grace_env / "tenants" / "akanraby" / "tenant.yml"
+    before = path.read_text()
+    login(client, "owner@akanraby.test")
+    form = form_of(client) | {"deposit_percent": "lots", "hours.mon": "9am till late"}
+    refused = client.post("/settings", data={**form, "csrf_token": csrf_token(client, "/settings")})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Nothing was saved" in page and "deposit_percent" in page
+    assert 'value="9am till late"' in page  # the owner's input is kept to fix
+    assert path.read_text() == before
+
+
+def test_only_the_owner_sees_or_changes_settings(client, grace_env):
+    path = grace_env / "tenants" / "akanraby" / "tenant.yml"
+    before = path.read_text()
+    for role in ("ops", "viewer"):
+        login(client, f"{role}@akanraby.test")
+        assert client.get("/settings").status_code == 403
+        assert post_form(client, "/settings", {"deposit_percent": "10"}).status_code == 403
+        post_form(client, "/logout")
+    assert path.read_text() == before
+    login(client, "owner@kentehouse.test")
+    assert post_form(client, "/settings/undo/nope", page="/settings").status_code == 302
+    assert path.read_text() == before

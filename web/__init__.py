@@ -1,0 +1,1 @@
+"""The web dashboard and JSON API (Flask): business owners and ops run their shop here."""

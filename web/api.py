@@ -1,0 +1,137 @@
+"""JSON API /api/v1: the dashboard's operations for scripts and other systems.
+
+Each request carries a tenant's key in X-API-Key; the key alone decides the tenant, so ids of
+other tenants are never found (404). Errors are JSON: {"error": "..."}.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, jsonify, make_response, request
+
+from grace.accounts import tenant_for_key
+from grace.errors import GraceError
+from grace.fulfilment import FulfilmentError
+from grace.payments import PaymentError
+from grace.tenants import get_registry
+from web.db import db
+from web.openapi import SPEC
+from web.operations import NotPending, decide, move_order
+from web.queries import (
+    NEXT_STATUSES,
+    ORDER_STATUSES,
+    PAYMENT_STATUSES,
+    order_json,
+    order_or_404,
+    orders,
+    payment_json,
+    payment_or_404,
+    payments,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error(status: int, message: str, **extra):
+    return jsonify(error=message, **extra), status
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    tenant_id = tenant_for_key(db(), request.headers.get("X-API-Key"))
+    if tenant_id is None:
+        return error(401, "missing or unknown X-API-Key")
+    try:
+        g.tenant = get_registry().get(tenant_id)
+    except GraceError as exc:  # the business's files do not load: say so rather than fail obscurely
+        return error(503, f"this business's settings do not load: {exc}")
+    return None
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return jsonify(SPEC)
+
+
+def _status_filter(allowed: tuple[str, ...], default: str | None) -> str | None:
+    status = request.args.get("status", default)
+    if status in (None, "", "all"):
+        return None
+    if status not in allowed:
+        abort(make_response(error(400, f"unknown status {status!r}; use one of {', '.join(allowed)} or all")))
+    return status
+
+
+@bp.route("/payments")
+def list_payments():
+    status = _status_filter(PAYMENT_STATUSES, "pending")
+    return jsonify(payments=[payment_json(g.tenant, p) for p in payments(db(), g.tenant.id, status)])
+
+
+@bp.route("/payments/<int:payment_id>")
+def get_payment(payment_id: int):
+    return jsonify(payment_json(g.tenant, payment_or_404(db(), g.tenant.id, payment_id)))
+
+
+@bp.route("/payments/<int:payment_id>/<any(verify, reject):verb>", methods=["POST"])
+def decide_payment(payment_id: int, verb: str):
+    body = request.get_json(silent=True) or {}
+    reason = body.get("reason") if isinstance(body.get("reason"), str) else request.form.get("reason", "")
+    try:
+        decision = decide(db(), g.tenant, payment_id, verb == "verify", reason, by=f"api:{g.tenant.id}")
+    except NotPending as exc:
+        return error(409, str(exc))
+    except PaymentError as exc:
+        return error(422, str(exc))
+    return jsonify(order_reference=decision.reference, status=decision.status, customer_told=decision.customer_told)
+
+
+@bp.route("/orders")
+def list_orders():
+    status = _status_filter(ORDER_STATUSES, None)
+    return jsonify(orders=[order_json(g.tenant, o) for o in orders(db(), g.tenant.id, status)])
+
+
+@bp.route("/orders/<reference>")
+def get_order(reference: str):
+    return jsonify(order_json(g.tenant, order_or_404(db(), g.tenant.id, reference)))
+
+
+@bp.route("/orders/<reference>/status", methods=["POST"])
+def set_order_status(reference: str):
+    order = order_or_404(db(), g.tenant.id, reference)
+    body = request.get_json(silent=True) or {}
+    status = str(body.get("status", ""))
+    if status not in NEXT_STATUSES:
+        return error(422, f"unknown status {status!r}; use one of {', '.join(NEXT_STATUSES)}")
+    try:
+        move_order(db(), g.tenant, order.reference, status)
+    except FulfilmentError as exc:  # not paid yet, or already past that step
+        db().rollback()
+        return error(409, str(exc))
+    return jsonify(order_json(g.tenant, order_or_404(db(), g.tenant.id, order.reference)))
+
+
+@bp.route("/catalog", methods=["PUT"])
+def put_catalog():
+    """The whole catalog as CSV (or XLSX / JSON by Content-Type): 200 with a summary of the changes,
+    or 422 naming each bad row by sku and line, and nothing changed."""
+    try:
+        from grace.catalog_import import UploadError, apply_upload
+    except ImportError:  # the catalog importer is not installed in this build
+        return error(501, "catalog upload is not available")
+
+    kind = (request.mimetype or "").lower()
+    filename = {"application/json": "catalog.json",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "catalog.xlsx"
+                }.get(kind, "catalog.csv")
+    try:
+        report = apply_upload(g.tenant, request.get_data(cache=False), filename)
+    except UploadError as exc:
+        return error(422, str(exc))
+    except GraceError as exc:
+        return error(400, str(exc))
+    if not report.ok:
+        return error(422, "the catalog has errors; nothing was changed", rows=[
+            {"line": e.line, "sku": e.sku, "column": e.column, "problem": e.problem} for e in report.errors])
+    return jsonify(ok=True, summary=report.summary(), changes=report.to_dict())

@@ -1,0 +1,106 @@
+"""The dashboard's app factory: config, extensions, blueprints, error pages."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+
+from grace.config import load_settings
+from grace.store.models import User
+from web.access import SignedIn
+from web.db import db, init_db
+from web.extensions import csrf, login_manager
+
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+
+
+def secret_key() -> str:
+    """GRACE_WEB_SECRET_KEY, else a random key made once and kept in var/web_secret (owner-only),
+    so sessions survive a restart without a secret in git."""
+    key = os.environ.get("GRACE_WEB_SECRET_KEY")
+    if key:
+        return key
+    path = Path(load_settings().var_dir) / "web_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=None, MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("GRACE_WEB_SECURE_COOKIES", "") == "1",
+        RATELIMIT_STORAGE_URI=os.environ.get("REDIS_URL") or "memory://",
+        LOGIN_LIMIT=os.environ.get("GRACE_WEB_LOGIN_LIMIT", "10 per minute"),
+    )
+    app.config.update(config or {})
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key()
+
+    init_db(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> SignedIn | None:
+        user = db().get(User, int(user_id)) if user_id.isdigit() else None
+        return SignedIn(user) if user else None
+
+    from web.queries import money
+
+    app.jinja_env.globals["money"] = money
+    from web import analytics, api, auth, catalog, customers, home, media, orders, payments, settings, simulator, team
+
+    for module in (auth, home, payments, orders, customers, catalog, analytics, simulator, settings, team, media,
+                   api):
+        app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)  # the API authenticates each request by key, not by cookie
+    limit_logins(app)
+    _error_pages(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _security_headers(response):
+    # No inline script anywhere, so the policy can forbid it: an escaping slip cannot run code.
+    response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; "
+                                "script-src 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def limit_logins(app: Flask) -> Limiter:
+    """Login attempts per client address (LOGIN_LIMIT, e.g. "10 per minute"), counted in memory or,
+    with REDIS_URL, in Redis so every dashboard process counts together."""
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    view = app.view_functions["auth.login"]
+    app.view_functions["auth.login"] = limiter.limit(lambda: app.config["LOGIN_LIMIT"], methods=["POST"])(view)
+    return limiter
+
+
+def _error_pages(app: Flask) -> None:
+    def wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    def page(code: int, message: str):
+        if wants_json():
+            return jsonify(error=message), code
+        return render_template("error.html", code=code, message=message), code
+
+    app.register_error_handler(403, lambda e: page(403, "Your role does not allow that."))
+    app.register_error_handler(404, lambda e: page(404, "Not found."))
+    app.register_error_handler(405, lambda e: page(405, "That method is not allowed here."))
+    app.register_error_handler(413, lambda e: page(413, f"The upload is over {MAX_UPLOAD_BYTES // 2**20} MB."))
+    app.register_error_handler(429, lambda e: page(429, "Too many attempts; wait a minute and try again."))
+    app.register_error_handler(CSRFError, lambda e: page(400, "The form expired; reload the page and try again."))

@@ -1,0 +1,65 @@
+"""Files the dashboard serves.
+
+Fabric pictures are public (WhatsApp fetches them by URL), so GRACE_MEDIA_BASE_URL may point at
+<this app>/media: a file in /media/<tenant>/fabrics/, or one the tenant's catalog uses as a
+fabric's image_url (the dashboard's picture upload keeps them beside other media), is served to
+anyone. Everything else under a tenant's media folder (payment proofs, customers' pictures) is
+served only to a signed-in user of that tenant; anyone else gets 404, as for a missing file.
+"""
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import unquote, urlsplit
+
+from flask import Blueprint, abort, send_from_directory
+from flask_login import current_user
+
+from grace.errors import GraceError
+from grace.media import media_root
+from grace.store.models import Payment
+from grace.tenants import get_registry
+
+bp = Blueprint("media", __name__, url_prefix="/media")
+PUBLIC_FOLDER = "fabrics"
+
+
+def _send(tenant_id: str, name: str):
+    folder = media_root() / tenant_id
+    if not folder.is_dir():
+        abort(404)
+    # send_from_directory refuses paths that leave the folder ("..", absolute paths).
+    response = send_from_directory(folder, name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/<tenant_id>/fabrics/<path:name>")
+def fabric_image(tenant_id: str, name: str):
+    return _send(tenant_id, f"{PUBLIC_FOLDER}/{name}")
+
+
+@bp.route("/<tenant_id>/<name>")
+def tenant_file(tenant_id: str, name: str):
+    signed_in_here = current_user.is_authenticated and current_user.tenant_id == tenant_id
+    if not signed_in_here and not _is_fabric_picture(tenant_id, name):
+        abort(404)
+    return _send(tenant_id, name)
+
+
+def _is_fabric_picture(tenant_id: str, name: str) -> bool:
+    try:
+        fabrics = get_registry().get(tenant_id).catalog.fabrics
+    except GraceError:  # unknown or broken tenant: nothing of it is public
+        return False
+    return any(posixpath.basename(urlsplit(f.image_url).path) == name for f in fabrics)
+
+
+def proof_response(payment: Payment):
+    """The payment's proof file, when Grace keeps it on this machine (media are named by their
+    digest, so the file name in the proof URL finds it whatever base URL it was given)."""
+    if not payment.proof_url:
+        abort(404)
+    name = posixpath.basename(unquote(urlsplit(payment.proof_url).path))
+    if not name:
+        abort(404)
+    return _send(payment.tenant_id, name)

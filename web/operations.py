@@ -1,0 +1,36 @@
+"""The dashboard's and the API's changes, made through the same code as the CLI so the customer is
+told exactly the same way."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from grace.events import deliver_customer_events
+from grace.fulfilment import change_status
+from grace.ops import Decision, decide_payment
+from grace.payments import PaymentError
+from grace.tenants import Tenant
+from web.queries import payment_or_404
+
+
+class NotPending(PaymentError):
+    """The payment was already decided (by someone else, or on WhatsApp)."""
+
+
+def decide(session: Session, tenant: Tenant, payment_id: int, approve: bool, reason: str, by: str) -> Decision:
+    """Verify or reject one pending payment of the tenant (404 for another tenant's id).
+    NotPending when it was already decided; PaymentError when a rejection has no reason."""
+    payment = payment_or_404(session, tenant.id, payment_id)
+    if payment.status != "pending":
+        raise NotPending(f"the payment for order {payment.order.reference} is already {payment.status}")
+    reference = payment.order.reference
+    session.rollback()  # end this read before decide_payment writes in its own session
+    return decide_payment(tenant, reference, approve, (reason or "").strip(), by=by)
+
+
+def move_order(session: Session, tenant: Tenant, reference: str, status: str) -> str:
+    """Change a paid order's status and tell the customer; the new status. FulfilmentError if not allowed."""
+    order = change_status(session, tenant, reference, status)
+    session.commit()
+    if status == "delivered":  # told inside the conversation, which then asks for feedback
+        deliver_customer_events(tenant.id)
+    return order.status

@@ -1,0 +1,49 @@
+"""Chat simulator: owners and ops talk to their own Grace as a customer would (REST channel), to try
+a catalog or settings change before customers see it. The conversation is a real one, kept under the
+sender `simulator-<user id>`, so it shows in Customers like any other."""
+from __future__ import annotations
+
+import requests
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from grace.config import load_settings
+from web.access import ACT_ON_ORDERS, current_tenant, role_required
+from web.conversations import history
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator")
+TIMEOUT_S = 30
+MAX_MESSAGE = 1000
+
+
+def sender() -> str:
+    return f"simulator-{current_user.id}"
+
+
+@bp.route("")
+@role_required(*ACT_ON_ORDERS)
+def index():
+    tenant = current_tenant()
+    return render_template("simulator.html", tenant=tenant, turns=history(tenant.id, sender()))
+
+
+@bp.route("", methods=["POST"])
+@role_required(*ACT_ON_ORDERS)
+def send():
+    tenant = current_tenant()
+    text = request.form.get("message", "").strip()[:MAX_MESSAGE]
+    if not text:
+        flash("Type a message first.", "error")
+        return redirect(url_for("simulator.index"))
+    url = f"{load_settings().rasa_url}/webhooks/rest/webhook"
+    try:
+        answer = requests.post(url, json={"sender": sender(), "message": text, "metadata": {
+            "tenant": tenant.id, "customer_name": "Simulator"}}, timeout=TIMEOUT_S)
+        answer.raise_for_status()
+        replies = answer.json()
+    except (requests.RequestException, ValueError) as exc:
+        flash(f"Grace did not answer ({exc.__class__.__name__}): is it running (make run)?", "error")
+        return redirect(url_for("simulator.index"))
+    for reply in replies if isinstance(replies, list) else []:
+        flash("Grace: " + (reply.get("text") or reply.get("image") or ""), "reply")
+    return redirect(url_for("simulator.index"))
