@@ -41,7 +41,7 @@ browser:
 	@scripts/ensure-chromium
 
 unit: $(STAMP) services browser
-	$(PY) -m pytest -q tests --ignore=tests/e2e
+	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/scale
 
 conversations: $(MODEL)
 	rm -rf results/conversations; mkdir -p results
