@@ -32,6 +32,10 @@ class AccountError(GraceError):
     """An account that cannot be created or changed; the message says why."""
 
 
+class UnknownUser(AccountError):
+    """No such user in this tenant."""
+
+
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
@@ -86,6 +90,58 @@ def set_password(user: User, password: str) -> None:
 
 def one_time_password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def session_token(user: User) -> str:
+    """What a signed-in session carries to name its user: the id and a fingerprint of the password hash.
+    A removed user's id may be given to a new account (SQLite reuses the highest id), and a changed
+    password should end other sessions: either way the old token no longer matches."""
+    return f"{user.id}:{hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]}"
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    user_id, _, _ = (token or "").partition(":")
+    user = session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and secrets.compare_digest(session_token(user), token) else None
+
+
+def _other_user(session: Session, tenant_id: str, user_id: int, acting_user_id: int) -> User:
+    """A user of the tenant other than the one acting; AccountError otherwise (another tenant's user
+    is reported as unknown, so nobody learns it exists)."""
+    if user_id == acting_user_id:
+        raise AccountError("you cannot change or remove your own account; another owner can")
+    user = session.execute(select(User).where(User.id == user_id, User.tenant_id == tenant_id)).scalar_one_or_none()
+    if user is None:
+        raise UnknownUser(f"no user {user_id} in {tenant_id}")
+    return user
+
+
+def _keep_an_owner(session: Session, tenant_id: str, losing: User) -> None:
+    # The owners' rows are locked (PostgreSQL) so two owners demoting each other at once cannot both pass.
+    owners = session.scalars(select(User.id).where(User.tenant_id == tenant_id, User.role == "owner")
+                             .with_for_update()).all()
+    if losing.role == "owner" and set(owners) <= {losing.id}:
+        raise AccountError(f"{losing.email} is the last owner; make someone else owner first")
+
+
+def change_role(session: Session, tenant_id: str, user_id: int, role: str, acting_user_id: int) -> User:
+    """Give another user of the tenant a new role; the tenant always keeps an owner."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    user = _other_user(session, tenant_id, user_id, acting_user_id)
+    if role != "owner":
+        _keep_an_owner(session, tenant_id, user)
+    user.role = role
+    return user
+
+
+def remove_user(session: Session, tenant_id: str, user_id: int, acting_user_id: int) -> str:
+    """Delete another user of the tenant (their sessions end with the row); their email."""
+    user = _other_user(session, tenant_id, user_id, acting_user_id)
+    _keep_an_owner(session, tenant_id, user)
+    email = user.email
+    session.delete(user)
+    return email
 
 
 def hash_key(key: str) -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import mimetypes
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from grace.config import load_settings
 from grace.errors import GraceError
@@ -108,6 +111,60 @@ def media_url(tenant_id: str, name: str) -> str:
     if base:
         return f"{base}/{tenant_id}/{name}"
     return (media_root() / tenant_id / name).resolve().as_uri()
+
+
+class MediaNotFound(GraceError):
+    """No such stored file for this tenant."""
+
+
+class MediaUnavailable(GraceError):
+    """The store holding the file did not answer (S3 down, credentials refused)."""
+
+
+@dataclass(frozen=True)
+class MediaObject:
+    data: bytes
+    content_type: str
+
+
+def stored_name(url: str) -> str:
+    """The file name in one of Grace's media URLs (https, file or s3: media are named by their digest,
+    so the name finds the file whatever base URL it was given). MediaNotFound when there is none."""
+    name = posixpath.basename(unquote(urlsplit(url or "").path))
+    if not name or name in (".", ".."):
+        raise MediaNotFound(f"no stored file in {url!r}")
+    return name
+
+
+def read_media(tenant_id: str, url: str) -> MediaObject:
+    """The bytes of a file Grace stored for the tenant (blocking: call off the event loop). Only the
+    file name is taken from the URL and looked up under the tenant's own folder or S3 prefix, so a
+    URL naming another tenant's file is never read. With S3 configured, files kept on this machine
+    before the switch are still found. MediaNotFound / MediaUnavailable."""
+    name = stored_name(url)
+    bucket = os.environ.get("GRACE_MEDIA_S3_BUCKET")
+    if bucket:
+        found = _read_s3(bucket, f"{os.environ.get('GRACE_MEDIA_S3_PREFIX', 'media/')}{tenant_id}/{name}")
+        if found is not None:
+            return found
+    path = media_root() / tenant_id / name
+    if not path.is_file():
+        raise MediaNotFound(f"{name} is not among {tenant_id}'s media")
+    return MediaObject(path.read_bytes(), mimetypes.guess_type(name)[0] or "application/octet-stream")
+
+
+def _read_s3(bucket: str, key: str) -> MediaObject | None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        reply = _s3_client().get_object(Bucket=bucket, Key=key)
+        return MediaObject(reply["Body"].read(), reply.get("ContentType") or "application/octet-stream")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise MediaUnavailable(f"S3 refused {key}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise MediaUnavailable(f"S3 did not answer for {key}: {exc}") from exc
 
 
 @functools.lru_cache(maxsize=4)

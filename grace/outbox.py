@@ -22,6 +22,7 @@ from grace.errors import GraceError
 from grace.inbound import split_conversation_id
 from grace.messages import Messages
 from grace.money import format_money
+from grace.notifier import OPS_REPLY
 from grace.reminders import KIND as REMINDER
 from grace.reminders import schedule_payment_reminders
 from grace.store import session_scope
@@ -31,7 +32,9 @@ from grace.whatsapp.delivery import UNDELIVERED, Outcome, close_providers, send_
 
 log = logging.getLogger("grace.outbox")
 MAX_ATTEMPTS = 5
-DIRECT_CUSTOMER_KINDS = (REMINDER, "order_status", UNDELIVERED)
+# Kinds this worker sends straight to customers; any other customer kind (payment verdicts) goes
+# through the conversation in Rasa (grace.events), so a new customer kind must be listed here to be sent.
+DIRECT_CUSTOMER_KINDS = (REMINDER, "order_status", UNDELIVERED, OPS_REPLY)
 BATCH = 20
 
 
@@ -108,6 +111,8 @@ def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
         text = say("payment_reminder", name_part=name_part, reference=payload["order_reference"],
                    deposit=deposit, hours_left=payload.get("hours_left", ""))
         return {"text": text}, [payload["order_reference"], deposit]
+    if row.kind == OPS_REPLY:  # the team's own words, as written
+        return {"text": payload["text"]}, [payload["text"][:900]]
     if row.kind == "order_status":
         text = say(f"order_{payload['status']}", name_part=name_part, reference=payload["order_reference"])
         return {"text": text}, [payload["order_reference"], payload["status"].replace("_", " ")]

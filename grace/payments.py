@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grace.inbound import conversation_id
@@ -21,6 +21,10 @@ _AMOUNT = re.compile(r"(?:₦|ngn|n|#)?\s*(\d{1,3}(?:,\d{3})+|\d{3,})(?:\.(\d{1,
 
 class PaymentError(ValueError):
     """The operation cannot be done; the message says why, for ops."""
+
+
+class AlreadyDecided(PaymentError):
+    """Someone else (another ops person, a WhatsApp command, the API) decided the payment first."""
 
 
 def stated_amount(text: str, currency: str) -> int | None:
@@ -88,15 +92,28 @@ def _pending_payment(session: Session, tenant_id: str, reference: str) -> tuple[
     if payment is None:
         raise PaymentError(f"order {order.reference} has no payment proof yet")
     if payment.status != "pending":
-        raise PaymentError(f"the latest payment of order {order.reference} is already {payment.status}")
+        raise already_decided(order.reference, payment)
     return order, payment
 
 
+def already_decided(reference: str, payment: Payment) -> AlreadyDecided:
+    by = f" by {payment.decided_by}" if payment.decided_by else ""
+    return AlreadyDecided(f"the payment for order {reference} was already {payment.status}{by}")
+
+
+def _decide(session: Session, order: Order, payment: Payment, status: str, by: str, reason: str | None = None) -> None:
+    """Switch the payment from pending in one conditional UPDATE: of two people deciding at once, the
+    second finds it no longer pending (AlreadyDecided) instead of overwriting the first's decision."""
+    taken = session.execute(update(Payment).where(Payment.id == payment.id, Payment.status == "pending").values(
+        status=status, decided_at=utcnow(), decided_by=by, reason=reason))
+    if taken.rowcount != 1:
+        session.refresh(payment)
+        raise already_decided(order.reference, payment)
 
 
 def verify_payment(session: Session, tenant: Tenant, reference: str, by: str = "ops") -> Payment:
     order, payment = _pending_payment(session, tenant.id, reference)
-    payment.status, payment.decided_at, payment.decided_by = "verified", utcnow(), by
+    _decide(session, order, payment, "verified", by)
     order.status = "deposit_paid"
     set_reservations(session, order, "committed")
     notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone),
@@ -108,8 +125,7 @@ def reject_payment(session: Session, tenant: Tenant, reference: str, reason: str
     if not reason.strip():
         raise PaymentError("a rejection needs a reason the customer can act on")
     order, payment = _pending_payment(session, tenant.id, reference)
-    payment.status, payment.decided_at, payment.decided_by = "rejected", utcnow(), by
-    payment.reason = reason.strip()
+    _decide(session, order, payment, "rejected", by, reason.strip())
     order.status = "awaiting_payment"
     # Give the customer a fresh hold to pay again.
     order.hold_expires_at = utcnow() + timedelta(hours=tenant.hold_hours)

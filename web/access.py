@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import abort, redirect, url_for
 from flask_login import UserMixin, current_user, login_required
 
+from grace.accounts import session_token
 from grace.store.models import User
 from grace.tenants import Tenant, get_registry
 
@@ -24,9 +25,12 @@ class SignedIn(UserMixin):
         self.tenant_id = user.tenant_id
         self.role = user.role
         self.must_change_password = bool(user.must_change_password)
+        self.token = session_token(user)
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Read back on every request (web.app's user loader): a removed user, or one whose password
+        # changed, no longer matches, so their sessions stop at once.
+        return self.token
 
     def can(self, roles: tuple[str, ...]) -> bool:
         return self.role in roles

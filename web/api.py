@@ -10,11 +10,11 @@ from flask import Blueprint, abort, g, jsonify, make_response, request
 from grace.accounts import tenant_for_key
 from grace.errors import GraceError
 from grace.fulfilment import FulfilmentError
-from grace.payments import PaymentError
+from grace.payments import AlreadyDecided, PaymentError
 from grace.tenants import get_registry
 from web.db import db
 from web.openapi import SPEC
-from web.operations import NotPending, decide, move_order
+from web.operations import decide, move_order
 from web.queries import (
     NEXT_STATUSES,
     ORDER_STATUSES,
@@ -79,7 +79,7 @@ def decide_payment(payment_id: int, verb: str):
     reason = body.get("reason") if isinstance(body.get("reason"), str) else request.form.get("reason", "")
     try:
         decision = decide(db(), g.tenant, payment_id, verb == "verify", reason, by=f"api:{g.tenant.id}")
-    except NotPending as exc:
+    except AlreadyDecided as exc:  # someone decided first: a conflict, not a bad request
         return error(409, str(exc))
     except PaymentError as exc:
         return error(422, str(exc))

@@ -10,8 +10,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 
+from grace.accounts import user_for_token
 from grace.config import load_settings
-from grace.store.models import User
 from web.access import SignedIn
 from web.db import db, init_db
 from web.extensions import csrf, login_manager
@@ -51,17 +51,32 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> SignedIn | None:
-        user = db().get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(token: str) -> SignedIn | None:
+        user = user_for_token(db(), token)
         return SignedIn(user) if user else None
 
     from web.queries import money
 
     app.jinja_env.globals["money"] = money
-    from web import analytics, api, auth, catalog, customers, home, media, orders, payments, settings, simulator, team
+    from web import (
+        analytics,
+        api,
+        auth,
+        catalog,
+        catalog_backups,
+        customers,
+        handoffs,
+        home,
+        media,
+        orders,
+        payments,
+        settings,
+        simulator,
+        team,
+    )
 
-    for module in (auth, home, payments, orders, customers, catalog, analytics, simulator, settings, team, media,
-                   api):
+    for module in (auth, home, payments, orders, customers, handoffs, catalog, catalog_backups, analytics, simulator,
+                   settings, team, media, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates each request by key, not by cookie
     limit_logins(app)
@@ -102,5 +117,6 @@ def _error_pages(app: Flask) -> None:
     app.register_error_handler(404, lambda e: page(404, "Not found."))
     app.register_error_handler(405, lambda e: page(405, "That method is not allowed here."))
     app.register_error_handler(413, lambda e: page(413, f"The upload is over {MAX_UPLOAD_BYTES // 2**20} MB."))
+    app.register_error_handler(503, lambda e: page(503, "The file store did not answer; try again in a moment."))
     app.register_error_handler(429, lambda e: page(429, "Too many attempts; wait a minute and try again."))
     app.register_error_handler(CSRFError, lambda e: page(400, "The form expired; reload the page and try again."))

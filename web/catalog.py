@@ -21,6 +21,7 @@ from grace.catalog_import import (
     update_fabric,
 )
 from web.access import OWNER, current_tenant, role_required
+from web.catalog_backups import listed
 from web.uploads import stash, take
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
@@ -37,7 +38,7 @@ def _uploaded(field: str) -> tuple[bytes, str, str]:
 @role_required()
 def index():
     tenant = current_tenant()
-    return render_template("catalog.html", tenant=tenant, fabrics=tenant.catalog.fabrics)
+    return render_template("catalog.html", tenant=tenant, fabrics=tenant.catalog.fabrics, backups=listed(tenant.id))
 
 
 @bp.route("/check", methods=["POST"])

@@ -1,4 +1,5 @@
-"""A customer's conversation as Rasa's tracker store keeps it (table `events`), read only."""
+"""A customer's conversation: what Rasa's tracker store keeps (table `events`, read only), with the
+team's own replies (outbox rows of kind ops_reply, which Rasa never sees) in their place by time."""
 from __future__ import annotations
 
 import functools
@@ -6,12 +7,15 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from grace.config import load_settings
 from grace.inbound import conversation_id
+from grace.notifier import OPS_REPLY
+from grace.store.models import Notification
 
 MAX_TURNS = 200
 
@@ -46,3 +50,22 @@ def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
 def _sqlite_file_exists(url: str) -> bool:
     path = url.split("///", 1)[-1]
     return bool(path) and Path(path).exists()
+
+
+def ops_replies(session: Session, tenant_id: str, phone: str) -> list[dict]:
+    """The team's replies to the customer, oldest first, with whether each reached them."""
+    # Recipients is a JSON list, which PostgreSQL's json type cannot compare: the tenant's replies are
+    # few (people type them), so they are picked out here.
+    rows = session.scalars(select(Notification).where(
+        Notification.tenant_id == tenant_id, Notification.audience == "customer", Notification.kind == OPS_REPLY,
+    ).order_by(Notification.id))
+    recipient = conversation_id(tenant_id, phone)
+    return [{"who": "ops", "text": row.payload.get("text", ""), "at": row.created_at.replace(tzinfo=timezone.utc),
+             "by": row.payload.get("by", ""), "status": row.status, "problem": row.last_error or ""}
+            for row in rows if row.recipients == [recipient]]
+
+
+def conversation(session: Session, tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
+    """The conversation and the team's replies, oldest first (see `history` and `ops_replies`)."""
+    turns = history(tenant_id, phone, url) + ops_replies(session, tenant_id, phone)
+    return sorted(turns, key=lambda turn: turn["at"])

@@ -5,17 +5,19 @@ Fabric pictures are public (WhatsApp fetches them by URL), so GRACE_MEDIA_BASE_U
 fabric's image_url (the dashboard's picture upload keeps them beside other media), is served to
 anyone. Everything else under a tenant's media folder (payment proofs, customers' pictures) is
 served only to a signed-in user of that tenant; anyone else gets 404, as for a missing file.
+With GRACE_MEDIA_S3_BUCKET, the same files are read from the tenant's prefix in S3 (grace.media.read_media).
 """
 from __future__ import annotations
 
+import os
 import posixpath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, Response, abort, send_from_directory
 from flask_login import current_user
 
 from grace.errors import GraceError
-from grace.media import media_root
+from grace.media import MediaNotFound, MediaUnavailable, media_root, read_media, stored_name
 from grace.store.models import Payment
 from grace.tenants import get_registry
 
@@ -24,6 +26,8 @@ PUBLIC_FOLDER = "fabrics"
 
 
 def _send(tenant_id: str, name: str):
+    if os.environ.get("GRACE_MEDIA_S3_BUCKET") and "/" not in name:
+        return _send_stored(tenant_id, name)
     folder = media_root() / tenant_id
     if not folder.is_dir():
         abort(404)
@@ -54,12 +58,24 @@ def _is_fabric_picture(tenant_id: str, name: str) -> bool:
     return any(posixpath.basename(urlsplit(f.image_url).path) == name for f in fabrics)
 
 
-def proof_response(payment: Payment):
-    """The payment's proof file, when Grace keeps it on this machine (media are named by their
-    digest, so the file name in the proof URL finds it whatever base URL it was given)."""
-    if not payment.proof_url:
+def _send_stored(tenant_id: str, name: str) -> Response:
+    try:
+        stored = read_media(tenant_id, name)
+    except MediaNotFound:
         abort(404)
-    name = posixpath.basename(unquote(urlsplit(payment.proof_url).path))
-    if not name:
+    except MediaUnavailable:
+        abort(503)
+    response = Response(stored.data, mimetype=stored.content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, max-age=3600"  # digest-named: a name never changes content
+    return response
+
+
+def proof_response(payment: Payment):
+    """The payment's proof file, kept on this machine or in S3 (media are named by their digest, so
+    the file name in the proof URL finds it whatever base URL it was given)."""
+    try:
+        name = stored_name(payment.proof_url or "")
+    except MediaNotFound:
         abort(404)
     return _send(payment.tenant_id, name)

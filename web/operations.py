@@ -7,21 +7,18 @@ from sqlalchemy.orm import Session
 from grace.events import deliver_customer_events
 from grace.fulfilment import change_status
 from grace.ops import Decision, decide_payment
-from grace.payments import PaymentError
+from grace.payments import already_decided
 from grace.tenants import Tenant
 from web.queries import payment_or_404
 
 
-class NotPending(PaymentError):
-    """The payment was already decided (by someone else, or on WhatsApp)."""
-
-
 def decide(session: Session, tenant: Tenant, payment_id: int, approve: bool, reason: str, by: str) -> Decision:
     """Verify or reject one pending payment of the tenant (404 for another tenant's id).
-    NotPending when it was already decided; PaymentError when a rejection has no reason."""
+    AlreadyDecided when it was decided already, or by someone else meanwhile (decide_payment switches it
+    from pending atomically); PaymentError when a rejection has no reason."""
     payment = payment_or_404(session, tenant.id, payment_id)
     if payment.status != "pending":
-        raise NotPending(f"the payment for order {payment.order.reference} is already {payment.status}")
+        raise already_decided(payment.order.reference, payment)
     reference = payment.order.reference
     session.rollback()  # end this read before decide_payment writes in its own session
     return decide_payment(tenant, reference, approve, (reason or "").strip(), by=by)

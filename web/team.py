@@ -1,10 +1,23 @@
-"""The owner's pages: users of the business (invite with a one-time password) and API keys."""
+"""The owner's pages: users of the business (invite with a one-time password, change a role, remove) and API keys."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
-from grace.accounts import ROLES, AccountError, create_api_key, create_user, one_time_password, revoke_api_key
+from grace.accounts import (
+    ROLES,
+    AccountError,
+    UnknownUser,
+    change_role,
+    create_api_key,
+    create_user,
+    one_time_password,
+    remove_user,
+    revoke_api_key,
+)
 from grace.store.models import ApiKey, User
 from web.access import OWNER, current_tenant, role_required
 from web.db import db
@@ -38,6 +51,37 @@ def invite():
     rows = db().scalars(select(User).where(User.tenant_id == tenant.id).order_by(User.email)).all()
     return render_template("users.html", tenant=tenant, users=rows, roles=ROLES,
                            invited={"email": user.email, "password": password})
+
+
+@bp.route("/users/<int:user_id>/role", methods=["POST"])
+@role_required(*OWNER)
+def set_role(user_id: int):
+    """Takes effect on the user's next request: their session reads the role from the store each time."""
+    role = request.form.get("role", "")
+    return _change(lambda: change_role(db(), current_tenant().id, user_id, role, current_user.id).email,
+                   "{} is now " + role + ".")
+
+
+@bp.route("/users/<int:user_id>/remove", methods=["POST"])
+@role_required(*OWNER)
+def remove(user_id: int):
+    return _change(lambda: remove_user(db(), current_tenant().id, user_id, current_user.id),
+                   "{} was removed; they are signed out now.")
+
+
+def _change(change: Callable[[], str], done: str) -> Response:
+    """Run one change of a user (returning their email) and say how it went on the users page."""
+    try:
+        email = change()
+    except UnknownUser:
+        abort(404)
+    except AccountError as exc:
+        db().rollback()
+        flash(str(exc), "error")
+    else:
+        db().commit()
+        flash(done.format(email), "ok")
+    return redirect(url_for("team.users"))
 
 
 @bp.route("/keys")

@@ -1,4 +1,5 @@
-"""In a real browser against a real server: ops logs in, sees the proof, verifies, and the payment leaves the list."""
+"""In a real browser against a real server: ops verifies a payment from its proof; the owner replaces the
+catalog from a CSV file through the preview, then undoes it from the backups."""
 from __future__ import annotations
 
 import os
@@ -11,8 +12,10 @@ from werkzeug.serving import make_server
 
 from grace.store import session_scope
 from grace.store.models import Payment
+from grace.tenants import get_registry
 from tests.helpers import free_port
 from tests.web.conftest import PASSWORD, make_order, pending_payment, png, send_proof
+from tests.web.test_catalog_pages import catalog_text, edited
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -58,3 +61,40 @@ def test_ops_verifies_a_payment_in_the_browser(server):
             browser.close()
     with session_scope() as session:
         assert session.get(Payment, payment_id).status == "verified"
+
+
+def test_owner_uploads_a_csv_sees_the_changes_applies_them_and_can_undo(server, grace_env, tmp_path):
+    tenant = get_registry().get("akanraby")
+    first, last = tenant.catalog.fabrics[0], tenant.catalog.fabrics[-1]
+    before = catalog_text(grace_env)
+    upload = tmp_path / "new catalog.csv"
+    upload.write_bytes(edited(grace_env, price="9999", add="AK-NEW;Sunset Wax;ankara;orange;wax;5000;yard;1;12;;"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(f"{server}/catalog")
+            page.fill("input[name=email]", "owner@akanraby.test")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server}/catalog")
+            page.set_input_files("input[name=file]", str(upload))
+            page.get_by_role("button", name="Check the file").click()
+            expect(page.locator("h1")).to_have_text("new catalog.csv")
+            expect(page.locator("body")).to_contain_text("1 added, 1 removed, 1 price changes")
+            expect(page.locator("body")).to_contain_text(f"{first.sku} {first.name}")
+            expect(page.locator("body")).to_contain_text("AK-NEW Sunset Wax")
+            assert catalog_text(grace_env) == before  # nothing changes on a preview
+            page.get_by_role("button", name="Apply these changes").click()
+            expect(page.locator(".flash.ok")).to_contain_text("Catalog replaced: 1 added, 1 removed, 1 price changes")
+            expect(page.locator("#fabric-AK-NEW")).to_contain_text("Sunset Wax")
+            expect(page.locator(f"#fabric-{last.sku}")).to_have_count(0)
+            assert get_registry().get("akanraby").catalog.fabrics[0].price_minor == 999900
+
+            page.locator("#backups ~ table").get_by_role("button", name="Restore").first.click()
+            expect(page.locator(".flash.ok")).to_contain_text("Catalog restored")
+            expect(page.locator(f"#fabric-{last.sku}")).to_be_visible()
+            expect(page.locator("#fabric-AK-NEW")).to_have_count(0)
+        finally:
+            browser.close()
+    assert catalog_text(grace_env) == before
