@@ -142,7 +142,7 @@ def k8s_service_port(name: str) -> int:
     ("rasa", DEFAULT_RASA_PORT, "/webhooks/rest/", "/"),
     ("actions", DEFAULT_ACTIONS_PORT, "/health", "/health"),
     ("gateway", DEFAULT_WEBHOOK_PORT, "/health", "/health"),
-    ("web", WEB_PORT, "/login", "/login"),
+    ("web", WEB_PORT, "/health", "/health"),
 ])
 def test_k8s_ports_and_health_endpoints_are_the_servers_own(name, port, ready, alive):
     container = k8s_containers()[name]
@@ -160,7 +160,7 @@ def test_k8s_ports_and_health_endpoints_are_the_servers_own(name, port, ready, a
     ("rasa", DEFAULT_RASA_PORT, "/webhooks/rest/"),
     ("actions", DEFAULT_ACTIONS_PORT, "/health"),
     ("gateway", DEFAULT_WEBHOOK_PORT, "/health"),
-    ("web", WEB_PORT, "/login"),
+    ("web", WEB_PORT, "/health"),
 ])
 def test_compose_health_checks_call_the_servers_own_endpoints(name, port, path):
     service = compose_grace_services()[name]
