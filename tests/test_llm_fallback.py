@@ -66,6 +66,18 @@ def test_invented_prices_codes_and_discounts_never_reach_the_customer(model):
         assert session.scalars(select(FallbackLog.answered_by)).all() == ["library"]
 
 
+def test_a_made_up_fabric_never_reaches_the_customer_but_real_ones_and_descriptions_do(model):
+    model.answer("Our Velvet Dusk lace na the best for owambe 😍 Want pictures?")
+    model.answer("Try Golden Sunrise ankara, e sweet well well!")
+    said = texts(Chat().run(ActionGraceFallback, "wetin be your finest lace", "nlu_fallback", confidence=0.2))
+    assert "Velvet Dusk" not in said and "Golden Sunrise" not in said and said
+
+    model.answer("Bright Royal Blue ankara dey hot now, and our Emerald Court george too. Shall I show you?")
+    said = texts(Chat("akanraby:+2348033333333").run(ActionGraceFallback, "anything blue?", "nlu_fallback",
+                                                     confidence=0.2))
+    assert "Emerald Court george" in said
+
+
 def test_a_slow_or_failing_model_gets_the_canned_answer_fast_and_is_then_left_alone(model, monkeypatch):
     monkeypatch.setenv("GRACE_LLM_BREAKER_FAILURES", "2")
     model.answer("too late", delay=3)
