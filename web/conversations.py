@@ -26,7 +26,8 @@ def _engine(url: str) -> Engine:
 
 
 def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
-    """The last messages of the conversation, oldest first: {"who": "customer"|"grace", "text", "at"}.
+    """The last messages of the conversation, oldest first: {"who": "customer"|"grace", "text", "at",
+    "image"} (image: a picture's http(s) URL, or "").
     Empty when the tracker store has none (or does not exist yet)."""
     url = url or load_settings().tracker_database_url
     if url.startswith("sqlite") and not _sqlite_file_exists(url):
@@ -41,10 +42,24 @@ def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
     turns = []
     for type_name, timestamp, data in reversed(rows):
         event = json.loads(data) if isinstance(data, str) else (data or {})
-        body = event.get("text") or ("[image]" if (event.get("data") or {}).get("image") else "")
+        image = _image_of(event, type_name)
+        shown_elsewhere = image or not (event.get("data") or {}).get("image")
+        body = event.get("text") or ("" if shown_elsewhere else "[image]")
         at = datetime.fromtimestamp(float(timestamp or 0), tz=timezone.utc)
-        turns.append({"who": "customer" if type_name == "user" else "grace", "text": body, "at": at})
+        turns.append({"who": "customer" if type_name == "user" else "grace", "text": body, "at": at,
+                      "image": image})
     return turns
+
+
+def _image_of(event: dict, type_name: str) -> str:
+    """The picture a turn carried, when it is one a page can show (http(s)): Grace's fabric images, a
+    customer's upload when the media base URL makes it public."""
+    if type_name == "bot":
+        url = str((event.get("data") or {}).get("image") or "")
+    else:
+        media = (event.get("metadata") or {}).get("media") or []
+        url = str(media[0].get("url") or "") if media and isinstance(media[0], dict) else ""
+    return url if url.startswith(("https://", "http://")) else ""
 
 
 def _sqlite_file_exists(url: str) -> bool:

@@ -37,3 +37,22 @@ def test_the_customers_page_shows_their_conversation_and_no_one_elses(client):
     assert "Marigold Bloom is ₦4,500 per yard" in page
     assert page.index("abeg how much") < page.index("Marigold Bloom is")
     assert "same phone, other shop" not in page
+
+
+def test_pictures_in_the_conversation_are_shown_as_pictures(client):
+    make_order("akanraby", "+2348022222222", "Bola")
+    store = GraceSQLTrackerStore(dialect="sqlite", db=load_settings().tracker_database_url.split("///", 1)[1])
+    events = [UserUttered("", {"name": "share_image", "confidence": 1.0},
+                          metadata={"media": [{"url": "https://grace.example.test/media/akanraby/x.jpg",
+                                               "content_type": "image/jpeg"}]}, timestamp=1.0),
+              BotUttered("Marigold Bloom", {"image": "https://media.example.test/ak-001.jpg"}, timestamp=2.0),
+              BotUttered(None, {"image": "file:///var/media/private.jpg"}, timestamp=3.0)]
+    asyncio.run(store.save(DialogueStateTracker.from_events("akanraby:+2348022222222", events)))
+    store.engine.dispose()
+    login(client, "ops@akanraby.test")
+    with session_scope() as session:
+        bola = session.scalars(select(Customer).where(Customer.name == "Bola")).one().id
+    page = client.get(f"/customers/{bola}").get_data(as_text=True)
+    assert '<img class="picture" src="https://grace.example.test/media/akanraby/x.jpg"' in page
+    assert '<img class="picture" src="https://media.example.test/ak-001.jpg"' in page
+    assert "file:///var/media/private.jpg" not in page and "[image]" in page  # not a URL a browser may load

@@ -1,13 +1,14 @@
 """The chat simulator talks to Grace's REST channel as a customer of the signed-in user's tenant."""
 from __future__ import annotations
 
+import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.web.conftest import login, post_form
+from tests.web.conftest import PNG, csrf_token, login, post_form
 
 
 class FakeRasa:
@@ -62,7 +63,7 @@ def test_grace_down_or_empty_message_is_said_plainly(client, web_env):
     post_form(client, "/simulator", {"message": "hello"}, page="/simulator")
     assert "Grace did not answer" in client.get("/simulator").get_data(as_text=True)
     post_form(client, "/simulator", {"message": "   "}, page="/simulator")
-    assert "Type a message first" in client.get("/simulator").get_data(as_text=True)
+    assert "Type a message or choose a picture first" in client.get("/simulator").get_data(as_text=True)
 
 
 def test_viewers_cannot_use_the_simulator(client, rasa):
@@ -70,3 +71,21 @@ def test_viewers_cannot_use_the_simulator(client, rasa):
     assert client.get("/simulator").status_code == 403
     assert post_form(client, "/simulator", {"message": "hi"}).status_code == 403
     assert rasa.received == []
+
+
+def test_a_picture_goes_to_grace_as_a_customer_s_would_and_a_bad_file_is_refused(client, rasa, web_env, monkeypatch):
+    monkeypatch.setenv("GRACE_MEDIA_BASE_URL", "https://grace.example.test/media")
+    login(client, "ops@akanraby.test")
+    token = csrf_token(client, "/simulator")
+    client.post("/simulator", data={"csrf_token": token, "message": "",
+                                    "picture": (io.BytesIO(PNG), "style.png", "image/png")},
+                content_type="multipart/form-data")
+    [sent] = rasa.received
+    [media] = sent["metadata"]["media"]
+    assert media["content_type"] == "image/png" and media["url"].startswith("https://grace.example.test/media/akanraby/")
+
+    client.post("/simulator", data={"csrf_token": token, "message": "see",
+                                    "picture": (io.BytesIO(b"MZ\x90\x00 not a picture"), "style.png", "image/png")},
+                content_type="multipart/form-data")
+    assert len(rasa.received) == 1  # nothing sent
+    assert "That file cannot be sent" in client.get("/simulator").get_data(as_text=True)
