@@ -12,7 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser migrate learn tune-fallback
+.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser migrate learn tune-fallback run-scaled scale
 
 install: $(STAMP)
 
@@ -58,7 +58,11 @@ nlu-eval: $(MODEL)
 e2e: $(MODEL)
 	$(PY) -m pytest -q tests/e2e
 
-test: validate unit train conversations nlu-eval e2e
+# Two Rasa replicas behind the balancer on the real PostgreSQL and Redis: load and fault tests (~4 min).
+scale: $(MODEL) services
+	$(PY) -m pytest -q tests/scale
+
+test: validate unit train conversations nlu-eval e2e scale
 
 learn: $(STAMP)
 	$(PY) -m grace.learn
@@ -68,6 +72,13 @@ tune-fallback: $(MODEL)
 
 migrate: $(STAMP)
 	$(PY) -m grace.store.migrate upgrade
+
+# The scaled profile on this machine's PostgreSQL and Redis, same ports outward as `make run`.
+run-scaled: $(MODEL) services
+	@export DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/grace} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0}; \
+	  psql "$${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$${DATABASE_URL##*/}'" | grep -q 1 || \
+	  psql "$${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$${DATABASE_URL##*/}\""; \
+	  $(PY) -m grace.cluster
 
 run: $(MODEL)
 	$(PY) -m grace.cli run

@@ -1,13 +1,15 @@
 """Confirming an order (stock held, payment requested), cancelling it, its status."""
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from actions.base import GraceAction, Turn
 from actions.funnel import OPEN_ORDER
 from grace.customers import remember_preferences
 from grace.notifier import notify_ops
 from grace.orders import build_quote, latest_order, place_order
 from grace.stock import OutOfStock, set_reservations
-from grace.store.models import Handoff
+from grace.store.models import Handoff, InboundMessage, Order
 
 
 def payment_request(turn: Turn, key: str, **params) -> None:
@@ -30,7 +32,7 @@ class ActionConfirmOrder(GraceAction):
             return
         customer = turn.customer()
         try:
-            order = place_order(turn.session, turn.tenant, customer, quote)
+            order = already_placed(turn, customer.id) or place_order(turn.session, turn.tenant, customer, quote)
         except OutOfStock as exc:
             turn.session.rollback()
             details = []
@@ -46,6 +48,21 @@ class ActionConfirmOrder(GraceAction):
         for name, value in (("order_ref", order.reference), ("selection", []), ("promo_code", None),
                             ("funnel_stage", "awaiting_payment")):
             turn.set(name, value)
+
+
+def already_placed(turn: Turn, customer_id: int) -> Order | None:
+    """The order this very message placed, when the sender's retry runs the turn again (a replica
+    died after the order was stored but before Rasa saved the turn). The marker commits with the
+    order or not at all, so a message places at most one order."""
+    message_id = str(turn.metadata.get("message_id") or "")
+    if not message_id:
+        return None
+    try:
+        with turn.session.begin_nested():
+            turn.session.add(InboundMessage(tenant_id=turn.tenant.id, channel="order", message_id=message_id[:128]))
+    except IntegrityError:
+        return latest_order(turn.session, turn.tenant.id, customer_id)
+    return None
 
 
 class ActionCancelOrder(GraceAction):

@@ -14,7 +14,6 @@ from sanic.response import HTTPResponse
 
 from grace.concurrency import off_loop
 from grace.config import load_settings
-from grace.dedupe import first_delivery
 from grace.inbound import Inbound
 from grace.messages import Messages
 from grace.tenants import Tenant
@@ -37,13 +36,6 @@ class GraceCollectingOutputChannel(CollectingOutputChannel):
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._persist_message(self._message(recipient_id, text=text.strip()))
-
-
-async def is_first_delivery(inbound: Inbound) -> bool:
-    """False for a message id already processed (a provider's retry, a double tap)."""
-    if not inbound.message_id:
-        return True
-    return await off_loop(first_delivery, inbound.tenant_id, inbound.channel, inbound.message_id)
 
 
 async def run_turn(inbound: Inbound, tenant: Tenant, on_new_message: OnNewMessage,

@@ -10,9 +10,9 @@ overrides both.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from grace.config import load_settings
@@ -30,15 +30,18 @@ def dedupe_database_url() -> str:
     return settings.database_url
 
 
-def first_delivery(tenant_id: str, channel: str, message_id: str, pending: dict | None = None) -> bool:
+def first_delivery(tenant_id: str, channel: str, message_id: str, pending: dict | None = None,
+                   pending_id: str | None = None) -> bool:
     """True the first time a (tenant, channel, message id) is seen; False for repeats. With `pending`
     the message is also kept until its turn is done (finish_turn), so a crash after the provider
-    was answered loses nothing: the next start replays it."""
+    was answered loses nothing: the next start replays it. `pending_id` (default: the message id) names
+    the pending turn where message ids are unique per tenant only (REST senders choose theirs)."""
     try:
         with session_scope(dedupe_database_url()) as session:
             session.add(InboundMessage(tenant_id=tenant_id, channel=channel, message_id=message_id[:128]))
             if pending is not None:
-                session.add(PendingTurn(tenant_id=tenant_id, channel=channel, message_id=message_id[:128],
+                session.add(PendingTurn(tenant_id=tenant_id, channel=channel,
+                                        message_id=(pending_id or message_id)[:128],
                                         payload=pending))
     except IntegrityError:
         return False
@@ -61,3 +64,19 @@ def claim_unfinished(channel: str, older_than: timedelta) -> list[dict]:
             if session.execute(delete(PendingTurn).where(PendingTurn.id == row_id)).rowcount == 1:
                 claimed.append(payload)
     return claimed
+
+
+def pending_since(channel: str, message_id: str) -> datetime | None:
+    """When the unfinished turn of this message was started (or last taken over); None once it is done."""
+    with session_scope(dedupe_database_url()) as session:
+        return session.execute(select(PendingTurn.created_at).where(
+            PendingTurn.channel == channel, PendingTurn.message_id == message_id[:128])).scalar_one_or_none()
+
+
+def take_over(channel: str, message_id: str, seen: datetime) -> bool:
+    """Claim an unfinished turn whose process died, as last seen at `seen` (pending_since): True for exactly
+    one of several callers; the turn stays pending (under the new time) until finish_turn."""
+    with session_scope(dedupe_database_url()) as session:
+        return session.execute(update(PendingTurn).where(
+            PendingTurn.channel == channel, PendingTurn.message_id == message_id[:128],
+            PendingTurn.created_at == seen).values(created_at=utcnow())).rowcount == 1

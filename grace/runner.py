@@ -1,8 +1,9 @@
 """`make run`: Rasa (HTTP API on, token-protected, bound to 127.0.0.1) and the action server.
 
-Also the outbox worker and the WhatsApp webhook gateway (GRACE_WEBHOOK_PORT, 5006).
-Ports: GRACE_RASA_PORT (5005), GRACE_ACTIONS_PORT (5055). GRACE_RASA_HOST=0.0.0.0
-exposes the webhooks behind a proxy; the API still needs the token.
+Also the outbox worker, the WhatsApp webhook gateway (GRACE_WEBHOOK_PORT, 5006) and the dashboard
+(`python -m web`, GRACE_WEB_PORT, 8000). Ports: GRACE_RASA_PORT (5005), GRACE_ACTIONS_PORT (5055).
+GRACE_RASA_HOST=0.0.0.0 exposes the webhooks behind a proxy; the API still needs the token.
+`make run-scaled` (grace/cluster.py) starts replicas behind a balancer with the same pieces.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from grace.config import PROJECT_ROOT, load_settings
 MODEL = PROJECT_ROOT / "models" / "grace.tar.gz"
 # Also the ports of the deployment files (deploy/), kept equal by tests/test_deploy_files.py.
 DEFAULT_RASA_PORT, DEFAULT_ACTIONS_PORT, DEFAULT_WEBHOOK_PORT = 5005, 5055, 5006
+DEFAULT_WEB_PORT = 8000
+HAS_DASHBOARD = (PROJECT_ROOT / "web" / "__main__.py").exists()
+RASA_LOAD_S = 240  # loading the model takes ~40-60 s alone, longer when replicas load side by side
 
 
 def ensure_token(var_dir: Path) -> str:
@@ -36,10 +40,10 @@ def ensure_token(var_dir: Path) -> str:
     return token_file.read_text().strip()
 
 
-def write_endpoints(var_dir: Path, actions_port: int) -> Path:
-    """var/endpoints.yml for this run: its action server port, and the services of the profile
+def write_endpoints(var_dir: Path, actions_port: int, name: str = "endpoints") -> Path:
+    """var/<name>.yml for this run: its action server port, and the services of the profile
     (embedded: var/tracker.db; scaled: PostgreSQL, Redis, event broker)."""
-    return profile.write_endpoints(var_dir / "endpoints.yml", profile.load_profile(),
+    return profile.write_endpoints(var_dir / f"{name}.yml", profile.load_profile(),
                                    f"http://127.0.0.1:{actions_port}/webhook", var_dir / "tracker.db")
 
 
@@ -67,40 +71,71 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float) -> bool:
     return False
 
 
-def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0.1",
-          log_dir: Path | None = None, webhook_port: int | None = None) -> list[subprocess.Popen]:
-    """Start the servers, the outbox worker and the webhook gateway; wait until they answer.
-    Returns the processes: actions, rasa, outbox, gateway."""
+def prepare(var_dir: Path, log_dir: Path, rasa_port: int, webhook_port: int | None,
+            web_port: int | None) -> dict[str, str]:
+    """The environment every process of a run shares (ports as the others find them), store migrated."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    log_dir = log_dir or var_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    token = ensure_token(var_dir)
-    endpoints = write_endpoints(var_dir, actions_port)
+    ensure_token(var_dir)
     env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port)}
-    webhook_port = webhook_port or int(env.get("GRACE_WEBHOOK_PORT", DEFAULT_WEBHOOK_PORT))
-    env["GRACE_WEBHOOK_PORT"] = str(webhook_port)
+    env["GRACE_WEBHOOK_PORT"] = str(webhook_port or int(env.get("GRACE_WEBHOOK_PORT", DEFAULT_WEBHOOK_PORT)))
+    env["GRACE_WEB_PORT"] = str(web_port or int(env.get("GRACE_WEB_PORT", DEFAULT_WEB_PORT)))
     migrate(env, log_dir)
+    return env
 
-    def spawn(name: str, args: list[str]) -> subprocess.Popen:
-        """A process of its own group (stop() ends it with its children), logging to <name>.log."""
-        return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / f"{name}.log", "ab"),
-                                stderr=subprocess.STDOUT, start_new_session=True)
 
-    actions = spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(actions_port)])
-    rasa = spawn("rasa", [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api",
-                          f"--auth-token={token}", "-i", host, "--port", str(rasa_port), "--model", str(MODEL),
-                          "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml")])
-    outbox = spawn("outbox", [sys.executable, "-m", "grace.outbox"])
-    gateway = spawn("gateway", [sys.executable, "-m", "connectors.gateway"])
-    processes = [actions, rasa, outbox, gateway]
+def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    """A process of its own group (stop() ends it with its children), logging to <name>.log."""
+    return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / f"{name}.log", "ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def spawn_actions(name: str, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    return spawn(name, [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)], env, log_dir)
+
+
+def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, str],
+               log_dir: Path) -> subprocess.Popen:
+    token = ensure_token(Path(env["GRACE_VAR_DIR"]))
+    return spawn(name, [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api", f"--auth-token={token}",
+                        "-i", host, "--port", str(port), "--model", str(MODEL), "--endpoints", str(endpoints),
+                        "--credentials", str(PROJECT_ROOT / "credentials.yml")], env, log_dir)
+
+
+def spawn_companions(env: dict[str, str], log_dir: Path) -> list[subprocess.Popen]:
+    """The outbox worker, the webhook gateway and (when present) the dashboard: one each per run."""
+    companions = [spawn("outbox", [sys.executable, "-m", "grace.outbox"], env, log_dir),
+                  spawn("gateway", [sys.executable, "-m", "connectors.gateway"], env, log_dir)]
+    if HAS_DASHBOARD:
+        companions.append(spawn("web", [sys.executable, "-m", "web"], env, log_dir))
+    return companions
+
+
+def companions_up(companions: list[subprocess.Popen], env: dict[str, str]) -> bool:
+    gateway_up = wait_until_up(f"http://127.0.0.1:{env['GRACE_WEBHOOK_PORT']}/health", companions[1], 60)
+    web_up = len(companions) < 3 or wait_until_up(f"http://127.0.0.1:{env['GRACE_WEB_PORT']}/health",
+                                                  companions[2], 60)
+    return gateway_up and web_up
+
+
+def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0.1",
+          log_dir: Path | None = None, webhook_port: int | None = None,
+          web_port: int | None = None) -> list[subprocess.Popen]:
+    """Start the servers, the outbox worker, the webhook gateway and the dashboard; wait until they answer.
+    Returns the processes: actions, rasa, outbox, gateway[, web]."""
+    log_dir = log_dir or var_dir / "logs"
+    env = prepare(var_dir, log_dir, rasa_port, webhook_port, web_port)
+    endpoints = write_endpoints(var_dir, actions_port)
+    actions = spawn_actions("actions", actions_port, env, log_dir)
+    rasa = spawn_rasa("rasa", rasa_port, host, endpoints, env, log_dir)
+    processes = [actions, rasa, *spawn_companions(env, log_dir)]
     ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
-          and wait_until_up(f"http://127.0.0.1:{webhook_port}/health", gateway, 60)
-          and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, 240))
+          and companions_up(processes[2:], env)
+          and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, RASA_LOAD_S))
     if not ok:
         stop(processes)
-        raise RuntimeError(f"Grace did not start; see {log_dir}/rasa.log and {log_dir}/actions.log")
+        raise RuntimeError(f"Grace did not start; see the logs in {log_dir}/")
     return processes
 
 
@@ -113,6 +148,51 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def describe(host: str, rasa_port: int, actions: str, var_dir: Path, database_url: str, extra: str = "") -> str:
+    """The "Grace is up" text, for one process or the scaled cluster (`actions` says where they are)."""
+    webhook_port = os.environ.get("GRACE_WEBHOOK_PORT", str(DEFAULT_WEBHOOK_PORT))
+    webhook_host = os.environ.get("GRACE_WEBHOOK_HOST", "127.0.0.1")
+    web_port = os.environ.get("GRACE_WEB_PORT", str(DEFAULT_WEB_PORT))
+    web_host = os.environ.get("GRACE_WEB_HOST", "127.0.0.1")
+    dashboard = f"\n  Dashboard             http://{web_host}:{web_port}/" if HAS_DASHBOARD else ""
+    return f"""
+Grace is up.
+  Rasa (REST webhook)   http://{host}:{rasa_port}/webhooks/rest/webhook
+  Rasa HTTP API         http://{host}:{rasa_port}/  (token in GRACE_RASA_TOKEN or {var_dir}/rasa_token)
+  Action server         {actions}
+  WhatsApp (Twilio)     http://{webhook_host}:{webhook_port}/webhooks/whatsapp/webhook   (gateway: fast acks)
+  WhatsApp (Meta)       http://{webhook_host}:{webhook_port}/webhooks/meta_whatsapp/webhook{dashboard}
+  Outbox worker         sends ops alerts over WhatsApp when a provider is configured
+  Profile               {profile.load_profile().name}
+  Store                 {make_url(database_url).render_as_string(hide_password=True)}
+  Logs                  {var_dir}/logs/{extra}
+Press Ctrl-C to stop."""
+
+
+def serve(processes: list[subprocess.Popen], rasa_port: int, shell_tenant: str | None) -> None:
+    """Until Ctrl-C, SIGTERM or a server stops (or the shell ends), then stop them all."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt  # the servers run in sessions of their own: a signal to us alone must stop them
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        if shell_tenant:
+            from grace.shell import chat
+
+            chat(shell_tenant, "+2348000000000", f"http://127.0.0.1:{rasa_port}")
+        else:
+            while all(p.poll() is None for p in processes):
+                time.sleep(1)
+            print("A server stopped; see the logs.", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping Grace...")
+        stop(processes)
 
 
 def run(shell_tenant: str | None = None) -> int:
@@ -129,32 +209,7 @@ def run(shell_tenant: str | None = None) -> int:
     except (RuntimeError, profile.ProfileError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    webhook_port = os.environ.get("GRACE_WEBHOOK_PORT", str(DEFAULT_WEBHOOK_PORT))
-    webhook_host = os.environ.get("GRACE_WEBHOOK_HOST", "127.0.0.1")
-    print(f"""
-Grace is up.
-  Rasa (REST webhook)   http://{host}:{rasa_port}/webhooks/rest/webhook
-  Rasa HTTP API         http://{host}:{rasa_port}/  (token in GRACE_RASA_TOKEN or {settings.var_dir}/rasa_token)
-  Action server         http://127.0.0.1:{actions_port}/webhook
-  WhatsApp (Twilio)     http://{webhook_host}:{webhook_port}/webhooks/whatsapp/webhook   (gateway: fast acks)
-  WhatsApp (Meta)       http://{webhook_host}:{webhook_port}/webhooks/meta_whatsapp/webhook
-  Outbox worker         sends ops alerts over WhatsApp when a provider is configured
-  Profile               {profile.load_profile().name}
-  Store                 {make_url(settings.database_url).render_as_string(hide_password=True)}
-  Logs                  {settings.var_dir}/logs/
-Press Ctrl-C to stop.""")
-    try:
-        if shell_tenant:
-            from grace.shell import chat
-
-            chat(shell_tenant, "+2348000000000", f"http://127.0.0.1:{rasa_port}")
-        else:
-            while all(p.poll() is None for p in processes):
-                time.sleep(1)
-            print("A server stopped; see the logs.", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        print("\nStopping Grace...")
-        stop(processes)
+    print(describe(host, rasa_port, f"http://127.0.0.1:{actions_port}/webhook", settings.var_dir,
+                   settings.database_url))
+    serve(processes, rasa_port, shell_tenant)
     return 0

@@ -167,7 +167,7 @@ def bench_grace(root: Path) -> list[Result]:
                       TWILIO_ACCOUNT_SID=sid, TWILIO_AUTH_TOKEN=token,
                       TWILIO_API_BASE_URL=twilio_url, GRACE_PUBLIC_URL=PUBLIC_URL)
     rasa_port, actions_port, webhook_port = free_port(), free_port(), free_port()
-    processes = runner.start(root / "var", rasa_port, actions_port, webhook_port=webhook_port)
+    processes = runner.start(root / "var", rasa_port, actions_port, webhook_port=webhook_port, web_port=free_port())
     try:
         results = measure(f"http://127.0.0.1:{rasa_port}", "grace")
         measure_whatsapp(f"http://127.0.0.1:{webhook_port}", twilio_url, (sid, token))
@@ -211,6 +211,9 @@ def main() -> int:
     print()
     # The fallback's numbers in a process of their own (it loads the trained model).
     subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "bench_fallback.py")], check=True)
+    print()
+    # One process vs two replicas behind the balancer, and memory as tenants grow (PostgreSQL, Redis).
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "bench_scale.py")], check=True)
     return 0
 
 

@@ -222,3 +222,22 @@ def test_yes_and_no_mean_what_the_stage_says(grace_env):
     assert chat.slots["funnel_stage"] == "reviewing" and "order_ref" not in chat.slots  # no: nothing placed
     placed = texts(chat.run(ActionAnswerYesNo, "yes confirm", "affirm"))
     assert chat.slots["order_ref"] in placed and chat.slots["funnel_stage"] == "awaiting_payment"
+
+
+def test_a_confirmation_run_again_for_the_same_message_places_one_order(grace_env):
+    """A sender retries a message whose turn ran on a replica that died before Rasa saved it: the
+    action runs again for the same message id, and must not place a second order."""
+    chat = Chat()
+    chat.run(ActionOfferFabrics, "I want red ankara with flowers", "describe_fabric")
+    chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    before = dict(chat.slots)
+    first = texts(chat.run(ActionConfirmOrder, "yes", "affirm", metadata={"message_id": "SM-confirm-1"}))
+    reference = chat.slots["order_ref"]
+    chat.slots = dict(before)  # the dead replica's slots were never saved
+    again = texts(chat.run(ActionConfirmOrder, "yes", "affirm", metadata={"message_id": "SM-confirm-1"}))
+    assert chat.slots["order_ref"] == reference and reference in first and reference in again
+    chat.slots = dict(before)
+    chat.run(ActionConfirmOrder, "yes", "affirm", metadata={"message_id": "SM-confirm-2"})  # a new message: a new order
+    with session_scope() as session:
+        references = session.scalars(select(Order.reference).order_by(Order.id)).all()
+    assert references[0] == reference and len(references) == 2

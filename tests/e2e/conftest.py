@@ -114,7 +114,7 @@ def grace(tmp_path_factory):
                       META_API_BASE_URL=meta.base_url, GRACE_MEDIA_BASE_URL=f"{PUBLIC_URL}/media",
                       GRACE_OUTBOX_POLL_S="0.5")
     os.environ.pop("GRACE_RASA_TOKEN", None)
-    processes = runner.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port)
+    processes = runner.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=free_port())
     try:
         yield Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants, webhook_port)
     finally:

@@ -63,6 +63,6 @@ def test_a_redelivered_message_is_processed_once(grace):
     me = "+2348010101010"
     first = grace.send(me, "hello", message_id="wamid.1")
     second = grace.send(me, "hello", message_id="wamid.1")
-    assert first.json() and second.json() == []
+    assert first.json() and second.json() == first.json()  # the repeat gets the saved replies
     users = [d for kind, d in grace.tracker_events(f"akanraby:{me}") if kind == "user"]
     assert len(users) == 1
