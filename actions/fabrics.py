@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from actions.base import GraceAction, Turn
-from grace.catalog import Fabric, plural
+from grace.catalog import Fabric
 from grace.customers import remember_preferences
 from grace.fabric_search import FabricQuery, parse_query, search
 from grace.selection import find_references
@@ -34,7 +34,7 @@ def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, **intro) -> 
                  description=fabric.description)
     example = fabrics[0]
     turn.say("options_footer", example=offered.index(example.sku) + 1,
-             example_qty=max(example.min_qty, 1), example_unit=plural(example.unit))
+             example_qty=max(example.min_qty, 1), example_unit=example.unit_plural(max(example.min_qty, 1)))
     turn.set("offered_skus", offered)
     if turn.stage in ("start", "paid", "upsell", "browsing"):
         turn.set("funnel_stage", "browsing")

@@ -10,6 +10,7 @@ from actions.fabrics import offer
 from actions.funnel import OPEN_ORDER
 from actions.ordering import payment_request
 from grace.fabric_search import parse_query
+from grace.inbound import MEDIA_INTENT
 from grace.orders import latest_order, order_by_reference
 from grace.payments import record_proof
 from grace.store.models import Payment
@@ -31,7 +32,7 @@ def take_proof(turn: Turn, media: dict | None) -> None:
         return
     result = record_proof(turn.session, turn.tenant, order,
                           proof_url=(media or {}).get("url"), content_type=(media or {}).get("content_type"),
-                          text=turn.text)
+                          text=turn.metadata.get("caption", "") if turn.text == MEDIA_INTENT else turn.text)
     turn.say("proof_received", reference=order.reference)
     if result.stock_problem:
         turn.say("proof_stock_problem")

@@ -15,6 +15,11 @@ AKANRABY_META_ID = "109000000000001"  # the businesses' Meta phone number ids in
 KENTE_META_ID = "233000000000001"
 
 
+# Debian's Chromium, headless, as root, on a machine with no network beyond the package registries.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,11 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grace.config import load_settings
-from grace.inbound import conversation_id
+from grace.inbound import MEDIA_INTENT, conversation_id
 from grace.notifier import OPS_REPLY
 from grace.store.models import Notification
 
 MAX_TURNS = 200
+EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered through its API (rasa.shared.core.constants)
 
 
 @functools.lru_cache(maxsize=4)
@@ -42,13 +43,33 @@ def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
     turns = []
     for type_name, timestamp, data in reversed(rows):
         event = json.loads(data) if isinstance(data, str) else (data or {})
+        if type_name == "user" and str(event.get("text") or "").startswith(EXTERNAL_PREFIX):
+            continue  # Grace's own trigger (a payment verified...), not the customer's words; her answer follows
         image = _image_of(event, type_name)
-        shown_elsewhere = image or not (event.get("data") or {}).get("image")
-        body = event.get("text") or ("" if shown_elsewhere else "[image]")
+        body = _words_of(event, type_name) or ("" if image else _unshown_attachment(event, type_name))
         at = datetime.fromtimestamp(float(timestamp or 0), tz=timezone.utc)
         turns.append({"who": "customer" if type_name == "user" else "grace", "text": body, "at": at,
                       "image": image})
     return turns
+
+
+def _words_of(event: dict, type_name: str) -> str:
+    """The turn's words as written: Rasa reads a customer's picture as an intent literal (their caption is
+    in the metadata) and keeps only the start of a long message."""
+    words = str(event.get("text") or "")
+    if type_name != "user":
+        return words
+    metadata = event.get("metadata") or {}
+    if words == MEDIA_INTENT:
+        return str(metadata.get("caption") or "")
+    return str(metadata.get("full_text") or words)
+
+
+def _unshown_attachment(event: dict, type_name: str) -> str:
+    """A placeholder for a file the turn carried that the page cannot show (private, or a voice note)."""
+    if type_name == "bot":
+        return "[image]" if (event.get("data") or {}).get("image") else ""
+    return "[attachment]" if (event.get("metadata") or {}).get("media") else ""
 
 
 def _image_of(event: dict, type_name: str) -> str:

@@ -13,12 +13,9 @@ from werkzeug.serving import make_server
 from grace.store import session_scope
 from grace.store.models import Payment
 from grace.tenants import get_registry
-from tests.helpers import free_port
+from tests.helpers import CHROMIUM_ARGS, free_port
 from tests.web.conftest import PASSWORD, make_order, pending_payment, png, send_proof
 from tests.web.test_catalog_pages import catalog_text, edited
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture

@@ -42,11 +42,16 @@ def test_the_customers_page_shows_their_conversation_and_no_one_elses(client):
 def test_pictures_in_the_conversation_are_shown_as_pictures(client):
     make_order("akanraby", "+2348022222222", "Bola")
     store = GraceSQLTrackerStore(dialect="sqlite", db=load_settings().tracker_database_url.split("///", 1)[1])
-    events = [UserUttered("", {"name": "share_image", "confidence": 1.0},
+    # As Rasa keeps them: a picture is the intent literal with its caption in the metadata; an ops
+    # verdict is an EXTERNAL intent Grace triggered, not the customer's words.
+    events = [UserUttered("/share_image", {"name": "share_image", "confidence": 1.0},
                           metadata={"media": [{"url": "https://grace.example.test/media/akanraby/x.jpg",
-                                               "content_type": "image/jpeg"}]}, timestamp=1.0),
+                                               "content_type": "image/jpeg"}], "caption": "this one abeg"},
+                          timestamp=1.0),
               BotUttered("Marigold Bloom", {"image": "https://media.example.test/ak-001.jpg"}, timestamp=2.0),
-              BotUttered(None, {"image": "file:///var/media/private.jpg"}, timestamp=3.0)]
+              BotUttered(None, {"image": "file:///var/media/private.jpg"}, timestamp=3.0),
+              UserUttered("EXTERNAL: EXTERNAL_payment_verified", {"name": "EXTERNAL_payment_verified",
+                                                                  "confidence": 1.0}, timestamp=4.0)]
     asyncio.run(store.save(DialogueStateTracker.from_events("akanraby:+2348022222222", events)))
     store.engine.dispose()
     login(client, "ops@akanraby.test")
@@ -56,3 +61,4 @@ def test_pictures_in_the_conversation_are_shown_as_pictures(client):
     assert '<img class="picture" src="https://grace.example.test/media/akanraby/x.jpg"' in page
     assert '<img class="picture" src="https://media.example.test/ak-001.jpg"' in page
     assert "file:///var/media/private.jpg" not in page and "[image]" in page  # not a URL a browser may load
+    assert "this one abeg" in page and "share_image" not in page and "EXTERNAL" not in page
