@@ -239,3 +239,29 @@ def test_customers_words_in_charts_are_text_not_markup(shop):
     unhandled("akanraby", local(today, 8), '<img src=x onerror="alert(1)"> & you?')
     svg = render_charts(tenant_report("akanraby", today, today))["unhandled"]
     assert "<img" not in svg and "&lt;img src=x" in svg
+
+
+def test_the_event_brokers_stream_gives_the_same_figures_as_the_tracker_store(shop, grace_env, monkeypatch):
+    """Scaled profile: Rasa streams every event to the broker (table analytics_events in the app store),
+    and analytics reads that stream."""
+    import asyncio
+
+    from grace.config import load_settings
+    from grace.event_broker import AnalyticsEventBroker
+    from grace.tracker_store import GraceSQLTrackerStore
+
+    today = shop["today"]
+    from_tracker = tenant_report("akanraby", days_ago(today, 2), today).to_dict()
+
+    source = GraceSQLTrackerStore(dialect="sqlite", db=str(grace_env / "tracker.db"))
+    broker = AnalyticsEventBroker(dialect="sqlite", db=load_settings().database_url.split("///", 1)[1])
+    streaming = GraceSQLTrackerStore(dialect="sqlite", db=str(grace_env / "streamed.db"), event_broker=broker)
+    for sender in asyncio.run(source.keys()):
+        asyncio.run(streaming.save(asyncio.run(source.retrieve_full_tracker(sender))))  # Rasa publishes each event
+    for store in (source, streaming):
+        store.engine.dispose()
+    broker.engine.dispose()
+    monkeypatch.setenv("GRACE_TRACKER_DATABASE_URL", f"sqlite:///{grace_env / 'no-tracker-here.db'}")
+
+    assert tenant_report("akanraby", days_ago(today, 2), today).to_dict() == from_tracker
+    assert tenant_report("akanraby", days_ago(today, 2), today).conversations > 0

@@ -17,10 +17,17 @@ from sqlalchemy.engine import Connection, Engine
 from grace.analytics.period import Period
 from grace.inbound import conversation_id
 
-EVENTS = table(
-    "events", column("id"), column("sender_id"), column("type_name"), column("timestamp", Float),
-    column("intent_name"), column("action_name"), column("data"),
-)
+TRACKER_TABLE = "events"  # Rasa's SQL tracker store
+BROKER_TABLE = "analytics_events"  # grace.event_broker: the same columns, fed by the event broker
+
+
+def events_table(name: str):
+    return table(
+        name, column("id"), column("sender_id"), column("type_name"), column("timestamp", Float),
+        column("intent_name"), column("action_name"), column("data"),
+    )
+
+
 # Slots whose setting proves a funnel stage (Rasa stores a slot's name in action_name).
 # funnel_stage values map to the stage they show: actions/selection.py sets "reviewing" with the
 # order summary, actions/ordering.py "awaiting_payment" with the payment details, actions/payments.py
@@ -63,39 +70,50 @@ def _sqlite_file_missing(url: str) -> bool:
     return bool(path) and path != ":memory:" and not Path(path).exists()
 
 
-def _of_tenant(tenant_id: str):
-    return EVENTS.c.sender_id.startswith(conversation_id(tenant_id, ""), autoescape=True)
+def _of_tenant(events, tenant_id: str):
+    return events.c.sender_id.startswith(conversation_id(tenant_id, ""), autoescape=True)
 
 
-def _customer_turn():
+def _customer_turn(events):
     # Ops' decisions reach a conversation as EXTERNAL_* intents (grace/events.py): the customer said nothing.
-    return and_(EVENTS.c.type_name == "user",
-                or_(EVENTS.c.intent_name.is_(None), not_(EVENTS.c.intent_name.startswith("EXTERNAL"))))
+    return and_(events.c.type_name == "user",
+                or_(events.c.intent_name.is_(None), not_(events.c.intent_name.startswith("EXTERNAL"))))
 
 
-def read_tracker(url: str, tenant_id: str, period: Period) -> TrackerFacts:
-    """Customer turns, stage evidence and first-message times for the tenant's conversations in the period."""
+def has_events(url: str, name: str) -> bool:
+    """Whether the database at `url` holds the table `name` (without creating a SQLite file)."""
+    if _sqlite_file_missing(url):
+        return False
+    with _engine(url).connect() as conn:
+        return inspect(conn).has_table(name)
+
+
+def read_tracker(url: str, tenant_id: str, period: Period, table_name: str = TRACKER_TABLE) -> TrackerFacts:
+    """Customer turns, stage evidence and first-message times for the tenant's conversations in the period,
+    from Rasa's tracker store or from the event broker's table of the same shape."""
     if _sqlite_file_missing(url):
         return TrackerFacts()
     engine = _engine(url)
+    events = events_table(table_name)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn = conn.execution_options(postgresql_readonly=True)
-        if not inspect(conn).has_table("events"):  # Rasa creates it with the first conversation
+        if not inspect(conn).has_table(table_name):  # Rasa creates it with the first conversation
             return TrackerFacts()
-        facts = _read_range(conn, tenant_id, period)
-        facts.first_message_ts = _first_messages(conn, tenant_id, period)
+        facts = _read_range(conn, events, tenant_id, period)
+        facts.first_message_ts = _first_messages(conn, events, tenant_id, period)
     return facts
 
 
-def _read_range(conn: Connection, tenant_id: str, period: Period) -> TrackerFacts:
-    in_range = and_(_of_tenant(tenant_id), EVENTS.c.timestamp >= period.start_ts, EVENTS.c.timestamp < period.end_ts)
-    wanted = or_(_customer_turn(), EVENTS.c.type_name == "session_started",
-                 and_(EVENTS.c.type_name == "slot", EVENTS.c.action_name.in_(EVIDENCE_SLOTS)))
+def _read_range(conn: Connection, events, tenant_id: str, period: Period) -> TrackerFacts:
+    in_range = and_(_of_tenant(events, tenant_id),
+                    events.c.timestamp >= period.start_ts, events.c.timestamp < period.end_ts)
+    wanted = or_(_customer_turn(events), events.c.type_name == "session_started",
+                 and_(events.c.type_name == "slot", events.c.action_name.in_(EVIDENCE_SLOTS)))
     rows = conn.execute(
-        select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.intent_name,
-               EVENTS.c.action_name, EVENTS.c.data)
-        .where(in_range, wanted).order_by(EVENTS.c.sender_id, EVENTS.c.id)
+        select(events.c.sender_id, events.c.type_name, events.c.timestamp, events.c.intent_name,
+               events.c.action_name, events.c.data)
+        .where(in_range, wanted).order_by(events.c.sender_id, events.c.id)
     )
     facts = TrackerFacts()
     carried_over = False
@@ -128,16 +146,16 @@ def _stage_of_slot(slot: str, data: str | None) -> str | None:
     return STAGE_OF_LIST_SLOT[slot] if value else None
 
 
-def _first_messages(conn: Connection, tenant_id: str, period: Period) -> dict[str, float]:
+def _first_messages(conn: Connection, events, tenant_id: str, period: Period) -> dict[str, float]:
     """When each conversation active in the period first heard from its customer (maybe long before)."""
     active = (
-        select(distinct(EVENTS.c.sender_id))
-        .where(_of_tenant(tenant_id), _customer_turn(),
-               EVENTS.c.timestamp >= period.start_ts, EVENTS.c.timestamp < period.end_ts)
+        select(distinct(events.c.sender_id))
+        .where(_of_tenant(events, tenant_id), _customer_turn(events),
+               events.c.timestamp >= period.start_ts, events.c.timestamp < period.end_ts)
     )
     rows = conn.execute(
-        select(EVENTS.c.sender_id, func.min(EVENTS.c.timestamp))
-        .where(_of_tenant(tenant_id), _customer_turn(), EVENTS.c.sender_id.in_(active))
-        .group_by(EVENTS.c.sender_id)
+        select(events.c.sender_id, func.min(events.c.timestamp))
+        .where(_of_tenant(events, tenant_id), _customer_turn(events), events.c.sender_id.in_(active))
+        .group_by(events.c.sender_id)
     )
     return {sender: first for sender, first in rows}

@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from grace.analytics.events import TrackerFacts, read_tracker
+from grace.analytics.events import BROKER_TABLE, TrackerFacts, has_events, read_tracker
 from grace.analytics.funnel import FunnelStage, build_funnel
 from grace.analytics.period import Period
 from grace.analytics.store import StoreFacts, read_store
@@ -92,7 +92,12 @@ def tenant_report(tenant_id: str, start: date, end: date) -> AnalyticsReport:
     Raises UnknownTenant, or AnalyticsError for a range that cannot be reported."""
     tenant = get_registry().get(tenant_id)
     period = Period(start, end, tenant.timezone)
-    tracker = read_tracker(load_settings().tracker_database_url, tenant.id, period)
+    settings = load_settings()
+    # The event broker's stream when one feeds the store (scaled profile), else Rasa's tracker store.
+    if has_events(settings.database_url, BROKER_TABLE):
+        tracker = read_tracker(settings.database_url, tenant.id, period, BROKER_TABLE)
+    else:
+        tracker = read_tracker(settings.tracker_database_url, tenant.id, period)
     with session_scope() as session:
         store = read_store(session, tenant.id, period)
     return build_report(tenant, period, tracker, store)
