@@ -9,6 +9,7 @@ own ports are free ones picked at start (listed in the "Grace is up" text).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -63,9 +64,8 @@ def create_shared_tables(endpoints: Path) -> None:
 
 def prepare_shared_tables(endpoints: Path, env: dict[str, str], log_dir: Path) -> None:
     with open(log_dir / "migrate.log", "ab") as log:
-        done = subprocess.run([sys.executable, "-c", "import sys; from grace.cluster import create_shared_tables; "
-                               "create_shared_tables(sys.argv[1])", str(endpoints)], cwd=runner.PROJECT_ROOT,
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+        done = subprocess.run([sys.executable, "-m", "grace.cluster", "--create-tables", str(endpoints)],
+                              cwd=runner.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         raise RuntimeError(f"Rasa's tables could not be made; see {log_dir}/migrate.log")
 
@@ -134,5 +134,22 @@ def run(shell_tenant: str | None = None) -> int:
     return 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m grace.cluster`: the scaled profile on this machine. `--create-tables ENDPOINTS`: only make
+    Rasa's shared tables, once, before any replica starts (the deployments' migrate step)."""
+    parser = argparse.ArgumentParser(prog="python -m grace.cluster", description=main.__doc__.split("\n")[0])
+    parser.add_argument("--create-tables", type=Path, metavar="ENDPOINTS",
+                        help="Rasa's endpoints file (python -m grace.profile writes it)")
+    args = parser.parse_args(argv)
+    if args.create_tables is None:
+        return run()
+    if not args.create_tables.is_file():
+        print(f"{args.create_tables}: no such endpoints file (python -m grace.profile writes it)", file=sys.stderr)
+        return 2
+    create_shared_tables(args.create_tables)
+    print(f"Rasa's tables are ready ({args.create_tables})")
+    return 0
+
+
 if __name__ == "__main__":
-    raise SystemExit(run())
+    raise SystemExit(main())

@@ -18,6 +18,7 @@ def grace_env(tmp_path, monkeypatch):
     monkeypatch.setenv("GRACE_DEFAULT_TENANT", "akanraby")
     monkeypatch.delenv("GRACE_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)  # a developer's shell must not move the SQL inbox to Redis
     return tmp_path
 
 

@@ -200,3 +200,50 @@ def test_the_image_is_built_from_the_repository_with_the_model():
     ignored = {line.strip() for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()}
     assert not ignored & {"models", "tenants", "grace", "actions", "connectors", "web", "data"}
     assert Path(PROJECT_ROOT / compose()["services"]["migrate"]["build"]["dockerfile"]).exists()
+
+
+def migrate_words(processes: dict[str, dict]) -> list[str]:
+    return shlex.split(processes["migrate"]["command"].replace("sh -c ", "", 1))
+
+
+@pytest.mark.parametrize("where, processes", deployments(), ids=["k8s", "compose"])
+def test_the_migrate_step_makes_rasas_tables_from_the_endpoints_the_profile_writes(where, processes):
+    words = migrate_words(processes)
+    written = words[words.index("grace.profile") + 1]
+    assert words[words.index("--create-tables") + 1] == written, where
+    assert words.index("grace.store.migrate") < words.index("grace.profile") < words.index("grace.cluster"), where
+    rasa = shlex.split(processes["rasa"]["command"].replace("sh -c ", "", 1))
+    assert words[words.index("--actions-url") + 1] == rasa[rasa.index("--actions-url") + 1], where
+
+
+def test_the_migrate_command_prepares_a_new_database_for_replicas_and_can_run_again(pg_url, tmp_path):
+    """The deployments' migrate command itself, run as its container would (in a folder of its own) against a new
+    PostgreSQL database: the app store's schema and Rasa's shared tables are there afterwards."""
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine, inspect
+
+    command = k8s_containers()["migrate"]["command"]
+    assert command == compose_grace_services()["migrate"]["command"]  # one command to test for both
+    env = {**os.environ, **k8s_env(k8s_containers()["migrate"]), "DATABASE_URL": pg_url, "REDIS_URL": "redis://127.0.0.1:6379/12",
+           "GRACE_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(PROJECT_ROOT),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    for _ in range(2):  # every release runs it again
+        done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=240)
+        assert done.returncode == 0, done.stderr[-2000:]
+    engine = create_engine(pg_url, future=True)
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"events", "analytics_events", "alembic_version", "orders", "pending_turns"} <= tables
+
+
+def test_making_rasas_tables_without_the_endpoints_file_says_so(tmp_path, capsys):
+    from grace.cluster import main
+
+    assert main(["--create-tables", str(tmp_path / "var" / "endpoints.yml")]) == 2
+    assert "no such endpoints file (python -m grace.profile writes it)" in capsys.readouterr().err

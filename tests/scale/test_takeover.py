@@ -1,10 +1,19 @@
 """A turn left unfinished by a dead replica is taken over by exactly one retry (grace/dedupe.py)."""
 from __future__ import annotations
 
+import pytest
+
 from grace.dedupe import finish_turn, first_delivery, pending_since, take_over
+from tests.test_dedupe import BACKENDS, use_backend
 
 
-def test_a_lost_turn_is_taken_over_once_and_then_done(grace_env):
+@pytest.fixture(params=BACKENDS)
+def inbox(request, grace_env, monkeypatch):
+    """Each test with the inbox in SQL and in Redis (REDIS_URL, the scaled profile)."""
+    yield from use_backend(request.param, monkeypatch)
+
+
+def test_a_lost_turn_is_taken_over_once_and_then_done(inbox):
     assert first_delivery("akanraby", "rest", "m-1", {"conversation": "akanraby:+1"}, pending_id="akanraby/m-1")
     assert not first_delivery("akanraby", "rest", "m-1", {"conversation": "akanraby:+1"}, pending_id="akanraby/m-1")
     seen = pending_since("rest", "akanraby/m-1")
@@ -16,6 +25,6 @@ def test_a_lost_turn_is_taken_over_once_and_then_done(grace_env):
     assert pending_since("rest", "akanraby/m-1") is None
 
 
-def test_the_same_rest_message_id_at_two_businesses_is_two_messages(grace_env):
+def test_the_same_rest_message_id_at_two_businesses_is_two_messages(inbox):
     assert first_delivery("akanraby", "rest", "m-1", {}, pending_id="akanraby/m-1")
     assert first_delivery("kentehouse", "rest", "m-1", {}, pending_id="kentehouse/m-1")
