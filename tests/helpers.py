@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -18,6 +20,36 @@ KENTE_META_ID = "233000000000001"
 # Debian's Chromium, headless, as root, on a machine with no network beyond the package registries.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium driven by Playwright (never a downloaded browser). No skip when it is missing:
+    the launch fails and so do the tests (`make unit` installs it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def log_in(page, base_url: str, email: str, password: str, path: str) -> None:
+    """Open a dashboard page, sign in on the login form it sends you to, and land back on the page."""
+    page.goto(f"{base_url}{path}")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}{path}")
+
+
+def screenshot(page, name: str) -> None:
+    """Keep what the page looked like under results/screenshots/ (the test output, git-ignored)."""
+    folder = ROOT / "results" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def free_port() -> int:

@@ -15,6 +15,7 @@ from grace.config import load_settings
 from web.access import SignedIn
 from web.db import db, init_db
 from web.extensions import csrf, login_manager
+from web.whatsapp_text import whatsapp_markup
 
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     from web.queries import money
 
     app.jinja_env.globals["money"] = money
+    app.jinja_env.filters["whatsapp"] = whatsapp_markup
     from web import (
         analytics,
         api,

@@ -12,16 +12,15 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from grace import runner
 from grace.analytics import STAGES
 from grace.catalog_files import atomic_write, locked
 from grace.media import save_media
-from tests.helpers import CHROMIUM_ARGS, ROOT, free_port
+from tests.helpers import ROOT, chromium, free_port, log_in, screenshot
 from tests.web.conftest import png
 
-SCREENSHOTS = ROOT / "results" / "screenshots"
 PASSWORD = "journeys through the dashboard"
 OWNER, OPS = "owner@akanraby.test", "ops@akanraby.test"
 # A fabric the shipped catalog lacks: no other lace is lilac, so asking for "lilac lace" can only find it.
@@ -54,11 +53,8 @@ def dashboard(grace):
 
 @pytest.fixture(scope="module")
 def browser():
-    # No skip when Chromium is missing: launch fails and so do the tests (`make unit` installs it).
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -79,19 +75,6 @@ def catalog_kept(grace):
         atomic_write(path, original)
 
 
-def log_in(page: Page, dashboard: str, email: str, path: str) -> None:
-    page.goto(f"{dashboard}{path}")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{dashboard}{path}")
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def reload_until(page: Page, selector: str, *texts: str, timeout: float = 30) -> None:
     """Reload the page until the element shows every text (the page itself never refreshes)."""
     deadline = time.monotonic() + timeout
@@ -106,7 +89,7 @@ def test_owner_fixes_a_bad_catalog_row_then_grace_offers_the_new_fabric(grace, d
     upload = tmp_path / "catalog with lilac.csv"
     upload.write_text(catalog_kept.rstrip("\n") + "\n" + NEW_FABRIC.format(price="abc") + "\n", encoding="utf-8")
     bad_line = len(upload.read_text(encoding="utf-8").splitlines())
-    log_in(page, dashboard, OWNER, "/catalog")
+    log_in(page, dashboard, OWNER, PASSWORD, "/catalog")
 
     page.set_input_files("input[name=file]", str(upload))
     page.get_by_role("button", name="Check the file").click()
@@ -152,7 +135,7 @@ def test_ops_verifies_a_proof_and_sees_the_confirmation_in_the_conversation(grac
     proof = save_media("akanraby", png(240, 320, (60, 170, 110)), "image/png")
     assert reference in grace.say(me, "", media=[{"url": proof.url, "content_type": proof.content_type}])
 
-    log_in(page, dashboard, OPS, "/payments")
+    log_in(page, dashboard, OPS, PASSWORD, "/payments")
     card = page.locator(".payment", has_text=reference)
     expect(card).to_contain_text(name)
     expect(card).not_to_contain_text("share_image")  # a picture alone: no intent literal shown as their words
@@ -180,7 +163,7 @@ def test_ops_verifies_a_proof_and_sees_the_confirmation_in_the_conversation(grac
 
 def test_analytics_for_a_range_including_today_shows_the_charts(grace, dashboard, page):
     grace.say("+2348100000022", "hello")  # at least one conversation in the range, whatever ran before
-    log_in(page, dashboard, OWNER, "/analytics")
+    log_in(page, dashboard, OWNER, PASSWORD, "/analytics")
     today = date.fromisoformat(page.locator("input[name=end]").input_value())  # the business's today
     page.fill("input[name=start]", (today - timedelta(days=6)).isoformat())
     page.fill("input[name=end]", today.isoformat())

@@ -89,3 +89,12 @@ def test_a_picture_goes_to_grace_as_a_customer_s_would_and_a_bad_file_is_refused
                 content_type="multipart/form-data")
     assert len(rasa.received) == 1  # nothing sent
     assert "That file cannot be sent" in client.get("/simulator").get_data(as_text=True)
+
+
+def test_whatsapp_formatting_shows_as_on_a_phone_and_markup_stays_text():
+    from web.whatsapp_text import whatsapp_markup
+
+    assert str(whatsapp_markup("1. *Lilac Dream* (LC-009) _soft_ ~old~")) == (
+        "1. <strong>Lilac Dream</strong> (LC-009) <em>soft</em> <s>old</s>")
+    assert str(whatsapp_markup("2 * 3 * 4 and snake_case_name")) == "2 * 3 * 4 and snake_case_name"
+    assert str(whatsapp_markup("*<script>x</script>*")) == "<strong>&lt;script&gt;x&lt;/script&gt;</strong>"
