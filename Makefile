@@ -89,7 +89,7 @@ shell: $(MODEL)
 lint: $(STAMP)
 	$(BIN)/ruff check grace actions connectors tests scripts web
 
-bench: $(MODEL)
+bench: $(MODEL) services
 	$(PY) scripts/bench.py
 
 clean:
