@@ -152,7 +152,7 @@ def test_ops_verifies_a_proof_and_sees_the_confirmation_in_the_conversation(grac
     page.get_by_role("link", name="Customers").click()
     page.locator("tr", has_text=me).get_by_role("link", name=name).click()
     expect(page.locator("h1")).to_have_text(name)
-    reload_until(page, ".chat", f"order *{reference}* is confirmed")
+    reload_until(page, ".chat", f"order {reference} is confirmed")  # *bold* on WhatsApp, bold on the page
     conversation = page.locator(".chat").inner_text()
     # The customer's own turns only: their picture (no "/share_image"), no trigger Grace sent herself.
     assert "share_image" not in conversation and "EXTERNAL" not in conversation
