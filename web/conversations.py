@@ -2,13 +2,10 @@
 team's own replies (outbox rows of kind ops_reply, which Rasa never sees) in their place by time."""
 from __future__ import annotations
 
-import functools
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -16,27 +13,23 @@ from grace.config import load_settings
 from grace.inbound import MEDIA_INTENT, conversation_id
 from grace.notifier import OPS_REPLY
 from grace.store.models import Notification
+from grace.tracker_reader import tracker_engine
 
 MAX_TURNS = 200
 EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered through its API (rasa.shared.core.constants)
-
-
-@functools.lru_cache(maxsize=4)
-def _engine(url: str) -> Engine:
-    return create_engine(url, future=True, pool_pre_ping=True)
 
 
 def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
     """The last messages of the conversation, oldest first: {"who": "customer"|"grace", "text", "at",
     "image"} (image: a picture's http(s) URL, or "").
     Empty when the tracker store has none (or does not exist yet)."""
-    url = url or load_settings().tracker_database_url
-    if url.startswith("sqlite") and not _sqlite_file_exists(url):
+    engine = tracker_engine(url or load_settings().tracker_database_url)
+    if engine is None:
         return []
     query = text("SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
                  "AND type_name IN ('user', 'bot') ORDER BY id DESC LIMIT :n")
     try:
-        with _engine(url).connect() as connection:
+        with engine.connect() as connection:
             rows = connection.execute(query, {"sender": conversation_id(tenant_id, phone), "n": MAX_TURNS}).all()
     except SQLAlchemyError:  # no tracker table yet: Rasa creates it on its first turn
         return []
@@ -81,11 +74,6 @@ def _image_of(event: dict, type_name: str) -> str:
         media = (event.get("metadata") or {}).get("media") or []
         url = str(media[0].get("url") or "") if media and isinstance(media[0], dict) else ""
     return url if url.startswith(("https://", "http://")) else ""
-
-
-def _sqlite_file_exists(url: str) -> bool:
-    path = url.split("///", 1)[-1]
-    return bool(path) and Path(path).exists()
 
 
 def ops_replies(session: Session, tenant_id: str, phone: str) -> list[dict]:

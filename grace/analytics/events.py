@@ -7,15 +7,14 @@ id holding `_` or `%` never matches another tenant's conversations.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from sqlalchemy import Float, and_, column, create_engine, distinct, func, inspect, not_, or_, select, table
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Float, and_, column, distinct, func, inspect, not_, or_, select, table
+from sqlalchemy.engine import Connection
 
 from grace.analytics.period import Period
 from grace.inbound import conversation_id
+from grace.tracker_reader import tracker_engine
 
 TRACKER_TABLE = "events"  # Rasa's SQL tracker store
 BROKER_TABLE = "analytics_events"  # grace.event_broker: the same columns, fed by the event broker
@@ -36,9 +35,6 @@ STAGE_OF_FUNNEL_SLOT = {"reviewing": "summary", "awaiting_payment": "payment_req
 STAGE_OF_LIST_SLOT = {"offered_skus": "options_sent", "selection": "selection"}
 EVIDENCE_SLOTS = ("funnel_stage", *STAGE_OF_LIST_SLOT)
 
-_engines: dict[str, Engine] = {}
-_lock = threading.Lock()
-
 
 @dataclass(frozen=True)
 class CustomerTurn:
@@ -54,22 +50,6 @@ class TrackerFacts:
     first_message_ts: dict[str, float] = field(default_factory=dict)  # conversation -> its first message ever
 
 
-def _engine(url: str) -> Engine:
-    with _lock:
-        if url not in _engines:
-            connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-            _engines[url] = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
-        return _engines[url]
-
-
-def _sqlite_file_missing(url: str) -> bool:
-    """Opening a missing SQLite file would create it: a report must not conjure an empty store."""
-    if not url.startswith("sqlite"):
-        return False
-    path = url.split("///", 1)[-1].split("?", 1)[0]
-    return bool(path) and path != ":memory:" and not Path(path).exists()
-
-
 def _of_tenant(events, tenant_id: str):
     return events.c.sender_id.startswith(conversation_id(tenant_id, ""), autoescape=True)
 
@@ -82,18 +62,19 @@ def _customer_turn(events):
 
 def has_events(url: str, name: str) -> bool:
     """Whether the database at `url` holds the table `name` (without creating a SQLite file)."""
-    if _sqlite_file_missing(url):
+    engine = tracker_engine(url)
+    if engine is None:
         return False
-    with _engine(url).connect() as conn:
+    with engine.connect() as conn:
         return inspect(conn).has_table(name)
 
 
 def read_tracker(url: str, tenant_id: str, period: Period, table_name: str = TRACKER_TABLE) -> TrackerFacts:
     """Customer turns, stage evidence and first-message times for the tenant's conversations in the period,
     from Rasa's tracker store or from the event broker's table of the same shape."""
-    if _sqlite_file_missing(url):
+    engine = tracker_engine(url)
+    if engine is None:
         return TrackerFacts()
-    engine = _engine(url)
     events = events_table(table_name)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":

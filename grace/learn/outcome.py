@@ -12,13 +12,12 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-from sqlalchemy import bindparam, create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import bindparam, inspect, select, text
 from sqlalchemy.orm import Session
 
 from grace.store.models import FallbackLog
+from grace.tracker_reader import tracker_engine
 
 WINDOW = timedelta(minutes=30)
 _CHUNK = 500  # conversation ids per query: well under every database's bound-parameter limit
@@ -51,24 +50,18 @@ def _customer_message(intent_name: str | None, data: str | None) -> bool:
 
 def customer_message_times(tracker_url: str, conversation_ids: list[str]) -> dict[str, list[float]]:
     """Per known conversation, the times (epoch seconds) of its customer messages, oldest first."""
-    url = make_url(tracker_url)
-    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
-        return {}  # no conversations yet; connecting would create an empty file where Rasa keeps its own
-    engine = create_engine(url, future=True)
-    try:
-        if not inspect(engine).has_table("events"):
-            return {}
-        times: dict[str, list[float]] = {}
-        with engine.connect() as connection:
-            for start in range(0, len(conversation_ids), _CHUNK):
-                chunk = conversation_ids[start:start + _CHUNK]
-                for sender, kind, stamp, intent_name, data in connection.execute(_EVENTS, {"ids": chunk}):
-                    known = times.setdefault(sender, [])
-                    if kind == "user" and stamp is not None and _customer_message(intent_name, data):
-                        known.append(stamp)
-        return times
-    finally:
-        engine.dispose()
+    engine = tracker_engine(tracker_url)
+    if engine is None or not inspect(engine).has_table("events"):
+        return {}  # no conversations yet
+    times: dict[str, list[float]] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(conversation_ids), _CHUNK):
+            chunk = conversation_ids[start:start + _CHUNK]
+            for sender, kind, stamp, intent_name, data in connection.execute(_EVENTS, {"ids": chunk}):
+                known = times.setdefault(sender, [])
+                if kind == "user" and stamp is not None and _customer_message(intent_name, data):
+                    known.append(stamp)
+    return times
 
 
 def decide_outcomes(session: Session, tracker_url: str, now: datetime | None = None,
