@@ -5,8 +5,9 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.fakes.s3_api import FakeS3
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import make_tenants
+from tests.helpers import chromium, make_tenants, use_bucket
 
 
 @pytest.fixture
@@ -20,6 +21,14 @@ def grace_env(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)  # a developer's shell must not move the SQL inbox to Redis
     return tmp_path
+
+
+@pytest.fixture
+def s3(grace_env, monkeypatch):
+    """A local S3 API where Grace keeps media (set through the environment)."""
+    with FakeS3() as fake:
+        use_bucket(monkeypatch, fake)
+        yield fake
 
 
 @pytest.fixture
@@ -50,3 +59,19 @@ def pg_url():
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, one per test module (tests/helpers.py chromium)."""
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (no cookies) for one test. Pages that wait on Rasa may take a while."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(60_000)
+    yield context.new_page()
+    context.close()

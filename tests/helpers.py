@@ -52,6 +52,14 @@ def screenshot(page, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+def use_bucket(monkeypatch, fake) -> None:
+    """Grace keeps media in this local S3 (tests.fakes.s3_api.FakeS3) from now on."""
+    monkeypatch.setenv("GRACE_MEDIA_S3_BUCKET", fake.bucket)
+    monkeypatch.setenv("GRACE_MEDIA_S3_ENDPOINT_URL", fake.base_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", fake.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

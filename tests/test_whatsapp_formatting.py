@@ -74,20 +74,13 @@ def test_media_is_kept_per_tenant_and_bad_files_are_refused(grace_env):
     assert big.value.reason == "media_too_large"
 
 
-def test_media_goes_to_the_bucket_when_one_is_configured(grace_env, monkeypatch):
-    from tests.fakes.s3_api import FakeS3
-
-    with FakeS3() as s3:
-        monkeypatch.setenv("GRACE_MEDIA_S3_BUCKET", s3.bucket)
-        monkeypatch.setenv("GRACE_MEDIA_S3_ENDPOINT_URL", s3.base_url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
-        monkeypatch.setenv("GRACE_MEDIA_BASE_URL", "https://grace.example.test/media")
-        stored = save_media("kentehouse", PNG, "image/png")
-        [(key, (data, content_type))] = s3.objects.items()
-        assert key.startswith("media/kentehouse/") and data == PNG and content_type == "image/png"
-        assert stored.url == f"https://grace.example.test/media/kentehouse/{key.rsplit('/', 1)[1]}"
-        assert stored.path is None and not (grace_env / "var" / "media").exists()  # nothing kept locally
+def test_media_goes_to_the_bucket_when_one_is_configured(grace_env, s3, monkeypatch):
+    monkeypatch.setenv("GRACE_MEDIA_BASE_URL", "https://grace.example.test/media")
+    stored = save_media("kentehouse", PNG, "image/png")
+    [(key, (data, content_type))] = s3.objects.items()
+    assert key.startswith("media/kentehouse/") and data == PNG and content_type == "image/png"
+    assert stored.url == f"https://grace.example.test/media/kentehouse/{key.rsplit('/', 1)[1]}"
+    assert stored.path is None and not (grace_env / "var" / "media").exists()  # nothing kept locally
 
 
 def test_meta_gets_reply_buttons_up_to_three_then_a_list_and_long_captions_in_pieces():

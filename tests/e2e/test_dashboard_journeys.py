@@ -18,7 +18,7 @@ from grace import runner
 from grace.analytics import STAGES
 from grace.catalog_files import atomic_write, locked
 from grace.media import save_media
-from tests.helpers import ROOT, chromium, free_port, log_in, screenshot
+from tests.helpers import ROOT, free_port, log_in, screenshot
 from tests.web.conftest import png
 
 PASSWORD = "journeys through the dashboard"
@@ -26,7 +26,6 @@ OWNER, OPS = "owner@akanraby.test", "ops@akanraby.test"
 # A fabric the shipped catalog lacks: no other lace is lilac, so asking for "lilac lace" can only find it.
 NEW_FABRIC = ("LC-009,Lilac Dream,lace,lilac;purple,floral,{price},piece,1,25,,"
               "Soft lilac cord lace with tiny flowers for bridesmaids")
-WAIT_S = 60  # a page that asks Rasa (simulator, verify) answers once Grace has answered
 
 
 @pytest.fixture(scope="module")
@@ -49,20 +48,6 @@ def dashboard(grace):
     finally:
         runner.stop([web])
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    context.set_default_timeout(WAIT_S * 1000)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

@@ -11,22 +11,9 @@ from werkzeug.serving import make_server
 from grace.store import session_scope
 from grace.store.models import Payment
 from grace.tenants import get_registry
-from tests.helpers import chromium, free_port, log_in, screenshot
+from tests.helpers import free_port, log_in, screenshot
 from tests.web.conftest import PASSWORD, make_order, pending_payment, png, send_proof
 from tests.web.test_catalog_pages import catalog_text, edited
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

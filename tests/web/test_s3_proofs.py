@@ -8,17 +8,14 @@ from grace.media import MediaNotFound, MediaUnavailable, read_media
 from grace.store import session_scope
 from grace.store.models import Payment
 from tests.fakes.s3_api import FakeS3
+from tests.helpers import use_bucket
 from tests.web.conftest import PNG, login, make_order, pending_payment, send_proof
 
 
 @pytest.fixture
-def s3(web_env, monkeypatch):
-    with FakeS3() as fake:
-        monkeypatch.setenv("GRACE_MEDIA_S3_BUCKET", fake.bucket)
-        monkeypatch.setenv("GRACE_MEDIA_S3_ENDPOINT_URL", fake.base_url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", fake.access_key)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
-        yield fake
+def s3(web_env, s3):
+    """The bucket set after the dashboard's environment (which clears media settings)."""
+    return s3
 
 
 def proof_url(payment_id: int) -> str:
@@ -63,10 +60,7 @@ def test_proofs_kept_on_this_machine_before_the_switch_to_s3_still_show(client, 
     reference = make_order("akanraby", "+2348011111111")
     payment = send_proof("akanraby", reference, image=PNG + b"before S3")  # no bucket yet: kept on disk
     with FakeS3() as fake:
-        monkeypatch.setenv("GRACE_MEDIA_S3_BUCKET", fake.bucket)
-        monkeypatch.setenv("GRACE_MEDIA_S3_ENDPOINT_URL", fake.base_url)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", fake.access_key)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+        use_bucket(monkeypatch, fake)
         login(client, "ops@akanraby.test")
         response = client.get(f"/payments/{payment}/proof")
         assert response.status_code == 200 and response.data == PNG + b"before S3"
