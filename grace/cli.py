@@ -21,17 +21,15 @@ import getpass
 import os
 import sys
 
-from sqlalchemy import select
-
 from grace.config import load_settings
 from grace.errors import GraceError
 from grace.events import deliver_customer_events
 from grace.fulfilment import FulfilmentError, change_status
 from grace.money import format_money
 from grace.ops import decide_payment
-from grace.payments import PaymentError
+from grace.orders import orders_of
+from grace.payments import PaymentError, payments_of
 from grace.store import session_scope
-from grace.store.models import Order, Payment
 from grace.tenants import get_registry
 
 
@@ -54,10 +52,7 @@ def cmd_payments(args: argparse.Namespace) -> int:
     tenant = get_registry().get(args.tenant)
     if args.action == "list":
         with session_scope() as session:
-            query = select(Payment).where(Payment.tenant_id == tenant.id)
-            if args.status != "all":
-                query = query.where(Payment.status == args.status)
-            for p in session.execute(query.order_by(Payment.id)).scalars():
+            for p in payments_of(session, tenant.id, None if args.status == "all" else args.status):
                 money = lambda m: format_money(m, tenant.currency) if m is not None else "-"  # noqa: E731
                 print(f"{p.id:>5}  {p.order.reference}  {p.status:<9} due {money(p.expected_minor)}"
                       f"  stated {money(p.stated_amount_minor)}  proof {p.proof_url or '(text only)'}")
@@ -75,10 +70,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
     tenant = get_registry().get(args.tenant)
     if args.action == "list":
         with session_scope() as session:
-            query = select(Order).where(Order.tenant_id == tenant.id)
-            if args.status != "all":
-                query = query.where(Order.status == args.status)
-            for order in session.scalars(query.order_by(Order.id)):
+            for order in orders_of(session, tenant.id, None if args.status == "all" else args.status):
                 lines = ", ".join(f"{line.quantity} {line.unit} {line.sku}" for line in order.lines)
                 print(f"{order.reference}  {order.status:<17} {format_money(order.total_minor, tenant.currency):>12}"
                       f"  {order.customer.name or order.customer.phone}  {lines}")

@@ -132,6 +132,15 @@ def latest_order(session: Session, tenant_id: str, customer_id: int,
     return session.execute(query.order_by(Order.created_at.desc(), Order.id.desc()).limit(1)).scalar_one_or_none()
 
 
+def orders_of(session: Session, tenant_id: str, status: str | None = None,
+              newest_first: bool = False) -> list[Order]:
+    """The tenant's orders, of one status when given."""
+    query = select(Order).where(Order.tenant_id == tenant_id)
+    if status:
+        query = query.where(Order.status == status)
+    return list(session.scalars(query.order_by(Order.id.desc() if newest_first else Order.id)))
+
+
 def order_by_reference(session: Session, tenant_id: str, reference: str) -> Order | None:
     return session.execute(select(Order).where(
         Order.tenant_id == tenant_id, Order.reference == reference.strip().upper())).scalar_one_or_none()

@@ -27,6 +27,17 @@ class AlreadyDecided(PaymentError):
     """Someone else (another ops person, a WhatsApp command, the API) decided the payment first."""
 
 
+def payments_of(session: Session, tenant_id: str, status: str | None = None,
+                order_id: int | None = None) -> list[Payment]:
+    """The tenant's payments, oldest first: of one status and of one order when given."""
+    query = select(Payment).where(Payment.tenant_id == tenant_id)
+    if status:
+        query = query.where(Payment.status == status)
+    if order_id is not None:
+        query = query.where(Payment.order_id == order_id)
+    return list(session.scalars(query.order_by(Payment.id)))
+
+
 def stated_amount(text: str, currency: str) -> int | None:
     """An amount the customer wrote ("I paid 45,000", "sent 45k"), in minor units."""
     best = None

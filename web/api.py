@@ -10,7 +10,8 @@ from flask import Blueprint, abort, g, jsonify, make_response, request
 from grace.accounts import tenant_for_key
 from grace.errors import GraceError
 from grace.fulfilment import FulfilmentError
-from grace.payments import AlreadyDecided, PaymentError
+from grace.orders import orders_of
+from grace.payments import AlreadyDecided, PaymentError, payments_of
 from grace.tenants import get_registry
 from web.db import db
 from web.openapi import SPEC
@@ -21,10 +22,8 @@ from web.queries import (
     PAYMENT_STATUSES,
     order_json,
     order_or_404,
-    orders,
     payment_json,
     payment_or_404,
-    payments,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -65,7 +64,7 @@ def _status_filter(allowed: tuple[str, ...], default: str | None) -> str | None:
 @bp.route("/payments")
 def list_payments():
     status = _status_filter(PAYMENT_STATUSES, "pending")
-    return jsonify(payments=[payment_json(g.tenant, p) for p in payments(db(), g.tenant.id, status)])
+    return jsonify(payments=[payment_json(g.tenant, p) for p in payments_of(db(), g.tenant.id, status)])
 
 
 @bp.route("/payments/<int:payment_id>")
@@ -89,7 +88,7 @@ def decide_payment(payment_id: int, verb: str):
 @bp.route("/orders")
 def list_orders():
     status = _status_filter(ORDER_STATUSES, None)
-    return jsonify(orders=[order_json(g.tenant, o) for o in orders(db(), g.tenant.id, status)])
+    return jsonify(orders=[order_json(g.tenant, o) for o in orders_of(db(), g.tenant.id, status, newest_first=True)])
 
 
 @bp.route("/orders/<reference>")

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from grace.orders import orders_of
+from grace.payments import payments_of
 from web.access import current_tenant, role_required
 from web.db import db
-from web.queries import handoffs, orders, payments
+from web.queries import handoffs
 
 bp = Blueprint("home", __name__)
 
@@ -15,8 +17,8 @@ bp = Blueprint("home", __name__)
 def index():
     tenant = current_tenant()
     session = db()
-    return render_template("home.html", tenant=tenant, pending=len(payments(session, tenant.id, "pending")),
-                           to_make=len(orders(session, tenant.id, "deposit_paid")),
+    return render_template("home.html", tenant=tenant, pending=len(payments_of(session, tenant.id, "pending")),
+                           to_make=len(orders_of(session, tenant.id, "deposit_paid")),
                            open_handoffs=len(handoffs(session, tenant.id)))
 
 

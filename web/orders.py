@@ -4,10 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from grace.fulfilment import FulfilmentError
+from grace.orders import orders_of
+from grace.payments import payments_of
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.db import db
 from web.operations import move_order
-from web.queries import NEXT_STATUSES, ORDER_STATUSES, order_or_404, orders, payments
+from web.queries import NEXT_STATUSES, ORDER_STATUSES, order_or_404
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -19,7 +21,7 @@ def index():
     status = request.args.get("status") or None
     status = status if status in ORDER_STATUSES else None
     return render_template("orders.html", tenant=tenant, status=status, statuses=ORDER_STATUSES,
-                           orders=orders(db(), tenant.id, status))
+                           orders=orders_of(db(), tenant.id, status, newest_first=True))
 
 
 @bp.route("/<reference>")
@@ -27,7 +29,7 @@ def index():
 def detail(reference: str):
     tenant = current_tenant()
     order = order_or_404(db(), tenant.id, reference)
-    order_payments = [p for p in payments(db(), tenant.id, None) if p.order_id == order.id]
+    order_payments = payments_of(db(), tenant.id, order_id=order.id)
     return render_template("order.html", tenant=tenant, order=order, payments=order_payments,
                            next_statuses=NEXT_STATUSES)
 

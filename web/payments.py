@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from grace.payments import PaymentError
+from grace.payments import PaymentError, payments_of
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.db import db
 from web.media import proof_response
 from web.operations import decide
-from web.queries import PAYMENT_STATUSES, payment_or_404, payments
+from web.queries import PAYMENT_STATUSES, payment_or_404
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -21,7 +21,7 @@ def index():
     status = request.args.get("status", "pending")
     status = status if status in PAYMENT_STATUSES else "pending"
     return render_template("payments.html", tenant=tenant, status=status, statuses=PAYMENT_STATUSES,
-                           payments=payments(db(), tenant.id, status))
+                           payments=payments_of(db(), tenant.id, status))
 
 
 @bp.route("/<int:payment_id>/proof")

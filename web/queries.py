@@ -6,6 +6,7 @@ from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from grace.fulfilment import FLOW
 from grace.money import format_money
 from grace.orders import order_by_reference
 from grace.store.models import Customer, Handoff, Order, Payment
@@ -14,14 +15,7 @@ from grace.tenants import Tenant
 PAYMENT_STATUSES = ("pending", "verified", "rejected")
 ORDER_STATUSES = ("awaiting_payment", "payment_submitted", "deposit_paid", "in_production", "ready", "shipped",
                   "delivered", "cancelled", "expired")
-NEXT_STATUSES = ("in_production", "ready", "shipped", "delivered")
-
-
-def payments(session: Session, tenant_id: str, status: str | None = "pending") -> list[Payment]:
-    query = select(Payment).where(Payment.tenant_id == tenant_id)
-    if status:
-        query = query.where(Payment.status == status)
-    return list(session.scalars(query.order_by(Payment.id)))
+NEXT_STATUSES = FLOW[1:]  # the steps a paid order moves through
 
 
 def payment_or_404(session: Session, tenant_id: str, payment_id: int) -> Payment:
@@ -30,13 +24,6 @@ def payment_or_404(session: Session, tenant_id: str, payment_id: int) -> Payment
     if payment is None:
         abort(404)
     return payment
-
-
-def orders(session: Session, tenant_id: str, status: str | None = None) -> list[Order]:
-    query = select(Order).where(Order.tenant_id == tenant_id)
-    if status:
-        query = query.where(Order.status == status)
-    return list(session.scalars(query.order_by(Order.id.desc())))
 
 
 def order_or_404(session: Session, tenant_id: str, reference: str) -> Order:
