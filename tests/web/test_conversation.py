@@ -15,13 +15,18 @@ from grace.tracker_store import GraceSQLTrackerStore
 from tests.web.conftest import login, make_order
 
 
-def save_conversation(sender: str, turns: list[tuple[str, str]]) -> None:
+def save_events(sender: str, events: list) -> None:
+    """The conversation in Rasa's own tracker store, as Rasa saves it."""
     store = GraceSQLTrackerStore(dialect="sqlite", db=load_settings().tracker_database_url.split("///", 1)[1])
-    start = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc).timestamp()
-    events = [UserUttered(text, {"name": "greet", "confidence": 0.9}, timestamp=start + i) if who == "customer"
-              else BotUttered(text, timestamp=start + i) for i, (who, text) in enumerate(turns)]
     asyncio.run(store.save(DialogueStateTracker.from_events(sender, events)))
     store.engine.dispose()
+
+
+def save_conversation(sender: str, turns: list[tuple[str, str]]) -> None:
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc).timestamp()
+    save_events(sender, [UserUttered(text, {"name": "greet", "confidence": 0.9}, timestamp=start + i)
+                         if who == "customer" else BotUttered(text, timestamp=start + i)
+                         for i, (who, text) in enumerate(turns)])
 
 
 def test_the_customers_page_shows_their_conversation_and_no_one_elses(client):
@@ -41,7 +46,6 @@ def test_the_customers_page_shows_their_conversation_and_no_one_elses(client):
 
 def test_pictures_in_the_conversation_are_shown_as_pictures(client):
     make_order("akanraby", "+2348022222222", "Bola")
-    store = GraceSQLTrackerStore(dialect="sqlite", db=load_settings().tracker_database_url.split("///", 1)[1])
     # As Rasa keeps them: a picture is the intent literal with its caption in the metadata; an ops
     # verdict is an EXTERNAL intent Grace triggered, not the customer's words.
     events = [UserUttered("/share_image", {"name": "share_image", "confidence": 1.0},
@@ -52,8 +56,7 @@ def test_pictures_in_the_conversation_are_shown_as_pictures(client):
               BotUttered(None, {"image": "file:///var/media/private.jpg"}, timestamp=3.0),
               UserUttered("EXTERNAL: EXTERNAL_payment_verified", {"name": "EXTERNAL_payment_verified",
                                                                   "confidence": 1.0}, timestamp=4.0)]
-    asyncio.run(store.save(DialogueStateTracker.from_events("akanraby:+2348022222222", events)))
-    store.engine.dispose()
+    save_events("akanraby:+2348022222222", events)
     login(client, "ops@akanraby.test")
     with session_scope() as session:
         bola = session.scalars(select(Customer).where(Customer.name == "Bola")).one().id
