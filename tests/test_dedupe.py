@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import pytest
 import redis
+from sqlalchemy import event
 
-from grace.dedupe import claim_unfinished, finish_turn, first_delivery, pending_since, take_over
+from grace.dedupe import claim_unfinished, dedupe_database_url, finish_turn, first_delivery, pending_since, take_over
+from grace.store import get_engine
 from tests.helpers import free_port
 
 REDIS_DB = 12  # apart from Rasa's lock db (1), the scale tests' (8-11) and the lock store tests' (13)
@@ -174,3 +176,26 @@ def test_with_redis_down_a_lost_rest_turn_is_still_taken_over_once(redis_inbox, 
     assert not take_over("rest", "akanraby/m-1", seen)
     finish_turn("rest", "akanraby/m-1")
     assert pending_since("rest", "akanraby/m-1") is None
+
+
+def test_the_sql_inbox_keeps_its_connection_between_webhooks(grace_env, monkeypatch) -> None:
+    """Every ack records its message first. A connection opened per write (SQLAlchemy 1.4's default for
+    SQLite files) paid the pragmas and, on close, a WAL checkpoint on each ack: `make bench` measured
+    ack p99 60-216 ms with 50 conversations against 11-21 ms with the connection kept."""
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert first_delivery("akanraby", "whatsapp", "SM-first", payload("SM-first"))
+    engine, _ = get_engine(dedupe_database_url())
+    opened: list[object] = []
+
+    def count(*_: object) -> None:
+        opened.append(1)
+
+    event.listen(engine, "connect", count)
+    try:
+        for number in range(20):
+            assert first_delivery("akanraby", "whatsapp", f"SM{number}", payload(f"SM{number}"))
+            finish_turn("whatsapp", f"SM{number}")
+    finally:
+        event.remove(engine, "connect", count)
+    assert opened == []
+    assert claim_unfinished("whatsapp", timedelta(seconds=-1)) == [payload("SM-first")]
