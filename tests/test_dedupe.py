@@ -181,7 +181,7 @@ def test_with_redis_down_a_lost_rest_turn_is_still_taken_over_once(redis_inbox, 
 def test_the_sql_inbox_keeps_its_connection_between_webhooks(grace_env, monkeypatch) -> None:
     """Every ack records its message first. A connection opened per write (SQLAlchemy 1.4's default for
     SQLite files) paid the pragmas and, on close, a WAL checkpoint on each ack: `make bench` measured
-    ack p99 60-216 ms with 50 conversations against 11-21 ms with the connection kept."""
+    ack p99 36-216 ms with 50 conversations against 10-28 ms with the connection kept."""
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert first_delivery("akanraby", "whatsapp", "SM-first", payload("SM-first"))
     engine, _ = get_engine(dedupe_database_url())
