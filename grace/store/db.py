@@ -31,8 +31,9 @@ def sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """An engine for `url` (default: the configured store) with Grace's settings; the schema untouched."""
+def make_engine(url: str | None = None, future: bool = True) -> Engine:
+    """An engine for `url` (default: the configured store) with Grace's settings; the schema untouched.
+    `future=False` for code written against SQLAlchemy 1.3's API (Rasa's tracker store)."""
     url = url or load_settings().database_url
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -41,11 +42,11 @@ def make_engine(url: str | None = None) -> Engine:
         # Pooled, not SQLAlchemy 1.4's default NullPool for SQLite files: a connection per unit of work
         # paid for the pragmas on open and, on close, a WAL checkpoint (about 1.5 ms a write, much more
         # on a busy disk; measured on the webhook's ack).
-        engine = create_engine(url, future=True, poolclass=QueuePool, pool_size=5, max_overflow=15,
+        engine = create_engine(url, future=future, poolclass=QueuePool, pool_size=5, max_overflow=15,
                                connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", sqlite_pragmas)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return create_engine(url, future=future, pool_pre_ping=True)
 
 
 def get_engine(url: str | None = None) -> tuple[Engine, sessionmaker]:

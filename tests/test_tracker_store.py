@@ -1,0 +1,42 @@
+"""Rasa's SQL tracker store as Grace runs it on SQLite (grace/tracker_store.py): every turn reads and saves
+the conversation, on Rasa's event loop, so each must be quick."""
+from __future__ import annotations
+
+import asyncio
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event
+
+from grace.tracker_store import GraceSQLTrackerStore
+
+SENDER = "akanraby:+2348011111111"
+
+
+def test_a_conversation_is_kept_turn_by_turn_in_wal_mode_on_pooled_connections(tmp_path) -> None:
+    """Rasa's SQLite set-up opens a connection per read and per save, and in WAL mode each close runs a
+    checkpoint (`make bench`: REST p50 33 ms so, 25 ms with the connections pooled)."""
+    store = GraceSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    tracker = DialogueStateTracker.from_events(SENDER, [UserUttered("good morning")])
+    asyncio.run(store.save(tracker))
+    opened: list[object] = []
+
+    def count(*_: object) -> None:
+        opened.append(1)
+
+    event.listen(store.engine, "connect", count)
+    for customer, grace in [("abeg how much be ankara", "₦4,500 per yard"), ("I go take 6 yards", "Noted!")]:
+        tracker = asyncio.run(store.retrieve(SENDER))
+        tracker.update(UserUttered(customer))
+        tracker.update(BotUttered(grace))
+        asyncio.run(store.save(tracker))
+    event.remove(store.engine, "connect", count)
+
+    kept = asyncio.run(store.retrieve(SENDER))
+    assert [e.text for e in kept.events if isinstance(e, (UserUttered, BotUttered))] == [
+        "good morning", "abeg how much be ankara", "₦4,500 per yard", "I go take 6 yards", "Noted!"]
+    assert opened == []
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.engine.dispose()
