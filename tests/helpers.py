@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import sqlalchemy
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -58,6 +59,21 @@ def use_bucket(monkeypatch, fake) -> None:
     monkeypatch.setenv("GRACE_MEDIA_S3_ENDPOINT_URL", fake.base_url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", fake.access_key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+
+
+@contextmanager
+def connections_opened(engine) -> Iterator[list[object]]:
+    """The connections `engine` opens inside the block, one entry each (read once the block ends)."""
+    opened: list[object] = []
+
+    def count(*_: object) -> None:
+        opened.append(1)
+
+    sqlalchemy.event.listen(engine, "connect", count)
+    try:
+        yield opened
+    finally:
+        sqlalchemy.event.remove(engine, "connect", count)
 
 
 def free_port() -> int:

@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import event
 
 from grace.dedupe import claim_unfinished, dedupe_database_url, finish_turn, first_delivery, pending_since, take_over
 from grace.store import get_engine
-from tests.helpers import free_port
+from tests.helpers import connections_opened, free_port
 
 REDIS_DB = 12  # apart from Rasa's lock db (1), the scale tests' (8-11) and the lock store tests' (13)
 REDIS_TEST_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
@@ -185,17 +184,9 @@ def test_the_sql_inbox_keeps_its_connection_between_webhooks(grace_env, monkeypa
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert first_delivery("akanraby", "whatsapp", "SM-first", payload("SM-first"))
     engine, _ = get_engine(dedupe_database_url())
-    opened: list[object] = []
-
-    def count(*_: object) -> None:
-        opened.append(1)
-
-    event.listen(engine, "connect", count)
-    try:
+    with connections_opened(engine) as opened:
         for number in range(20):
             assert first_delivery("akanraby", "whatsapp", f"SM{number}", payload(f"SM{number}"))
             finish_turn("whatsapp", f"SM{number}")
-    finally:
-        event.remove(engine, "connect", count)
     assert opened == []
     assert claim_unfinished("whatsapp", timedelta(seconds=-1)) == [payload("SM-first")]

@@ -7,9 +7,9 @@ import asyncio
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy import event
 
 from grace.tracker_store import GraceSQLTrackerStore
+from tests.helpers import connections_opened
 
 SENDER = "akanraby:+2348011111111"
 
@@ -20,18 +20,12 @@ def test_a_conversation_is_kept_turn_by_turn_in_wal_mode_on_pooled_connections(t
     store = GraceSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
     tracker = DialogueStateTracker.from_events(SENDER, [UserUttered("good morning")])
     asyncio.run(store.save(tracker))
-    opened: list[object] = []
-
-    def count(*_: object) -> None:
-        opened.append(1)
-
-    event.listen(store.engine, "connect", count)
-    for customer, grace in [("abeg how much be ankara", "₦4,500 per yard"), ("I go take 6 yards", "Noted!")]:
-        tracker = asyncio.run(store.retrieve(SENDER))
-        tracker.update(UserUttered(customer))
-        tracker.update(BotUttered(grace))
-        asyncio.run(store.save(tracker))
-    event.remove(store.engine, "connect", count)
+    with connections_opened(store.engine) as opened:
+        for customer, grace in [("abeg how much be ankara", "₦4,500 per yard"), ("I go take 6 yards", "Noted!")]:
+            tracker = asyncio.run(store.retrieve(SENDER))
+            tracker.update(UserUttered(customer))
+            tracker.update(BotUttered(grace))
+            asyncio.run(store.save(tracker))
 
     kept = asyncio.run(store.retrieve(SENDER))
     assert [e.text for e in kept.events if isinstance(e, (UserUttered, BotUttered))] == [
