@@ -12,7 +12,8 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install train test run shell lint validate unit conversations nlu-eval e2e bench clean services browser migrate learn tune-fallback run-scaled scale
+.PHONY: install train test run shell lint types validate unit services-tests conversations nlu-eval e2e bench clean \
+	services browser migrate learn tune-fallback run-scaled scale
 
 install: $(STAMP)
 
@@ -30,7 +31,7 @@ $(MODEL): $(STAMP) $(TRAINING_INPUTS)
 train: $(MODEL)
 
 validate: $(STAMP)
-	$(PY) -m grace.cli tenants check
+	$(PY) -m grace.run.cli tenants check
 	$(RASA) data validate --fail-on-warnings
 
 # PostgreSQL and Redis (scale-out tests) and Chromium (dashboard browser tests), started or installed if missing.
@@ -40,8 +41,13 @@ services:
 browser:
 	@scripts/ensure-chromium
 
-unit: $(STAMP) services browser
-	$(PY) -m pytest -q tests --ignore=tests/e2e --ignore=tests/scale
+# The fast loop: no PostgreSQL, Redis or Chromium needed.
+unit: $(STAMP)
+	$(PY) -m pytest -q -m "not services" tests --ignore=tests/e2e --ignore=tests/scale
+
+# The tests that reach this machine's PostgreSQL, Redis or Chromium (marked in tests/conftest.py).
+services-tests: $(STAMP) services browser
+	$(PY) -m pytest -q -m services tests --ignore=tests/e2e --ignore=tests/scale
 
 conversations: $(MODEL)
 	rm -rf results/conversations; mkdir -p results
@@ -62,7 +68,7 @@ e2e: $(MODEL)
 scale: $(MODEL) services
 	$(PY) -m pytest -q tests/scale
 
-test: validate unit train conversations nlu-eval e2e scale
+test: lint types validate unit services-tests train conversations nlu-eval e2e scale
 
 learn: $(STAMP)
 	$(PY) -m grace.learn
@@ -78,19 +84,22 @@ run-scaled: $(MODEL) services
 	@export DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/grace} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0}; \
 	  psql "$${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$${DATABASE_URL##*/}'" | grep -q 1 || \
 	  psql "$${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$${DATABASE_URL##*/}\""; \
-	  $(PY) -m grace.cluster
+	  $(PY) -m grace.run.scaled
 
 run: $(MODEL)
-	$(PY) -m grace.cli run
+	$(PY) -m grace.run.cli run
 
 shell: $(MODEL)
-	$(PY) -m grace.cli run --shell --tenant $${TENANT:-akanraby}
+	$(PY) -m grace.run.cli run --shell --tenant $${TENANT:-akanraby}
 
 lint: $(STAMP)
 	$(BIN)/ruff check grace actions connectors tests scripts web
 
+types: $(STAMP)
+	$(BIN)/mypy
+
 bench: $(MODEL) services
-	$(PY) scripts/bench.py
+	$(PY) -m tests.bench.latency
 
 clean:
 	rm -rf results .pytest_cache

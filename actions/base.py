@@ -17,22 +17,21 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from grace.customers import get_or_create_customer
 from grace.errors import GraceError
-from grace.inbound import split_conversation_id
-from grace.messages import Messages
+from grace.messaging.inbound import split_conversation_id
 from grace.money import format_money
+from grace.shop.customers import get_or_create_customer
 from grace.store import session_scope
 from grace.store.models import Customer, FallbackLog
-from grace.tenants import Tenant, get_registry
+from grace.tenancy.registry import Tenant, get_registry
+from grace.tenancy.wording import LAST_RESORT, Wording
 
 log = logging.getLogger("grace.actions")
 
-# A turn the flow handled but NLU was unsure about is kept for trainers too (issue 4's
-# learning loop reads the same log); below the FallbackClassifier threshold the
-# fallback action logs the turn itself.
+# A turn the flow handled but NLU was unsure about is kept for trainers too (the learning
+# loop reads the same log); below the FallbackClassifier threshold the fallback action logs
+# the turn itself.
 LOW_CONFIDENCE = float(os.environ.get("GRACE_LOW_CONFIDENCE", "0.6"))
-STAGES = ("start", "browsing", "reviewing", "awaiting_payment", "verifying", "paid", "upsell")
 
 
 def latest_user_metadata(tracker: Tracker) -> dict:
@@ -50,7 +49,7 @@ class Turn:
     tracker: Tracker
     session: Session
     customer_key: str
-    say_: Messages
+    wording: Wording
     replies: list[dict] = field(default_factory=list)
     events: list[EventType] = field(default_factory=list)
     _customer: Customer | None = None
@@ -92,7 +91,7 @@ class Turn:
 
     def say(self, key: str | None = None, *, text: str | None = None, image: str | None = None,
             buttons: list[dict] | None = None, **params) -> None:
-        message: dict[str, Any] = {"text": text if key is None else self.say_(key, **params)}
+        message: dict[str, Any] = {"text": text if key is None else self.wording(key, **params)}
         if image:
             message["image"] = image
         if buttons:
@@ -101,7 +100,7 @@ class Turn:
 
     def resume(self) -> None:
         """Bring the customer back to where they were in the funnel (after a digression)."""
-        from actions.funnel import resume_prompt  # the funnel knows what each stage needs
+        from actions.resume import resume_prompt  # the funnel knows what each stage needs
 
         resume_prompt(self)
 
@@ -156,7 +155,7 @@ class GraceAction(Action):
         tenant = get_registry().get(tenant_id)
         with session_scope() as session:
             turn = Turn(tenant=tenant, tracker=tracker, session=session, customer_key=customer_key,
-                        say_=Messages(tenant))
+                        wording=Wording(tenant))
             self.act(turn)
             if not self.logs_own_fallback and unsure_turn(tracker):
                 log_fallback(turn, f"flow:{self.name()}"[:40])
@@ -165,9 +164,9 @@ class GraceAction(Action):
     def _error_reply(self, tracker: Tracker) -> str:
         try:
             tenant_id, _ = split_conversation_id(tracker.sender_id)
-            return Messages(get_registry().get(tenant_id))("error")
+            return Wording(get_registry().get(tenant_id))("error")
         except Exception:  # the tenant itself is the problem
-            return "Sorry, something went wrong on my side 🙏 Please try again in a moment."
+            return LAST_RESORT
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:

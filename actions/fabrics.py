@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from actions.base import GraceAction, Turn
-from grace.catalog import Fabric
-from grace.customers import remember_preferences
-from grace.fabric_search import FabricQuery, parse_query, search
-from grace.selection import find_references
-from grace.stock import available_stock
+from grace.shop.customers import remember_preferences
+from grace.shop.fabric_search import FabricQuery, parse_query, search
+from grace.shop.selection import find_references
+from grace.shop.stock import available_stock
+from grace.tenancy.catalog import Fabric
 
 PAGE_SIZE = 3
 

@@ -7,9 +7,9 @@ import re
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.base import GraceAction, Turn
+from actions.deposit import order_for_event
 from actions.fabrics import unavailable_skus
-from actions.payments import order_for_event
-from grace.orders import order_by_reference
+from grace.shop.orders import order_by_reference
 from grace.store.models import Feedback
 
 log = logging.getLogger("grace.actions.feedback")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from actions.base import GraceAction, Turn
-from actions.funnel import resume_prompt
+from actions.resume import resume_prompt
 from grace.store.models import Order
 
 

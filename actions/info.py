@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 from actions.base import GraceAction, Turn, log_fallback
-from grace.hours import days_mentioned, describe_opening, fmt_time
-from grace.tenants import FaqEntry
-from grace.textmatch import STOPWORDS, similar
+from grace.shop.textmatch import STOPWORDS, similar
+from grace.tenancy.hours import days_mentioned, describe_opening, fmt_time
+from grace.tenancy.registry import FaqEntry
 
 FAQ_MIN_SCORE = 0.34
 _QUESTION_WORDS = STOPWORDS | {"do", "you", "your", "is", "are", "can", "what", "how", "where", "when",

@@ -4,11 +4,10 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from actions.base import GraceAction, Turn
-from actions.funnel import OPEN_ORDER
-from grace.customers import remember_preferences
-from grace.notifier import notify_ops
-from grace.orders import build_quote, latest_order, place_order
-from grace.stock import OutOfStock, set_reservations
+from grace.messaging.notifications import notify_ops
+from grace.shop.customers import remember_preferences
+from grace.shop.orders import OPEN_STATUSES, build_quote, latest_order, place_order
+from grace.shop.stock import OutOfStock, set_reservations
 from grace.store.models import Handoff, InboundMessage, Order
 
 
@@ -75,7 +74,7 @@ class ActionCancelOrder(GraceAction):
             turn.say("cancel_selection")
             return
         customer = turn.customer()
-        order = latest_order(turn.session, turn.tenant.id, customer.id, OPEN_ORDER + ("deposit_paid",))
+        order = latest_order(turn.session, turn.tenant.id, customer.id, OPEN_STATUSES + ("deposit_paid",))
         if order is None:
             turn.say("cancel_nothing")
         elif order.status == "awaiting_payment":
@@ -102,5 +101,5 @@ class ActionOrderStatus(GraceAction):
             return
         items = ", ".join(f"{line.quantity} {line.unit}{'s' if line.quantity != 1 else ''} {line.name}"
                           for line in order.lines)
-        status = turn.say_(f"status_{order.status}", deposit=turn.money(order.deposit_minor))
+        status = turn.wording(f"status_{order.status}", deposit=turn.money(order.deposit_minor))
         turn.say("order_status", reference=order.reference, items=items, status=status)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 
 from actions.base import GraceAction, Turn
-from grace.customers import remember_preferences
-from grace.orders import PromoError, build_quote, check_promotion
-from grace.selection import apply_selection, find_references, parse_selection, remove_from_selection
-from grace.stock import available_stock
+from grace.shop.customers import remember_preferences
+from grace.shop.orders import PromoError, build_quote, check_promotion
+from grace.shop.selection import apply_selection, find_references, parse_selection, remove_from_selection
+from grace.shop.stock import available_stock
 
 # What the summary's buttons stand for, in words NLU reads like a customer's (a payload is
 # never an intent literal: over REST and WhatsApp it comes back as the customer's text).
@@ -22,7 +22,7 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
         turn.set("funnel_stage", "browsing")
         return
     quote = build_quote(turn.tenant, selection, promo_code, turn.tenant.now().date())
-    say = turn.say_
+    say = turn.wording
     parts = [say("summary_header")]
     for line in quote.lines:
         fabric = line.fabric

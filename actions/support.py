@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from actions.base import GraceAction, Turn, log_fallback
-from grace.hours import describe_opening
 from grace.llm.answer import grounded_answer
 from grace.llm.client import configured as llm_configured
 from grace.llm.prompt import Context
-from grace.notifier import notify_ops
+from grace.messaging.notifications import notify_ops
 from grace.store.models import Handoff
+from grace.tenancy.hours import describe_opening
 
 REDIRECT_KINDS = {"flattery": "flattery", "trivia": "trivia", "smalltalk": "smalltalk",
                   "bot_challenge": "bot_challenge"}
@@ -25,10 +25,10 @@ class ActionHandoff(GraceAction):
                    customer=customer.phone, conversation_id=turn.tracker.sender_id)
         now = turn.tenant.now()
         if turn.tenant.hours.is_open(now):
-            when = turn.say_("handoff_when_open")
+            when = turn.wording("handoff_when_open")
         else:
             opening = turn.tenant.hours.next_opening(now)
-            when = turn.say_("handoff_when_closed", next_open=describe_opening(now, opening) if opening else "")
+            when = turn.wording("handoff_when_closed", next_open=describe_opening(now, opening) if opening else "")
         turn.say("handoff", when=when)
 
 
@@ -65,7 +65,7 @@ class ActionRedirectOfftopic(GraceAction):
         if not fresh:
             turn.say("fallback")
         else:
-            line = turn.say_.rng.choice(fresh)
+            line = turn.wording.rng.choice(fresh)
             turn.say(text=line.replace("{business}", turn.tenant.name))
             turn.set("last_redirect", line)
         if turn.stage not in ("start", "browsing"):

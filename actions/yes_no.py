@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from actions.base import GraceAction, Turn
 from actions.fabrics import ActionOfferFabrics
-from actions.funnel import resume_prompt
 from actions.ordering import ActionConfirmOrder
+from actions.resume import resume_prompt
 
 
 class ActionAnswerYesNo(GraceAction):

@@ -20,9 +20,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.common import OnNewMessage
-from connectors.meta_whatsapp import MetaWhatsAppInput
-from connectors.whatsapp import TwilioWhatsAppInput
+from connectors.base import OnNewMessage
+from connectors.meta import MetaWhatsAppInput
+from connectors.twilio import TwilioWhatsAppInput
 from grace.config import load_settings
 from grace.whatsapp.client import LoopSession
 

@@ -8,7 +8,7 @@ The reply is Rasa's REST list of text / image / buttons items, never empty.
 A message_id makes a retry safe: a repeat runs nothing and gets the replies the first delivery
 saved in the tracker. With several replicas a sender retries when the replica computing its turn
 died (the balancer answers 502), possibly after saving the turn, possibly before. A turn not done
-yet is pending (grace/dedupe.py): the retry waits for the conversation's lock (held by the first
+yet is pending (grace/messaging/inbox.py): the retry waits for the conversation's lock (held by the first
 delivery until its tracker is saved; a dead replica's ticket expires after TICKET_LOCK_LIFETIME),
 then answers from the tracker, or runs the turn itself if the tracker does not have it.
 """
@@ -26,15 +26,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.common import OnNewMessage, run_turn
+from connectors.base import OnNewMessage, run_turn
 from grace.concurrency import off_loop
-from grace.dedupe import finish_turn, first_delivery, pending_since, take_over
 from grace.errors import TenantFileError, UnknownTenant
-from grace.inbound import Inbound, clean_media
-from grace.tenants import get_registry
+from grace.messaging.inbound import Inbound, clean_media
+from grace.messaging.inbox import finish_turn, first_delivery, pending_since, take_over
+from grace.tenancy.registry import get_registry
+from grace.tenancy.wording import LAST_RESORT
 
 log = logging.getLogger("grace.channels.rest")
-SORRY = "Sorry, something went wrong on my side 🙏 Please try again in a moment."
 LOCK_POLL_S = 0.25
 
 
@@ -75,7 +75,7 @@ class GraceRestInput(InputChannel):
                                      status=404)
             except TenantFileError as exc:
                 log.error("tenant files broken: %s", exc)
-                return response.json([{"recipient_id": body["sender"], "text": SORRY}])
+                return response.json([{"recipient_id": body["sender"], "text": LAST_RESORT}])
             inbound = Inbound(tenant_id=tenant.id, customer=str(body["sender"]).strip()[:64],
                               text=str(body.get("message") or ""), media=clean_media(meta.get("media")),
                               customer_name=meta.get("customer_name") or None,

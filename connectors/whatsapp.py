@@ -1,112 +1,106 @@
-"""Twilio WhatsApp: POST /webhooks/whatsapp/webhook (credentials key connectors.whatsapp.TwilioWhatsAppInput).
+"""What happens to one WhatsApp message once its webhook has been parsed (Twilio and Meta alike).
 
-Every request must carry a valid X-Twilio-Signature, computed by Twilio over
-GRACE_PUBLIC_URL + path (the URL Twilio calls, which behind a tunnel or proxy
-is not the local one) with TWILIO_AUTH_TOKEN; otherwise 403 and nothing runs.
-The business is the `To` number; an unknown number gets 404. The webhook is
-acknowledged at once with empty TwiML and the turn runs in the background;
-replies go out through the Messages API from the business's own number.
+A provider turns its webhook into an IncomingWhatsApp and knows how to fetch media and send
+messages; everything else is here, once: ops talk in commands, STOP opts out, media is kept by
+Grace, a bare number answers the last numbered choice, the turn runs through the same path as
+REST, and the replies go out in order.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-from urllib.parse import parse_qsl
+from dataclasses import dataclass, field
 
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
-from twilio.request_validator import RequestValidator
+from connectors.base import OnNewMessage, run_turn
+from grace.concurrency import off_loop
+from grace.messaging.inbound import Inbound, conversation_id
+from grace.messaging.media import MediaRejected, save_media
+from grace.shop.ops import answer_ops, is_ops_number
+from grace.tenancy.registry import Tenant, get_registry
+from grace.tenancy.wording import Wording
+from grace.whatsapp.choices import resolve_choice
+from grace.whatsapp.contacts import is_stop_request, record_inbound
+from grace.whatsapp.delivery import send_replies
+from grace.whatsapp.http import ProviderError
+from grace.whatsapp.provider import MediaRef, Provider
 
-from connectors.common import OnNewMessage
-from connectors.whatsapp_flow import IncomingWhatsApp, WhatsAppInput, admit, admit_off_loop
-from grace.tenants import Tenant, get_registry
-from grace.whatsapp.formatting import choice_text
-from grace.whatsapp.provider import MediaRef
-from grace.whatsapp.twilio import TwilioClient, TwilioProvider
-
-log = logging.getLogger("grace.channels.twilio")
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-MAX_MEDIA_ITEMS = 10
+log = logging.getLogger("grace.channels.whatsapp")
 
 
-def bare_number(value: str) -> str:
-    return value.removeprefix("whatsapp:").strip()
+@dataclass
+class IncomingWhatsApp:
+    tenant: Tenant
+    business_number: str  # the tenant's number the customer wrote to (replies go out from it)
+    customer: str  # E.164, "+234..."
+    text: str
+    message_id: str
+    customer_name: str | None = None
+    media: list[MediaRef] = field(default_factory=list)
 
+    @property
+    def conversation_id(self) -> str:
+        return conversation_id(self.tenant.id, self.customer)
 
-def parse_inbound(params: dict[str, str], tenant: Tenant) -> IncomingWhatsApp:
-    text = params.get("Body") or ""
-    if params.get("ButtonPayload") or params.get("ButtonText"):  # a quick reply: what the button stands for
-        text = choice_text({"payload": params.get("ButtonPayload"), "title": params.get("ButtonText")})
-    try:
-        count = min(int(params.get("NumMedia") or 0), MAX_MEDIA_ITEMS)
-    except ValueError:
-        count = 0
-    media = [MediaRef(params[f"MediaUrl{i}"], params.get(f"MediaContentType{i}", ""))
-             for i in range(count) if params.get(f"MediaUrl{i}")]
-    return IncomingWhatsApp(tenant=tenant, business_number=bare_number(params.get("To", "")),
-                            customer=bare_number(params.get("From", "")), text=text,
-                            message_id=params.get("MessageSid") or params.get("SmsMessageSid") or "",
-                            customer_name=(params.get("ProfileName") or "").strip() or None, media=media)
-
-
-def form_params(request: Request) -> dict[str, str]:
-    """The POST parameters, blank ones included: Twilio signs "Body=" too (Sanic's form drops it)."""
-    if "application/x-www-form-urlencoded" not in request.headers.get("Content-Type", ""):
-        return {}
-    return dict(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-
-
-def signed_url(request: Request) -> str:
-    """The URL Twilio signed: the public base URL when Grace sits behind a proxy or tunnel."""
-    public = os.environ.get("GRACE_PUBLIC_URL", "").rstrip("/")
-    if not public:
-        return request.url
-    query = f"?{request.query_string}" if request.query_string else ""
-    return f"{public}{request.path}{query}"
-
-
-def route(params: dict[str, str]) -> tuple[bool, list]:
-    """(is the number a business's, the message if new): one blocking hop for the webhook."""
-    tenant = get_registry().by_whatsapp_number(bare_number(params.get("To", "")))
-    if tenant is None:
-        return False, []
-    return True, admit([parse_inbound(params, tenant)], TwilioProvider.channel)
-
-
-class TwilioWhatsAppInput(WhatsAppInput):
-    missing_config = "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+    def as_payload(self) -> dict:
+        return {"tenant": self.tenant.id, "business_number": self.business_number, "customer": self.customer,
+                "text": self.text, "message_id": self.message_id, "customer_name": self.customer_name,
+                "media": [[m.ref, m.content_type] for m in self.media]}
 
     @classmethod
-    def name(cls) -> str:
-        return "whatsapp"
+    def from_payload(cls, payload: dict) -> IncomingWhatsApp:
+        return cls(tenant=get_registry().get(payload["tenant"]), business_number=payload["business_number"],
+                   customer=payload["customer"], text=payload["text"], message_id=payload["message_id"],
+                   customer_name=payload.get("customer_name"),
+                   media=[MediaRef(ref, content_type) for ref, content_type in payload.get("media") or []])
 
-    def make_provider(self) -> TwilioProvider | None:
-        client = TwilioClient.from_env()
-        return TwilioProvider(client) if client else None
 
-    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = self.shared_routes(on_new_message)
+def claim(message: IncomingWhatsApp, channel: str) -> Inbound:
+    """The message as an Inbound (media not fetched yet)."""
+    return Inbound(tenant_id=message.tenant.id, customer=message.customer, text=message.text,
+                   customer_name=message.customer_name, message_id=message.message_id, channel=channel)
 
-        @hook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            token = os.environ.get("TWILIO_AUTH_TOKEN")
-            params = form_params(request)
-            signature = request.headers.get("X-Twilio-Signature", "")
-            if not token or not os.environ.get("TWILIO_ACCOUNT_SID"):
-                log.error("Twilio webhook refused: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set")
-                return response.text("webhook not configured", status=403)
-            if not signature or not RequestValidator(token).validate(signed_url(request), params, signature):
-                log.warning("Twilio webhook refused: %s signature from %s (signed URL %s)",
-                            "wrong" if signature else "no", request.ip, signed_url(request))
-                return response.text("invalid signature", status=403)
-            if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
-                return response.text("From and MessageSid are required", status=400)
-            known, admitted = await admit_off_loop(route, params)
-            if not known:
-                log.warning("Twilio webhook for unknown number %s", params.get("To"))
-                return response.text("unknown business number", status=404)
-            self.inbox.start(self.provider, admitted, on_new_message)
-            return response.text(EMPTY_TWIML, content_type="text/xml")
 
-        return hook
+async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound,
+                 on_new_message: OnNewMessage, slots: asyncio.Semaphore) -> None:
+    tenant, text = message.tenant, inbound.text.strip()
+    say = Wording(tenant)
+    if is_ops_number(tenant, message.customer):  # ops talk in commands, never to the sales funnel
+        await off_loop(record_inbound, tenant.id, message.customer, provider.channel)
+        result = await off_loop(answer_ops, tenant, message.customer, text)
+        await send_replies(provider, tenant, message.business_number, message.customer, [{"text": result}])
+        return
+    stop = is_stop_request(text) and not message.media
+    await off_loop(record_inbound, tenant.id, message.customer, provider.channel, stop=stop)
+    if stop:
+        await send_replies(provider, tenant, message.business_number, message.customer, [{"text": say("opted_out")}])
+        return
+    notes: list[dict] = []
+    for media in message.media:
+        stored, problem = await keep_media(provider, tenant, media)
+        if stored:
+            inbound.media.append(stored)
+        else:
+            notes.append({"text": say(problem)})
+    if notes and not inbound.media and not text:
+        replies = notes  # nothing usable came: say why, and don't run an empty turn
+    else:
+        if not inbound.media and inbound.text:
+            inbound.text = await off_loop(resolve_choice, tenant.id, message.conversation_id, inbound.text)
+        async with slots:  # Rasa's turn is CPU work on the event loop
+            replies = notes + await run_turn(inbound, tenant, on_new_message, provider.channel)
+    await send_replies(provider, tenant, message.business_number, message.customer, replies)
+
+
+async def keep_media(provider: Provider, tenant: Tenant, media: MediaRef) -> tuple[dict | None, str]:
+    """(stored media entry, "") or (None, messages key saying why it was not kept)."""
+    try:
+        data, content_type = await provider.fetch_media(media)
+    except ProviderError as exc:
+        log.warning("media %s for %s could not be fetched: %s", media.ref, tenant.id, exc)
+        return None, "media_download_failed"
+    try:  # the type the sender declared, else the one the download reported
+        stored = await off_loop(save_media, tenant.id, data, media.content_type or content_type)
+    except MediaRejected as exc:
+        log.info("media rejected for %s: %s", tenant.id, exc)
+        return None, exc.reason
+    return stored.as_inbound(source_url=media.ref), ""

@@ -9,6 +9,18 @@ from tests.fakes.s3_api import FakeS3
 from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import chromium, make_tenants, use_bucket
 
+# Tests that need this machine's PostgreSQL, Redis or Chromium run in `make services-tests`, so that
+# `make unit` needs none of them. Marked here by the fixtures (and parameters) that reach them.
+SERVICE_FIXTURES = {"pg_url", "browser", "page", "redis_inbox", "postgres_tracker_url", "key_prefix"}
+SERVICE_PARAMS = ("postgresql", "redis")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "id", "") or ""
+        if SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) or any(p in params for p in SERVICE_PARAMS):
+            item.add_marker(pytest.mark.services)
+
 
 @pytest.fixture
 def grace_env(tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Issue 5 analytics: a tenant's figures over a date range, from a real Rasa tracker store and the app store."""
+"""Analytics: a tenant's figures over a date range, from a real Rasa tracker store and the app store."""
 from __future__ import annotations
 
 import json
@@ -247,8 +247,8 @@ def test_the_event_brokers_stream_gives_the_same_figures_as_the_tracker_store(sh
     import asyncio
 
     from grace.config import load_settings
-    from grace.event_broker import AnalyticsEventBroker
-    from grace.tracker_store import GraceSQLTrackerStore
+    from grace.rasa_plugins.event_broker import AnalyticsEventBroker
+    from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
 
     today = shop["today"]
     from_tracker = tenant_report("akanraby", days_ago(today, 2), today).to_dict()

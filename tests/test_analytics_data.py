@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from grace.customers import get_or_create_customer
-from grace.orders import build_quote, place_order
-from grace.payments import record_proof, verify_payment
+from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
+from grace.shop.customers import get_or_create_customer
+from grace.shop.orders import build_quote, place_order
+from grace.shop.payments import record_proof, verify_payment
 from grace.store import session_scope
 from grace.store.models import Customer, FallbackLog
-from grace.tenants import get_registry
-from grace.tracker_store import GraceSQLTrackerStore
+from grace.tenancy.registry import get_registry
 
 LAGOS = ZoneInfo("Africa/Lagos")
 
@@ -57,7 +57,8 @@ class Conversations:
         self.events[sender] += [ActionExecuted("action_listen", timestamp=ts)]
 
     def ops_verified(self, sender: str, at: datetime, reference: str) -> None:
-        """Ops' approval delivered as an external event (grace/events.py): Grace speaks, the customer does not."""
+        """Ops' approval delivered as an external event (grace/messaging/rasa_delivery.py): Grace speaks,
+        the customer does not."""
         intent = "EXTERNAL_payment_verified"
         self.events[sender] += [UserUttered(f"EXTERNAL: {intent}", {"name": intent, "confidence": 1.0},
                                             timestamp=at.timestamp())]

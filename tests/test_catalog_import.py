@@ -13,9 +13,8 @@ import zlib
 import pytest
 from openpyxl import Workbook
 
-from grace.catalog import CatalogError, parse_catalog
-from grace.catalog_files import backups, catalog_path, locked, restore_backup
-from grace.catalog_import import (
+from grace.errors import GraceError
+from grace.shop.catalog_import import (
     UploadError,
     apply_upload,
     check_upload,
@@ -24,9 +23,10 @@ from grace.catalog_import import (
     save_fabric_image,
     update_fabric,
 )
-from grace.errors import GraceError
-from grace.fulfilment import take_from_stock
-from grace.tenants import get_registry
+from grace.shop.fulfilment import take_from_stock
+from grace.tenancy.catalog import CatalogError, parse_catalog
+from grace.tenancy.files import backups, catalog_path, locked, restore_backup
+from grace.tenancy.registry import get_registry
 
 HEADER = ["sku", "name", "category", "colors", "pattern", "price", "unit", "min_qty", "stock", "image_url",
           "description"]

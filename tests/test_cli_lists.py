@@ -1,8 +1,8 @@
 """`grace payments list` and `grace orders list`: one tenant's rows, filtered by status."""
 from __future__ import annotations
 
-from actions.payments import ActionHandleImage
-from grace.cli import main
+from actions.deposit import ActionHandleImage
+from grace.run.cli import main
 from tests.helpers import Chat
 from tests.test_funnel_actions import place_order
 from tests.web.conftest import make_order

@@ -1,4 +1,4 @@
-"""Message-id dedupe and the durable inbox (grace/dedupe.py), in SQL and, with REDIS_URL, in the real Redis
+"""Message-id dedupe and the durable inbox (grace/messaging/inbox.py), in SQL and, with REDIS_URL, in the real Redis
 on 127.0.0.1:6379: a message is handled once, and one acknowledged but unfinished is replayed exactly once."""
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from datetime import timedelta
 import pytest
 import redis
 
-from grace.dedupe import claim_unfinished, dedupe_database_url, finish_turn, first_delivery, pending_since, take_over
+from grace.messaging.inbox import (
+    claim_unfinished,
+    dedupe_database_url,
+    finish_turn,
+    first_delivery,
+    pending_since,
+    take_over,
+)
 from grace.store import get_engine
 from tests.helpers import connections_opened, free_port
 
@@ -153,7 +160,7 @@ def test_a_turn_that_expired_unfinished_is_neither_replayed_nor_listed(redis_inb
 
 def test_with_redis_down_messages_are_kept_in_sql_and_replayed_once_it_is_back(redis_inbox, monkeypatch, caplog):
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/{REDIS_DB}")  # nothing listens there
-    caplog.set_level(logging.ERROR, logger="grace.dedupe")
+    caplog.set_level(logging.ERROR, logger="grace.messaging.inbox")
     assert first_delivery("akanraby", "whatsapp", "SM1", payload("SM1"))
     assert not first_delivery("akanraby", "whatsapp", "SM1", payload("SM1"))  # the retry during the outage
     assert first_delivery("akanraby", "whatsapp", "SM2", payload("SM2"))

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grace import profile
 from grace.config import PROJECT_ROOT
-from grace.runner import DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, DEFAULT_WEBHOOK_PORT
+from grace.rasa_plugins import profile
+from grace.run.local import DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, DEFAULT_WEBHOOK_PORT
 
 DEPLOY = PROJECT_ROOT / "deploy"
 WEB_PORT = 8000  # web/__main__.py's default GRACE_WEB_PORT
@@ -20,7 +20,7 @@ GRACE_IMAGE = "grace:latest"
 # Read by Rasa itself, not by our code.
 RASA_VARIABLES = {"SANIC_WORKERS", "TICKET_LOCK_LIFETIME"}
 # The commands each Grace process runs, by service name.
-COMMANDS = {"rasa": "rasa run", "actions": "rasa_sdk", "gateway": "connectors.gateway", "outbox": "grace.outbox",
+COMMANDS = {"rasa": "rasa run", "actions": "rasa_sdk", "gateway": "connectors.gateway", "outbox": "grace.run.outbox",
             "web": "-m web", "migrate": "grace.store.migrate upgrade"}
 
 
@@ -120,7 +120,7 @@ def test_every_process_runs_the_complete_scaled_profile(where, processes):
 @pytest.mark.parametrize("where, processes", deployments(), ids=["k8s", "compose"])
 def test_rasa_reads_the_endpoints_the_profile_writes_with_the_action_service(where, processes):
     words = shlex.split(processes["rasa"]["command"].replace("sh -c ", "", 1))
-    written = words[words.index("grace.profile") + 1]
+    written = words[words.index("grace.rasa_plugins.profile") + 1]
     assert words[words.index("--endpoints") + 1] == written
     assert words[words.index("--actions-url") + 1] == f"http://actions:{DEFAULT_ACTIONS_PORT}/webhook"
     assert words[words.index("--port") + 1] == str(DEFAULT_RASA_PORT)
@@ -209,9 +209,10 @@ def migrate_words(processes: dict[str, dict]) -> list[str]:
 @pytest.mark.parametrize("where, processes", deployments(), ids=["k8s", "compose"])
 def test_the_migrate_step_makes_rasas_tables_from_the_endpoints_the_profile_writes(where, processes):
     words = migrate_words(processes)
-    written = words[words.index("grace.profile") + 1]
+    written = words[words.index("grace.rasa_plugins.profile") + 1]
     assert words[words.index("--create-tables") + 1] == written, where
-    assert words.index("grace.store.migrate") < words.index("grace.profile") < words.index("grace.cluster"), where
+    order = [words.index(m) for m in ("grace.store.migrate", "grace.rasa_plugins.profile", "grace.run.scaled")]
+    assert order == sorted(order), where
     rasa = shlex.split(processes["rasa"]["command"].replace("sh -c ", "", 1))
     assert words[words.index("--actions-url") + 1] == rasa[rasa.index("--actions-url") + 1], where
 
@@ -243,7 +244,7 @@ def test_the_migrate_command_prepares_a_new_database_for_replicas_and_can_run_ag
 
 
 def test_making_rasas_tables_without_the_endpoints_file_says_so(tmp_path, capsys):
-    from grace.cluster import main
+    from grace.run.scaled import main
 
     assert main(["--create-tables", str(tmp_path / "var" / "endpoints.yml")]) == 2
-    assert "no such endpoints file (python -m grace.profile writes it)" in capsys.readouterr().err
+    assert "no such endpoints file (python -m grace.rasa_plugins.profile writes it)" in capsys.readouterr().err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.exc import OperationalError
 
 from actions.fabrics import ActionOfferFabrics
 from actions.support import ActionGraceFallback
@@ -165,19 +163,10 @@ def test_grace_learn_decides_outcomes_and_reports_them(tracker_url, grace_env):
 
 
 @pytest.fixture
-def postgres_tracker_url(grace_env):
-    """A throwaway database on the machine's PostgreSQL, for Rasa's tracker store in the scaled profile."""
-    name = f"grace_learn_{uuid.uuid4().hex[:10]}"
-    admin = create_engine("postgresql://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except OperationalError as exc:
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+def postgres_tracker_url(grace_env, pg_url):
+    """A throwaway database on the machine's PostgreSQL, for Rasa's tracker store in the scaled profile
+    (fails, never skips, when PostgreSQL is down)."""
+    return pg_url
 
 
 def test_outcomes_are_read_from_a_postgresql_tracker_store(postgres_tracker_url):

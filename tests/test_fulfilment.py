@@ -6,15 +6,15 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
+from actions.deposit import ActionHandleImage
 from actions.feedback import ActionOrderDelivered
-from actions.payments import ActionHandleImage
-from grace.fulfilment import FulfilmentError, change_status
-from grace.outbox import deliver_pending
-from grace.payments import verify_payment
-from grace.stock import available_stock
+from grace.run.outbox import deliver_pending
+from grace.shop.fulfilment import FulfilmentError, change_status
+from grace.shop.payments import verify_payment
+from grace.shop.stock import available_stock
 from grace.store import session_scope
 from grace.store.models import Notification, Order
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from grace.whatsapp.contacts import record_inbound
 from tests.helpers import Chat, texts
 from tests.test_funnel_actions import place_order

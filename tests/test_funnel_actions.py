@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from actions.deposit import ActionHandleImage, ActionPaymentVerified, ActionRecordPayment
 from actions.fabrics import ActionMoreFabrics, ActionOfferFabrics
 from actions.feedback import ActionAskFeedbackText, ActionSaveFeedback
 from actions.greeting import ActionGreet
 from actions.ordering import ActionConfirmOrder, ActionOrderStatus
-from actions.payments import ActionHandleImage, ActionPaymentVerified, ActionRecordPayment
 from actions.selection import ActionApplyPromo, ActionRemoveItem, ActionUpdateSelection
-from grace.payments import verify_payment
+from grace.shop.payments import verify_payment
 from grace.store import session_scope
 from grace.store.models import Customer, Feedback, Notification, Order, Payment
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from tests.helpers import Chat, texts
 
 

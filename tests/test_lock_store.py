@@ -12,7 +12,7 @@ from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.utils import number_of_sanic_workers
 from rasa.utils.endpoints import EndpointConfig
 
-from grace.lock_store import AtomicRedisLockStore
+from grace.rasa_plugins.lock_store import AtomicRedisLockStore
 
 REDIS_DB = 13  # kept apart from anything a running Grace uses (Rasa's default lock db is 1)
 ISSUERS = 24
@@ -126,9 +126,10 @@ def test_finishing_a_ticket_serves_the_next_and_keeps_the_lock_readable_by_rasa(
 
 def test_rasa_builds_it_from_endpoints_yml_and_allows_several_workers(key_prefix, monkeypatch):
     for endpoint in (
-        EndpointConfig(type="grace.lock_store.AtomicRedisLockStore", url="127.0.0.1", port=6379, db=REDIS_DB,
+        EndpointConfig(type="grace.rasa_plugins.lock_store.AtomicRedisLockStore", url="127.0.0.1", port=6379,
+                       db=REDIS_DB,
                        key_prefix=key_prefix),
-        EndpointConfig(type="grace.lock_store.AtomicRedisLockStore", url=f"redis://127.0.0.1:6379/{REDIS_DB}",
+        EndpointConfig(type="grace.rasa_plugins.lock_store.AtomicRedisLockStore", url=f"redis://127.0.0.1:6379/{REDIS_DB}",
                        key_prefix=key_prefix),
     ):
         store = LockStore.create(endpoint)

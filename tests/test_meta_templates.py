@@ -7,10 +7,10 @@ import asyncio
 import pytest
 import yaml
 
-from grace.outbox import deliver_pending
+from grace.run.outbox import deliver_pending
 from grace.store import session_scope
 from grace.store.models import Notification
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from grace.whatsapp.delivery import send_proactive
 from tests.fakes.meta_api import FakeMetaGraph
 from tests.helpers import AKANRABY_META_ID

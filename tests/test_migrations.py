@@ -86,7 +86,7 @@ def test_the_operators_check_tells_a_database_behind_the_code(tmp_path, capsys):
 
 
 def test_the_second_sqlite_file_for_message_ids_still_works(grace_env):
-    from grace.dedupe import first_delivery
+    from grace.messaging.inbox import first_delivery
 
     assert first_delivery("akanraby", "whatsapp", "SM1") is True
     assert first_delivery("akanraby", "whatsapp", "SM1") is False

@@ -6,11 +6,11 @@ import asyncio
 import yaml
 from sqlalchemy import select
 
-from actions.payments import ActionHandleImage
-from grace.outbox import deliver_pending
+from actions.deposit import ActionHandleImage
+from grace.run.outbox import deliver_pending
 from grace.store import session_scope
 from grace.store.models import Notification
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from grace.whatsapp.contacts import record_inbound
 from grace.whatsapp.delivery import send_proactive
 from tests.helpers import Chat
@@ -135,7 +135,7 @@ def test_a_reply_twilio_refused_is_sent_again_by_the_outbox(twilio):
 def test_alerts_a_dead_worker_left_half_sent_go_out_again(twilio):
     from datetime import timedelta
 
-    from grace.outbox import release_stuck
+    from grace.run.outbox import release_stuck
     from grace.store.models import utcnow
 
     record_inbound("akanraby", OPS, "whatsapp")

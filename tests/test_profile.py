@@ -14,9 +14,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import create_engine, text
 
-from grace.event_broker import AnalyticsEventBroker
-from grace.lock_store import AtomicRedisLockStore
-from grace.profile import ProfileError, load_profile, write_endpoints
+from grace.rasa_plugins.event_broker import AnalyticsEventBroker
+from grace.rasa_plugins.lock_store import AtomicRedisLockStore
+from grace.rasa_plugins.profile import ProfileError, load_profile, write_endpoints
 from grace.store.db import get_engine
 from grace.store.migrate import differences
 
@@ -42,7 +42,7 @@ def test_embedded_by_default_sqlite_tracker_in_memory_lock_no_broker(clean_env, 
     path = written(tmp_path)
     tracker = read_endpoint_config(path, "tracker_store")
     assert (tracker.type, tracker.kwargs["dialect"], tracker.kwargs["db"]) == (
-        "grace.tracker_store.GraceSQLTrackerStore", "sqlite", str(tmp_path / "var" / "tracker.db"))
+        "grace.rasa_plugins.tracker_store.GraceSQLTrackerStore", "sqlite", str(tmp_path / "var" / "tracker.db"))
     assert read_endpoint_config(path, "action_endpoint").url == ACTIONS
     assert read_endpoint_config(path, "lock_store") is None
     assert read_endpoint_config(path, "event_broker") is None
@@ -57,18 +57,18 @@ def test_scaled_names_postgresql_redis_and_the_broker_without_writing_secrets(cl
     assert "s3cret" not in open(path).read() and "r3dis" not in open(path).read()
     # Rasa expands ${...} from its environment when it reads the file.
     tracker = read_endpoint_config(path, "tracker_store")
-    assert (tracker.type, tracker.url) == ("grace.tracker_store.GraceSQLTrackerStore", SECRET_DB)
+    assert (tracker.type, tracker.url) == ("grace.rasa_plugins.tracker_store.GraceSQLTrackerStore", SECRET_DB)
     lock = read_endpoint_config(path, "lock_store")
-    assert (lock.type, lock.url) == ("grace.lock_store.AtomicRedisLockStore", "redis://:r3dis@cache.internal:6379/2")
+    assert (lock.type, lock.url) == ("grace.rasa_plugins.lock_store.AtomicRedisLockStore", "redis://:r3dis@cache.internal:6379/2")
     broker = read_endpoint_config(path, "event_broker")
-    assert (broker.type, broker.url) == ("grace.event_broker.AnalyticsEventBroker", SECRET_DB)
+    assert (broker.type, broker.url) == ("grace.rasa_plugins.event_broker.AnalyticsEventBroker", SECRET_DB)
 
 
 def test_one_variable_moves_only_its_service(clean_env, tmp_path):
     clean_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     assert load_profile().name == "scaled"
     path = written(tmp_path)
-    assert read_endpoint_config(path, "lock_store").type == "grace.lock_store.AtomicRedisLockStore"
+    assert read_endpoint_config(path, "lock_store").type == "grace.rasa_plugins.lock_store.AtomicRedisLockStore"
     assert read_endpoint_config(path, "tracker_store").kwargs["dialect"] == "sqlite"
     assert read_endpoint_config(path, "event_broker") is None
 
@@ -136,7 +136,7 @@ def test_rasa_builds_the_scaled_services_from_the_file_and_they_share_one_databa
 
 
 def test_containers_write_their_endpoints_with_the_command_and_are_told_what_is_missing(clean_env, tmp_path, capsys):
-    from grace.profile import main
+    from grace.rasa_plugins.profile import main
 
     clean_env.setenv("GRACE_PROFILE", "scaled")
     assert main([str(tmp_path / "endpoints.yml"), "--actions-url", "http://actions:5055/webhook"]) == 2

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from grace.customers import get_or_create_customer
-from grace.orders import build_quote, place_order
-from grace.payments import record_proof
-from grace.stock import OutOfStock, available_stock
+from grace.shop.customers import get_or_create_customer
+from grace.shop.orders import build_quote, place_order
+from grace.shop.payments import record_proof
+from grace.shop.stock import OutOfStock, available_stock
 from grace.store import session_scope
 from grace.store.models import Notification, Order, StockReservation, utcnow
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 
 
 def low_stock_fabric(tenant):

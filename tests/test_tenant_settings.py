@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from grace.catalog_files import tenant_folder
 from grace.errors import UnknownTenant
-from grace.tenant_settings import SettingsError, create_tenant, current_settings, history, undo, update_settings
-from grace.tenants import get_registry
+from grace.tenancy.files import tenant_folder
+from grace.tenancy.registry import get_registry
+from grace.tenancy.settings import SettingsError, create_tenant, current_settings, history, undo, update_settings
 
 
 def tenant_yml(tenant_id: str = "akanraby"):

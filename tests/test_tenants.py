@@ -5,11 +5,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from grace.catalog import CatalogError, parse_catalog
 from grace.errors import TenantFileError, UnknownTenant
-from grace.hours import days_mentioned, describe_opening
-from grace.messages import Messages
-from grace.tenants import get_registry
+from grace.tenancy.catalog import CatalogError, parse_catalog
+from grace.tenancy.hours import days_mentioned, describe_opening
+from grace.tenancy.registry import get_registry
+from grace.tenancy.wording import Wording
 
 HEADER = "sku,name,category,colors,pattern,price,unit,min_qty,stock,image_url,description\n"
 
@@ -97,5 +97,5 @@ def test_a_tenant_can_override_any_message(grace_env):
     path.write_text(path.read_text() + '\nmessages:\n  thank: "You too sweet, {business}!"\n')
     os.utime(path, ns=(1, 2_000_000_000_000_000_000))
     tenant = get_registry().get("akanraby")
-    assert Messages(tenant)("thank") == f"You too sweet, {tenant.name}!"
-    assert "Sorry" in Messages(tenant)("fallback")
+    assert Wording(tenant)("thank") == f"You too sweet, {tenant.name}!"
+    assert "Sorry" in Wording(tenant)("fallback")

@@ -1,4 +1,4 @@
-"""Rasa's SQL tracker store as Grace runs it on SQLite (grace/tracker_store.py): every turn reads and saves
+"""Rasa's SQL tracker store as Grace runs it on SQLite (grace/rasa_plugins/tracker_store.py): every turn reads and saves
 the conversation, on Rasa's event loop, so each must be quick."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from grace.tracker_store import GraceSQLTrackerStore
+from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
 from tests.helpers import connections_opened
 
 SENDER = "akanraby:+2348011111111"

@@ -6,8 +6,8 @@ import json
 
 import yaml
 
-from connectors.whatsapp import parse_inbound
-from grace.tenants import get_registry
+from connectors.twilio import parse_inbound
+from grace.tenancy.registry import get_registry
 from grace.whatsapp.delivery import provider_for
 from tests.fakes.twilio_api import twilio_form
 

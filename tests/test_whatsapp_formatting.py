@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from grace.media import MediaRejected, save_media
+from grace.messaging.media import MediaRejected, save_media
 from grace.whatsapp.choices import remember_choices, resolve_choice
 from grace.whatsapp.formatting import chosen_number, split_text
-from grace.whatsapp.twilio import twilio_messages
+from grace.whatsapp.twilio_client import twilio_messages
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -84,7 +84,7 @@ def test_media_goes_to_the_bucket_when_one_is_configured(grace_env, s3, monkeypa
 
 
 def test_meta_gets_reply_buttons_up_to_three_then_a_list_and_long_captions_in_pieces():
-    from grace.whatsapp.meta import meta_messages
+    from grace.whatsapp.meta_client import meta_messages
 
     two = [{"title": "Yes, confirm ✅", "payload": "yes, I confirm"}, {"title": "See more", "payload": "/more"}]
     [buttons] = meta_messages({"text": "Confirm?", "buttons": two}, "+2348011111111", "Reply with a number")

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from flask import abort, redirect, url_for
 from flask_login import UserMixin, current_user, login_required
 
-from grace.accounts import session_token
 from grace.store.models import User
-from grace.tenants import Tenant, get_registry
+from grace.tenancy.accounts import session_token
+from grace.tenancy.registry import Tenant, get_registry
 
 # owner: everything; ops: payments, orders, handoffs; viewer: reads only.
 ACT_ON_ORDERS = ("owner", "ops")

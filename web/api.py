@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, make_response, request
 
-from grace.accounts import tenant_for_key
 from grace.errors import GraceError
-from grace.fulfilment import FulfilmentError
-from grace.orders import orders_of
-from grace.payments import AlreadyDecided, PaymentError, payments_of
-from grace.tenants import get_registry
+from grace.shop.fulfilment import FulfilmentError
+from grace.shop.orders import orders_of
+from grace.shop.payments import AlreadyDecided, PaymentError, payments_of
+from grace.tenancy.accounts import tenant_for_key
+from grace.tenancy.registry import get_registry
 from web.db import db
 from web.openapi import SPEC
 from web.operations import decide, move_order
@@ -116,7 +116,7 @@ def put_catalog():
     """The whole catalog as CSV (or XLSX / JSON by Content-Type): 200 with a summary of the changes,
     or 422 naming each bad row by sku and line, and nothing changed."""
     try:
-        from grace.catalog_import import UploadError, apply_upload
+        from grace.shop.catalog_import import UploadError, apply_upload
     except ImportError:  # the catalog importer is not installed in this build
         return error(501, "catalog upload is not available")
 

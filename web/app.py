@@ -10,8 +10,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 
-from grace.accounts import user_for_token
 from grace.config import load_settings
+from grace.tenancy.accounts import user_for_token
 from web.access import SignedIn
 from web.db import db, init_db
 from web.extensions import csrf, login_manager
@@ -71,14 +71,14 @@ def create_app(config: dict | None = None) -> Flask:
         home,
         media,
         orders,
-        payments,
+        payment_review,
         settings,
         simulator,
         team,
     )
 
-    for module in (auth, home, payments, orders, customers, handoffs, catalog, catalog_backups, analytics, simulator,
-                   settings, team, media, api):
+    for module in (auth, home, payment_review, orders, customers, handoffs, catalog, catalog_backups, analytics,
+                   simulator, settings, team, media, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates each request by key, not by cookie
     limit_logins(app)

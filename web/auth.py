@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from grace.accounts import AccountError, authenticate, set_password
 from grace.store.models import User
+from grace.tenancy.accounts import AccountError, authenticate, set_password
 from web.access import SignedIn
 from web.db import db
 

@@ -1,16 +1,14 @@
 """Catalog: upload (check, preview, then apply), export, edit one fabric, sold out, fabric pictures.
 
 Only owners change the catalog; everyone signed in sees it. Nothing changes until the owner applies
-a file whose every row is valid; the swap is atomic (grace.catalog_import), and Grace answers from
+a file whose every row is valid; the swap is atomic (grace.shop.catalog_import), and Grace answers from
 the new catalog on the next message, with no retraining.
 """
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from grace.catalog import CatalogError
-from grace.catalog_files import catalog_path, rows_from_text
-from grace.catalog_import import (
+from grace.shop.catalog_import import (
     EDITABLE,
     UploadError,
     apply_upload,
@@ -20,6 +18,8 @@ from grace.catalog_import import (
     save_fabric_image,
     update_fabric,
 )
+from grace.tenancy.catalog import CatalogError
+from grace.tenancy.files import catalog_path, rows_from_text
 from web.access import OWNER, current_tenant, role_required
 from web.catalog_backups import listed
 from web.uploads import stash, take

@@ -1,6 +1,6 @@
 """Earlier catalogs (kept by every upload, edit and restore): listed, downloadable, restorable by owners.
 
-A restore is a catalog swap like any other (grace.catalog_files.restore_backup): the catalog it
+A restore is a catalog swap like any other (grace.tenancy.files.restore_backup): the catalog it
 replaces is kept as a backup in turn, so a restore can itself be undone from the same list.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, url_for
 
-from grace.catalog import CatalogError
-from grace.catalog_files import backups, restore_backup
 from grace.errors import GraceError
+from grace.tenancy.catalog import CatalogError
+from grace.tenancy.files import backups, restore_backup
 from web.access import OWNER, current_tenant, role_required
 
 bp = Blueprint("catalog_backups", __name__, url_prefix="/catalog/backups")
@@ -32,7 +32,7 @@ def listed(tenant_id: str) -> list[Backup]:
 
 
 def _saved_at(name: str) -> datetime | None:
-    try:  # catalog-<%Y%m%dT%H%M%S%f>-<n>.csv, as grace.catalog_files.history_name writes it
+    try:  # catalog-<%Y%m%dT%H%M%S%f>-<n>.csv, as grace.tenancy.files.history_name writes it
         return datetime.strptime(name.split("-")[1], "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
     except (IndexError, ValueError):
         return None

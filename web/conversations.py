@@ -10,10 +10,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from grace.config import load_settings
-from grace.inbound import MEDIA_INTENT, conversation_id
-from grace.notifier import OPS_REPLY
+from grace.messaging.inbound import MEDIA_INTENT, conversation_id
+from grace.messaging.notifications import OPS_REPLY
+from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import Notification
-from grace.tracker_reader import tracker_engine
 
 MAX_TURNS = 200
 EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered through its API (rasa.shared.core.constants)

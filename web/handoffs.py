@@ -1,6 +1,6 @@
 """Customers waiting for a person: the queue, one handoff with its conversation, the team's reply, closing.
 
-A reply goes to the customer on WhatsApp through the outbox (grace.notifier.reply_from_ops), under
+A reply goes to the customer on WhatsApp through the outbox (grace.messaging.notifications.reply_from_ops), under
 the same 24-hour rule and opt-outs as everything Grace writes first; the outbox row is the record
 the conversation shows, with whether it reached the customer.
 """
@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from grace.notifier import MAX_REPLY_CHARS, ReplyRejected, reply_from_ops
+from grace.messaging.notifications import MAX_REPLY_CHARS, ReplyRejected, reply_from_ops
 from grace.store.models import Customer, Handoff
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.conversations import conversation

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from grace.orders import orders_of
-from grace.payments import payments_of
+from grace.shop.orders import orders_of
+from grace.shop.payments import payments_of
 from web.access import current_tenant, role_required
 from web.db import db
 from web.queries import handoffs

@@ -5,7 +5,7 @@ Fabric pictures are public (WhatsApp fetches them by URL), so GRACE_MEDIA_BASE_U
 fabric's image_url (the dashboard's picture upload keeps them beside other media), is served to
 anyone. Everything else under a tenant's media folder (payment proofs, customers' pictures) is
 served only to a signed-in user of that tenant; anyone else gets 404, as for a missing file.
-With GRACE_MEDIA_S3_BUCKET, the same files are read from the tenant's prefix in S3 (grace.media.read_media).
+With GRACE_MEDIA_S3_BUCKET, the same files are read from the tenant's prefix in S3 (grace.messaging.media.read_media).
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from flask import Blueprint, Response, abort, send_from_directory
 from flask_login import current_user
 
 from grace.errors import GraceError
-from grace.media import MediaNotFound, MediaUnavailable, media_root, read_media, stored_name
+from grace.messaging.media import MediaNotFound, MediaUnavailable, media_root, read_media, stored_name
 from grace.store.models import Payment
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 PUBLIC_FOLDER = "fabrics"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from grace.events import deliver_customer_events
-from grace.fulfilment import change_status
-from grace.ops import Decision, decide_payment
-from grace.payments import already_decided
-from grace.tenants import Tenant
+from grace.messaging.rasa_delivery import deliver_customer_events
+from grace.shop.fulfilment import change_status
+from grace.shop.ops import Decision, decide_payment
+from grace.shop.payments import already_decided
+from grace.tenancy.registry import Tenant
 from web.queries import payment_or_404
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from grace.fulfilment import FulfilmentError
-from grace.orders import orders_of
-from grace.payments import payments_of
+from grace.shop.fulfilment import FulfilmentError
+from grace.shop.orders import orders_of
+from grace.shop.payments import payments_of
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.db import db
 from web.operations import move_order

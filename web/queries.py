@@ -6,11 +6,11 @@ from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grace.fulfilment import FLOW
 from grace.money import format_money
-from grace.orders import order_by_reference
+from grace.shop.fulfilment import FLOW
+from grace.shop.orders import order_by_reference
 from grace.store.models import Customer, Handoff, Order, Payment
-from grace.tenants import Tenant
+from grace.tenancy.registry import Tenant
 
 PAYMENT_STATUSES = ("pending", "verified", "rejected")
 ORDER_STATUSES = ("awaiting_payment", "payment_submitted", "deposit_paid", "in_production", "ready", "shipped",

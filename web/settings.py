@@ -1,5 +1,5 @@
 """Business settings (owner only): profile, hours, deposit, payment details, ops numbers, voice,
-policies, FAQs, promotions. Validated and written by grace.tenant_settings, with history and undo."""
+policies, FAQs, promotions. Validated and written by grace.tenancy.settings, with history and undo."""
 from __future__ import annotations
 
 import copy
@@ -8,9 +8,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from grace.hours import DAYS
-from grace.tenant_settings import FIELDS, SettingsError, current_settings, history, undo, update_settings
-from grace.tenants import REDIRECT_KINDS
+from grace.tenancy.hours import DAYS
+from grace.tenancy.registry import REDIRECT_KINDS
+from grace.tenancy.settings import FIELDS, SettingsError, current_settings, history, undo, update_settings
 from web.access import OWNER, current_tenant, role_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")

@@ -8,8 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from grace.config import load_settings
-from grace.media import MAX_BYTES as MAX_PICTURE
-from grace.media import MediaRejected, save_media
+from grace.messaging.media import MAX_BYTES as MAX_PICTURE
+from grace.messaging.media import MediaRejected, save_media
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.conversations import history
 

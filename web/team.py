@@ -7,7 +7,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 
-from grace.accounts import (
+from grace.store.models import ApiKey, User
+from grace.tenancy.accounts import (
     ROLES,
     AccountError,
     UnknownUser,
@@ -18,7 +19,6 @@ from grace.accounts import (
     remove_user,
     revoke_api_key,
 )
-from grace.store.models import ApiKey, User
 from web.access import OWNER, current_tenant, role_required
 from web.db import db
 

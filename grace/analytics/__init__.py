@@ -1,4 +1,4 @@
-"""Analytics per tenant over a date range, from stored events (issue 5): figures and their charts."""
+"""Analytics per tenant over a date range, from stored events: figures and their charts."""
 from grace.analytics.charts import render_charts
 from grace.analytics.funnel import STAGES, FunnelStage
 from grace.analytics.period import AnalyticsError

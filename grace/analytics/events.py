@@ -13,11 +13,11 @@ from sqlalchemy import Float, and_, column, distinct, func, inspect, not_, or_, 
 from sqlalchemy.engine import Connection
 
 from grace.analytics.period import Period
-from grace.inbound import conversation_id
-from grace.tracker_reader import tracker_engine
+from grace.messaging.inbound import conversation_id
+from grace.rasa_plugins.tracker_reader import tracker_engine
 
 TRACKER_TABLE = "events"  # Rasa's SQL tracker store
-BROKER_TABLE = "analytics_events"  # grace.event_broker: the same columns, fed by the event broker
+BROKER_TABLE = "analytics_events"  # grace.rasa_plugins.event_broker: the same columns, fed by the event broker
 
 
 def events_table(name: str):
@@ -29,7 +29,7 @@ def events_table(name: str):
 
 # Slots whose setting proves a funnel stage (Rasa stores a slot's name in action_name).
 # funnel_stage values map to the stage they show: actions/selection.py sets "reviewing" with the
-# order summary, actions/ordering.py "awaiting_payment" with the payment details, actions/payments.py
+# order summary, actions/ordering.py "awaiting_payment" with the payment details, actions/deposit.py
 # "verifying" when it records the proof.
 STAGE_OF_FUNNEL_SLOT = {"reviewing": "summary", "awaiting_payment": "payment_requested", "verifying": "proof"}
 STAGE_OF_LIST_SLOT = {"offered_skus": "options_sent", "selection": "selection"}
@@ -55,7 +55,8 @@ def _of_tenant(events, tenant_id: str):
 
 
 def _customer_turn(events):
-    # Ops' decisions reach a conversation as EXTERNAL_* intents (grace/events.py): the customer said nothing.
+    # Ops' decisions reach a conversation as EXTERNAL_* intents (grace/messaging/rasa_delivery.py):
+    # the customer said nothing.
     return and_(events.c.type_name == "user",
                 or_(events.c.intent_name.is_(None), not_(events.c.intent_name.startswith("EXTERNAL"))))
 

@@ -10,10 +10,10 @@ from grace.analytics.funnel import FunnelStage, build_funnel
 from grace.analytics.period import Period
 from grace.analytics.store import StoreFacts, read_store
 from grace.config import load_settings
-from grace.inbound import split_conversation_id
+from grace.messaging.inbound import split_conversation_id
 from grace.money import format_money
 from grace.store import session_scope
-from grace.tenants import Tenant, get_registry
+from grace.tenancy.registry import Tenant, get_registry
 
 TOP_QUESTIONS = 10
 

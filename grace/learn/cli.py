@@ -17,7 +17,7 @@ from grace.learn.report import Period, write_all
 from grace.learn.suggest import group_unhandled, training_examples
 from grace.store import session_scope
 from grace.store.models import FallbackLog
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 
 log = logging.getLogger("grace.learn")
 

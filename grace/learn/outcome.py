@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import bindparam, inspect, select, text
 from sqlalchemy.orm import Session
 
+from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import FallbackLog
-from grace.tracker_reader import tracker_engine
 
 WINDOW = timedelta(minutes=30)
 _CHUNK = 500  # conversation ids per query: well under every database's bound-parameter limit

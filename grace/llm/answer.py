@@ -6,7 +6,7 @@ import logging
 from grace.llm.client import ModelUnavailable, complete
 from grace.llm.grounding import problems
 from grace.llm.prompt import Context, asks_about_payment, build_messages
-from grace.tenants import Tenant
+from grace.tenancy.registry import Tenant
 
 log = logging.getLogger("grace.llm")
 

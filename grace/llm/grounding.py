@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from grace.tenants import Tenant
+from grace.tenancy.registry import Tenant
 
 _MONEY = re.compile(r"(?:₦|NGN|N|GH₵|GHS|\$|USD|KES|KSh|#)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?", re.I)
 _MONEY_AFTER = re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d{3,})\s?(?:naira|cedis?|dollars?|k\b)", re.I)

@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from grace.catalog import Fabric
 from grace.money import format_money
-from grace.tenants import FaqEntry, Tenant
-from grace.textmatch import words
+from grace.shop.textmatch import words
+from grace.tenancy.catalog import Fabric
+from grace.tenancy.registry import FaqEntry, Tenant
 
 MAX_FABRICS, MAX_FAQ, MAX_HISTORY = 5, 3, 6
 PAYMENT_WORDS = re.compile(r"\b(account|acct|bank|transfer|pay|payment|paid|deposit)\b", re.I)

@@ -13,19 +13,18 @@ import threading
 from dataclasses import dataclass
 
 from grace.concurrency import off_loop
-from grace.inbound import conversation_id
-from grace.notifier import notify_customer
+from grace.messaging.inbound import conversation_id
+from grace.messaging.notifications import UNDELIVERED, notify_customer
 from grace.store import session_scope
-from grace.tenants import Tenant
+from grace.tenancy.registry import Tenant
 from grace.whatsapp.choices import remember_choices
 from grace.whatsapp.contacts import Permission, may_message
 from grace.whatsapp.http import ProviderError
-from grace.whatsapp.meta import MetaClient, MetaProvider
+from grace.whatsapp.meta_client import MetaClient, MetaProvider
 from grace.whatsapp.provider import Provider, template_for
-from grace.whatsapp.twilio import TwilioClient, TwilioProvider
+from grace.whatsapp.twilio_client import TwilioClient, TwilioProvider
 
 log = logging.getLogger("grace.whatsapp.delivery")
-UNDELIVERED = "undelivered_reply"
 
 
 async def send_replies(provider: Provider, tenant: Tenant, business_number: str, customer: str,
@@ -45,7 +44,7 @@ async def send_replies(provider: Provider, tenant: Tenant, business_number: str,
 
 def record_undelivered(tenant_id: str, conversation_id: str, channel: str, replies: list[dict],
                         error: str) -> None:
-    """Keep replies that could not be sent; the outbox worker tries them again (grace.outbox)."""
+    """Keep replies that could not be sent; the outbox worker tries them again (grace.run.outbox)."""
     with session_scope() as session:
         row = notify_customer(session, tenant_id, conversation_id, UNDELIVERED,
                               channel=channel, messages=replies)

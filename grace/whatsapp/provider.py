@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from grace.tenants import Tenant
+from grace.tenancy.registry import Tenant
 
 
 @dataclass

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from grace import runner
+from grace.run import local
 from tests.fakes.meta_api import FakeMetaGraph, meta_signature
 from tests.fakes.twilio_api import FakeTwilio, twilio_form, twilio_signature
 from tests.helpers import ROOT, free_port, make_tenants
@@ -83,7 +83,7 @@ class Grace:
             time.sleep(0.1)
 
     def grace_cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "grace.cli", *args], cwd=ROOT, env=self.env,
+        return subprocess.run([sys.executable, "-m", "grace.run.cli", *args], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=120)
 
     def tracker_events(self, conversation_id: str) -> list[tuple]:
@@ -97,7 +97,7 @@ class Grace:
 
 @pytest.fixture(scope="session")
 def grace(tmp_path_factory):
-    if not runner.MODEL.exists():
+    if not local.MODEL.exists():
         pytest.fail("no trained model: run 'make train' (make e2e does)")
     root = tmp_path_factory.mktemp("grace")
     tenants = make_tenants(root)
@@ -114,11 +114,11 @@ def grace(tmp_path_factory):
                       META_API_BASE_URL=meta.base_url, GRACE_MEDIA_BASE_URL=f"{PUBLIC_URL}/media",
                       GRACE_OUTBOX_POLL_S="0.5")
     os.environ.pop("GRACE_RASA_TOKEN", None)
-    processes = runner.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=free_port())
+    processes = local.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=free_port())
     try:
         yield Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants, webhook_port)
     finally:
-        runner.stop(processes)
+        local.stop(processes)
         twilio.stop()
         meta.stop()
         os.environ.clear()

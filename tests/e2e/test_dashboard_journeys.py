@@ -14,10 +14,10 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from grace import runner
 from grace.analytics import STAGES
-from grace.catalog_files import atomic_write, locked
-from grace.media import save_media
+from grace.messaging.media import save_media
+from grace.run import local
+from grace.tenancy.files import atomic_write, locked
 from tests.helpers import ROOT, free_port, log_in, screenshot
 from tests.web.conftest import png
 
@@ -34,7 +34,8 @@ def dashboard(grace):
     port = free_port()
     env = {**grace.env, "GRACE_WEB_PORT": str(port), "GRACE_RASA_URL": grace.base, "GRACE_WEB_PASSWORD": PASSWORD}
     for email, role in ((OWNER, "owner"), (OPS, "ops")):
-        added = subprocess.run([sys.executable, "-m", "grace.cli", "users", "add", "akanraby", email, "--role", role,
+        added = subprocess.run([sys.executable, "-m", "grace.run.cli", "users", "add", "akanraby", email,
+                                "--role", role,
                                 "--password-env", "GRACE_WEB_PASSWORD"], cwd=ROOT, env=env, capture_output=True,
                                text=True, timeout=120)
         assert added.returncode == 0, added.stderr + added.stdout
@@ -43,17 +44,17 @@ def dashboard(grace):
                            start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        assert runner.wait_until_up(f"{url}/health", web, 60), f"the dashboard did not start: see {log.name}"
+        assert local.wait_until_up(f"{url}/health", web, 60), f"the dashboard did not start: see {log.name}"
         yield url
     finally:
-        runner.stop([web])
+        local.stop([web])
         log.close()
 
 
 @pytest.fixture
 def catalog_kept(grace):
     """The tenant's catalog as the other end-to-end tests expect it, put back afterwards."""
-    path = grace.tenants / "akanraby" / "catalog.csv"
+    path = grace.tenancy.registry / "akanraby" / "catalog.csv"
     original = path.read_text(encoding="utf-8")
     yield original
     with locked(path):
@@ -85,7 +86,7 @@ def test_owner_fixes_a_bad_catalog_row_then_grace_offers_the_new_fabric(grace, d
     assert (line, sku, column) == (str(bad_line), "LC-009", "price") and problem
     expect(page.get_by_role("button", name="Apply these changes")).to_have_count(0)
     screenshot(page, "catalog_report_bad_row")
-    assert (grace.tenants / "akanraby" / "catalog.csv").read_text(encoding="utf-8") == catalog_kept
+    assert (grace.tenancy.registry / "akanraby" / "catalog.csv").read_text(encoding="utf-8") == catalog_kept
 
     upload.write_text(catalog_kept.rstrip("\n") + "\n" + NEW_FABRIC.format(price="27000") + "\n", encoding="utf-8")
     page.goto(f"{dashboard}/catalog")
@@ -116,7 +117,7 @@ def test_ops_verifies_a_proof_and_sees_the_confirmation_in_the_conversation(grac
     assert any(m.get("image") for m in grace.send(me, "show me red ankara with flowers").json())
     assert "Deposit" in grace.say(me, "number 1, 12 yards")
     reference = re.search(r"\*(AKA-[A-Z0-9]{5})\*", grace.say(me, "yes")).group(1)
-    # The screenshot is kept as a WhatsApp connector keeps one (grace.media), then sent by URL.
+    # The screenshot is kept as a WhatsApp connector keeps one (grace.messaging.media), then sent by URL.
     proof = save_media("akanraby", png(240, 320, (60, 170, 110)), "image/png")
     assert reference in grace.say(me, "", media=[{"url": proof.url, "content_type": proof.content_type}])
 

@@ -147,7 +147,7 @@ def test_stop_ends_proactive_messages_until_the_customer_writes_again(grace):
 
 
 def test_a_reply_over_1600_characters_arrives_whole_in_order(grace):
-    tenant_file = grace.tenants / "kentehouse" / "tenant.yml"
+    tenant_file = grace.tenancy.registry / "kentehouse" / "tenant.yml"
     original = tenant_file.read_text()
     data = yaml.safe_load(original)
     story = " ".join(f"Kente thread number {i} was woven by hand in Bonwire." for i in range(60))
@@ -211,7 +211,7 @@ def test_a_message_acknowledged_before_a_crash_is_answered_after_the_restart(gra
     import sys
     from datetime import datetime, timedelta, timezone
 
-    from grace import runner
+    from grace.run import local
     from tests.helpers import ROOT, free_port
 
     me = "+2348100000013"
@@ -227,11 +227,11 @@ def test_a_message_acknowledged_before_a_crash_is_answered_after_the_restart(gra
                                  env={**grace.env, "GRACE_WEBHOOK_PORT": str(port)},
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        assert runner.wait_until_up(f"http://127.0.0.1:{port}/health", restarted, 60)
+        assert local.wait_until_up(f"http://127.0.0.1:{port}/health", restarted, 60)
         [reply] = grace.wait_whatsapp(me, "Amaka")
         assert reply["From"] == f"whatsapp:{AKANRABY_NUMBER}"
     finally:
-        runner.stop([restarted])
+        local.stop([restarted])
     with sqlite3.connect(grace.var_dir / "inbound.db") as db:
         assert db.execute("SELECT count(*) FROM pending_turns WHERE message_id = ?",
                           (payload["message_id"],)).fetchone() == (0,)

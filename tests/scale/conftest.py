@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from grace import cluster, runner
+from grace.run import local
+from grace.run import scaled as scaled_run
 from tests.helpers import free_port, make_tenants
 from tests.scale.services import empty_redis_db, plenty_of_stock, throwaway_database
 
@@ -16,7 +17,7 @@ LOCK_LIFETIME_S = 20  # a killed replica's conversation tickets expire this soon
 
 
 class Scaled:
-    def __init__(self, handle: cluster.Cluster, rasa_port: int, database_url: str, var_dir: Path) -> None:
+    def __init__(self, handle: scaled_run.Cluster, rasa_port: int, database_url: str, var_dir: Path) -> None:
         self.cluster, self.database_url, self.var_dir = handle, database_url, var_dir
         self.base_url = f"http://127.0.0.1:{rasa_port}"
         self.engine = create_engine(database_url, future=True, pool_pre_ping=True)
@@ -29,7 +30,7 @@ class Scaled:
 
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory):
-    if not runner.MODEL.exists():
+    if not local.MODEL.exists():
         pytest.fail("no trained model: run 'make train'")
     root = tmp_path_factory.mktemp("scaled")
     tenants = make_tenants(root)
@@ -45,13 +46,13 @@ def scaled(tmp_path_factory):
         rasa_port = free_port()
         handle = None
         try:
-            handle = cluster.start(root / "var", rasa_port, replicas=2, webhook_port=free_port(),
-                                   web_port=free_port())
+            handle = scaled_run.start(root / "var", rasa_port, replicas=2, webhook_port=free_port(),
+                                      web_port=free_port())
             scaled = Scaled(handle, rasa_port, database_url, root / "var")
             yield scaled
             scaled.engine.dispose()
         finally:
             if handle is not None:
-                cluster.stop(handle)
+                scaled_run.stop(handle)
             os.environ.clear()
             os.environ.update(saved)

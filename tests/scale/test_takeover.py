@@ -1,9 +1,9 @@
-"""A turn left unfinished by a dead replica is taken over by exactly one retry (grace/dedupe.py)."""
+"""A turn left unfinished by a dead replica is taken over by exactly one retry (grace/messaging/inbox.py)."""
 from __future__ import annotations
 
 import pytest
 
-from grace.dedupe import finish_turn, first_delivery, pending_since, take_over
+from grace.messaging.inbox import finish_turn, first_delivery, pending_since, take_over
 from tests.test_dedupe import BACKENDS, use_backend
 
 

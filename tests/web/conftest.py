@@ -10,14 +10,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from grace.accounts import create_api_key, create_user
-from grace.customers import get_or_create_customer
-from grace.media import save_media
-from grace.orders import build_quote, order_by_reference, place_order
-from grace.payments import record_proof, verify_payment
+from grace.messaging.media import save_media
+from grace.shop.customers import get_or_create_customer
+from grace.shop.orders import build_quote, order_by_reference, place_order
+from grace.shop.payments import record_proof, verify_payment
 from grace.store import session_scope
 from grace.store.models import Order
-from grace.tenants import get_registry
+from grace.tenancy.accounts import create_api_key, create_user
+from grace.tenancy.registry import get_registry
 from tests.helpers import free_port
 from web.app import create_app
 
@@ -104,7 +104,7 @@ def make_order(tenant_id: str, phone: str, name: str | None = "Ada") -> str:
 
 
 def send_proof(tenant_id: str, reference: str, text: str = "I have paid", image: bytes | None = None) -> int:
-    """The customer sends a screenshot: kept by grace.media, recorded as a pending payment."""
+    """The customer sends a screenshot: kept by grace.messaging.media, recorded as a pending payment."""
     tenant = get_registry().get(tenant_id)
     stored = save_media(tenant_id, image or PNG + reference.encode(), "image/png")
     with session_scope() as session:

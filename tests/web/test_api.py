@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from grace.accounts import revoke_api_key
 from grace.store import session_scope
 from grace.store.models import ApiKey, Payment
+from grace.tenancy.accounts import revoke_api_key
 from tests.web.conftest import login, make_order, paid_order, pending_payment, status_of
 
 

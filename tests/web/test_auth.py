@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import stat
 
-from grace.accounts import create_user
 from grace.store import session_scope
 from grace.store.models import User
+from grace.tenancy.accounts import create_user
 from tests.web.conftest import PASSWORD, csrf_token, login, post_form
 from web.app import create_app
 

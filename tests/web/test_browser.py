@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from grace.store import session_scope
 from grace.store.models import Payment
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from tests.helpers import free_port, log_in, screenshot
 from tests.web.conftest import PASSWORD, make_order, pending_payment, png, send_proof
 from tests.web.test_catalog_pages import catalog_text, edited

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from grace.catalog_files import backups
-from grace.catalog_import import apply_upload
-from grace.tenants import get_registry
+from grace.shop.catalog_import import apply_upload
+from grace.tenancy.files import backups
+from grace.tenancy.registry import get_registry
 from tests.web.conftest import login, post_form
 from tests.web.test_catalog_pages import catalog_text, edited
 

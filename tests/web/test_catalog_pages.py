@@ -6,7 +6,7 @@ import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from tests.web.conftest import PNG, csrf_token, login, post_form
 
 

@@ -1,8 +1,8 @@
 """`grace tenants create`, `grace users add`, `grace keys create`: the first accounts, made from a shell."""
 from __future__ import annotations
 
-from grace.cli import main
-from grace.tenants import get_registry
+from grace.run.cli import main
+from grace.tenancy.registry import get_registry
 from tests.web.conftest import login
 
 

@@ -9,9 +9,9 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import select
 
 from grace.config import load_settings
+from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
 from grace.store import session_scope
 from grace.store.models import Customer
-from grace.tracker_store import GraceSQLTrackerStore
 from tests.web.conftest import login, make_order
 
 

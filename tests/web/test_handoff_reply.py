@@ -8,7 +8,7 @@ import yaml
 from sqlalchemy import select
 
 from actions.support import ActionHandoff
-from grace.outbox import deliver_pending
+from grace.run.outbox import deliver_pending
 from grace.store import session_scope
 from grace.store.models import Customer, Handoff, Notification
 from grace.whatsapp.contacts import record_inbound

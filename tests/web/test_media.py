@@ -1,7 +1,7 @@
 """Fabric pictures are public (WhatsApp fetches them); proofs only for signed-in users of their tenant."""
 from __future__ import annotations
 
-from grace.media import media_root, save_media
+from grace.messaging.media import media_root, save_media
 from tests.web.conftest import PNG, login
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from actions.support import ActionHandoff
 from grace.store import session_scope
 from grace.store.models import Customer, Handoff, Notification
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from tests.helpers import Chat
 from tests.web.conftest import login, make_order, paid_order, pending_payment, post_form, status_of
 

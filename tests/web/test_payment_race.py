@@ -7,10 +7,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from grace.payments import AlreadyDecided, reject_payment, verify_payment
+from grace.shop.payments import AlreadyDecided, reject_payment, verify_payment
 from grace.store import session_scope
 from grace.store.models import Notification, Payment
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from tests.web.conftest import login, pending_payment, post_form, status_of
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grace.media import MediaNotFound, MediaUnavailable, read_media
+from grace.messaging.media import MediaNotFound, MediaUnavailable, read_media
 from grace.store import session_scope
 from grace.store.models import Payment
 from tests.fakes.s3_api import FakeS3

@@ -4,7 +4,7 @@ from __future__ import annotations
 import html
 import re
 
-from grace.tenants import get_registry
+from grace.tenancy.registry import get_registry
 from tests.web.conftest import csrf_token, login, post_form
 
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from grace.accounts import AccountError, change_role, create_user, remove_user
 from grace.store import session_scope
 from grace.store.models import User
+from grace.tenancy.accounts import AccountError, change_role, create_user, remove_user
 from tests.web.conftest import PASSWORD, login, post_form
 
 

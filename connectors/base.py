@@ -1,0 +1,78 @@
+"""The one inbound path every channel shares: dedupe, run the turn, never an empty reply."""
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from grace.concurrency import off_loop
+from grace.config import load_settings
+from grace.messaging.inbound import Inbound
+from grace.tenancy.registry import Tenant
+from grace.tenancy.wording import Wording
+
+log = logging.getLogger("grace.channels")
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class GraceCollectingOutputChannel(CollectingOutputChannel):
+    """Keeps each reply whole: Rasa's splits text on blank lines and sends an image apart from
+    its caption, which on WhatsApp would arrive as two messages, possibly out of order."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if message.get("image") or message.get("buttons"):
+            await self._persist_message(self._message(
+                recipient_id, text=(message.get("text") or "").strip() or None, image=message.get("image"),
+                buttons=message.get("buttons")))
+        else:
+            await super().send_response(recipient_id, message)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
+
+
+async def run_turn(inbound: Inbound, tenant: Tenant, on_new_message: OnNewMessage,
+                   input_channel: str) -> list[dict]:
+    """Grace's replies to one customer message: Rasa's text / image / buttons items, never none."""
+    say = Wording(tenant)
+    if inbound.is_empty():
+        return [{"text": say("empty_message")}]
+    try:
+        replies = await collect_turn(on_new_message, inbound.rasa_text(), inbound.conversation_id, input_channel,
+                                     inbound.metadata())
+    except Exception:
+        log.exception("turn failed for %s", inbound.conversation_id)
+        replies = []
+    return replies or [{"text": say("error")}]
+
+
+async def collect_turn(on_new_message: OnNewMessage, text: str, sender: str, input_channel: str,
+                       metadata: dict) -> list[dict]:
+    """Run a turn through Rasa and return its replies (text / image / buttons items)."""
+    collector = GraceCollectingOutputChannel()
+    await on_new_message(UserMessage(text, collector, sender, input_channel=input_channel, metadata=metadata))
+    return [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
+
+
+def add_turn_route(hook: Blueprint, on_new_message: OnNewMessage, channel: str) -> None:
+    """POST <prefix>/turn: run one already-admitted message as a turn of this channel and return the
+    replies. The webhook gateway (connectors/gateway.py) answers providers at once in its own process
+    and hands turns to Rasa here; only holders of Rasa's API token may call it."""
+
+    @hook.route("/turn", methods=["POST"])
+    async def turn(request: Request) -> HTTPResponse:
+        token = (await off_loop(load_settings)).rasa_token or ""
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(token, given):
+            return response.json({"error": "unauthorised"}, status=401)
+        body = request.json if isinstance(request.json, dict) else {}
+        if not body.get("sender") or not isinstance(body.get("text"), str):
+            return response.json({"error": "send JSON with 'sender' and 'text'"}, status=400)
+        return response.json(await collect_turn(on_new_message, body["text"], body["sender"], channel,
+                                                body.get("metadata") or {}))

@@ -1,0 +1,136 @@
+"""Meta WhatsApp Cloud API: /webhooks/meta_whatsapp/webhook
+(credentials key connectors.meta.MetaWhatsAppInput).
+
+GET answers Meta's subscription handshake when hub.verify_token is
+META_VERIFY_TOKEN. POST must carry X-Hub-Signature-256, the HMAC-SHA256 of the
+raw body keyed with META_APP_SECRET; otherwise 403 and nothing runs. The
+business is metadata.phone_number_id (`meta_phone_number_id` in tenant.yml).
+Meta retries any non-200 for a day or more: the answer is immediate, the turn
+runs in the background, and message ids are deduplicated.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.admission import admit, admit_off_loop
+from connectors.base import OnNewMessage
+from connectors.whatsapp import IncomingWhatsApp
+from connectors.whatsapp_channel import WhatsAppInput
+from grace.tenancy.registry import Tenant, get_registry
+from grace.whatsapp.formatting import choice_text
+from grace.whatsapp.meta_client import MetaClient, MetaProvider
+from grace.whatsapp.provider import MediaRef
+
+log = logging.getLogger("grace.channels.meta")
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+
+
+def valid_signature(body: bytes, header: str, secret: str) -> bool:
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return bool(header) and hmac.compare_digest(expected, header)
+
+
+def parse_message(raw: dict, value: dict, tenant: Tenant) -> IncomingWhatsApp:
+    kind = raw.get("type")
+    text, media = "", []
+    if kind == "text":
+        text = (raw.get("text") or {}).get("body") or ""
+    elif kind in MEDIA_TYPES:
+        item = raw.get(kind) or {}
+        text = item.get("caption") or ""
+        if item.get("id"):
+            media.append(MediaRef(str(item["id"]), item.get("mime_type") or ""))
+    elif kind == "interactive":
+        interactive = raw.get("interactive") or {}
+        chosen = interactive.get(interactive.get("type") or "") or {}
+        text = choice_text({"payload": chosen.get("id"), "title": chosen.get("title")})
+    elif kind == "button":  # a template's quick reply
+        button = raw.get("button") or {}
+        text = choice_text({"payload": button.get("payload"), "title": button.get("text")})
+    wa_id = str(raw.get("from") or "")
+    names = {c.get("wa_id"): (c.get("profile") or {}).get("name") for c in value.get("contacts") or []}
+    return IncomingWhatsApp(tenant=tenant, business_number=str(value["metadata"]["phone_number_id"]),
+                            customer=f"+{wa_id.lstrip('+')}" if wa_id else "", text=text,
+                            message_id=str(raw.get("id") or ""), customer_name=names.get(wa_id) or None,
+                            media=media)
+
+
+def changes(payload: dict) -> list[dict]:
+    """Each `value` of the payload that carries messages for a phone number (statuses are ignored)."""
+    values = []
+    for entry in payload.get("entry") or []:
+        for change in entry.get("changes") or []:
+            value = change.get("value") or {}
+            if value.get("messages") and (value.get("metadata") or {}).get("phone_number_id"):
+                values.append(value)
+    return values
+
+
+def route(values: list[dict]) -> tuple[int, list]:
+    """(how many values were for a known business, the new messages): one blocking hop."""
+    known, messages = 0, []
+    for value in values:
+        phone_number_id = value["metadata"]["phone_number_id"]
+        tenant = get_registry().by_meta_phone_number_id(phone_number_id)
+        if tenant is None:
+            log.warning("Meta webhook for unknown phone_number_id %s", phone_number_id)
+            continue
+        known += 1
+        messages += [parse_message(raw, value, tenant) for raw in value["messages"]]
+    return known, admit(messages, MetaProvider.channel)
+
+
+class MetaWhatsAppInput(WhatsAppInput):
+    missing_config = "META_ACCESS_TOKEN"
+
+    @classmethod
+    def name(cls) -> str:
+        return "meta_whatsapp"
+
+    def make_provider(self) -> MetaProvider | None:
+        client = MetaClient.from_env()
+        return MetaProvider(client) if client else None
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook = self.shared_routes(on_new_message)
+
+        @hook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            expected = os.environ.get("META_VERIFY_TOKEN", "")
+            given = request.args.get("hub.verify_token", "")
+            if request.args.get("hub.mode") == "subscribe" and expected and hmac.compare_digest(expected, given):
+                return response.text(request.args.get("hub.challenge", ""))
+            log.warning("Meta verification refused (mode %r)", request.args.get("hub.mode"))
+            return response.text("verification failed", status=403)
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            secret = os.environ.get("META_APP_SECRET")
+            if not secret or not os.environ.get("META_ACCESS_TOKEN"):
+                log.error("Meta webhook refused: META_APP_SECRET / META_ACCESS_TOKEN are not set")
+                return response.text("webhook not configured", status=403)
+            if not valid_signature(request.body, request.headers.get("X-Hub-Signature-256", ""), secret):
+                log.warning("Meta webhook refused: bad or missing signature from %s", request.ip)
+                return response.text("invalid signature", status=403)
+            try:
+                payload = json.loads(request.body)
+            except ValueError:
+                return response.text("body is not JSON", status=400)
+            values = changes(payload) if isinstance(payload, dict) else []
+            if not values:
+                return response.json({"status": "ignored"})  # delivery receipts and other updates
+            known, admitted = await admit_off_loop(route, values)
+            self.inbox.start(self.provider, admitted, on_new_message)
+            if not known:
+                return response.text("unknown business phone number id", status=404)
+            return response.json({"status": "accepted"})
+
+        return hook

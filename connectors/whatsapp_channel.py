@@ -1,0 +1,98 @@
+"""The base of the Twilio and Meta input channels, and the output channel for messages Grace writes
+first in a WhatsApp conversation."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.admission import Inbox, unfinished
+from connectors.base import OnNewMessage, add_turn_route
+from grace.concurrency import off_loop
+from grace.messaging.inbound import split_conversation_id
+from grace.tenancy.registry import get_registry
+from grace.whatsapp.delivery import record_undelivered, send_proactive
+from grace.whatsapp.http import ProviderError
+from grace.whatsapp.provider import Provider
+
+log = logging.getLogger("grace.channels.whatsapp")
+
+
+class WhatsAppOutput(OutputChannel):
+    """Messages Grace writes first in a conversation (ops' verdict through trigger_intent), sent
+    under WhatsApp's 24-hour rule; what cannot be sent is recorded for ops."""
+
+    def __init__(self, channel_name: str) -> None:
+        self.channel_name = channel_name
+
+    def name(self) -> str:  # Rasa calls it on instances
+        return self.channel_name
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        tenant_id, customer = split_conversation_id(recipient_id)
+        tenant = await off_loop(get_registry().get, tenant_id)
+        reply = {key: message[key] for key in ("text", "image", "buttons") if message.get(key)}
+        if not reply:
+            return
+        outcome = await send_proactive(tenant, customer, [reply], "order_update", [reply.get("text", "")[:900]],
+                                       channel=self.channel_name)
+        if outcome.status != "sent":
+            log.warning("proactive message to %s not sent: %s", recipient_id, outcome.detail)
+            await off_loop(record_undelivered, tenant.id, recipient_id, self.channel_name, [reply], outcome.detail)
+
+
+class WhatsAppInput(InputChannel):
+    """What the WhatsApp input channels share: the inbox of background turns, the provider (from the
+    environment, on first use), proactive output, and the health and /turn routes."""
+
+    missing_config = ""
+
+    def __init__(self, turn_route: bool = True) -> None:
+        self.inbox = Inbox()
+        self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
+        self._provider: Provider | None = None
+
+    def make_provider(self) -> Provider | None:
+        raise NotImplementedError
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = self.make_provider()
+            if self._provider is None:
+                raise ProviderError(0, f"{self.missing_config} not set")
+        return self._provider
+
+    def get_output_channel(self) -> OutputChannel | None:
+        return WhatsAppOutput(self.name())
+
+    def shared_routes(self, on_new_message: OnNewMessage) -> Blueprint:
+        hook = Blueprint(f"grace_{self.name()}", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        if self.turn_route:
+            add_turn_route(hook, on_new_message, self.name())
+
+        @hook.listener("after_server_start")
+        async def replay_unfinished(_app: object, _loop: object) -> None:
+            asyncio.get_running_loop().create_task(self.replay(on_new_message))
+
+        return hook
+
+    async def replay(self, on_new_message: OnNewMessage) -> None:
+        """At start: answer what a crashed process acknowledged but never answered."""
+        try:
+            recovered = await off_loop(unfinished, self.name())
+            if recovered:
+                log.warning("replaying %d unfinished %s message(s)", len(recovered), self.name())
+                self.inbox.start(self.provider, recovered, on_new_message)
+        except Exception:  # recovery must never stop the server from serving
+            log.exception("replaying unfinished %s messages failed", self.name())

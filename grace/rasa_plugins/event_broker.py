@@ -1,0 +1,43 @@
+"""Rasa's SQL event broker, writing to `analytics_events` with the tracker store's columns.
+
+endpoints.yml: `event_broker: {type: grace.rasa_plugins.event_broker.AnalyticsEventBroker, url: ${DATABASE_URL}}`.
+
+In the scaled profile the broker shares the database with Rasa's SQL tracker store, and both of
+Rasa's classes name their table `events` with different columns: the broker's rows would break the
+tracker's table. So the broker has a table of its own, and it keeps the columns the tracker store
+keeps (type, time, intent, action or slot name, the event as JSON), so analytics reads the stream
+with the same queries as the tracker store and never has to parse every row.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa.core.brokers.sql import SQLEventBroker
+from sqlalchemy import Column, Float, Integer, String, Text
+from sqlalchemy.orm import declarative_base
+
+TABLE = "analytics_events"
+
+
+class AnalyticsEventBroker(SQLEventBroker):
+    Base = declarative_base()
+
+    class SQLBrokerEvent(Base):
+        __tablename__ = TABLE
+        id = Column(Integer, primary_key=True)
+        sender_id = Column(String(255), index=True)
+        type_name = Column(String(255))
+        timestamp = Column(Float, index=True)
+        intent_name = Column(String(255))
+        action_name = Column(String(255))
+        data = Column(Text)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Publishes one event (Rasa's dict of it, with the conversation's sender_id)."""
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        with self.session_scope() as session:
+            session.add(self.SQLBrokerEvent(
+                sender_id=event.get("sender_id"), type_name=event.get("event"), timestamp=event.get("timestamp"),
+                intent_name=intent, action_name=event.get("name"), data=json.dumps(event)))
+            session.commit()

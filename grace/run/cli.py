@@ -1,0 +1,319 @@
+"""`grace`: the command line for ops and trainers.
+
+  grace payments list [--status pending]      payments of a tenant
+  grace payments verify <order ref>           deposit verified: the customer is told
+  grace payments reject <order ref> --reason  rejected with a reason the customer sees
+  grace orders list [--status deposit_paid]   orders of a tenant
+  grace orders status <order ref> <status>    in_production / ready / shipped / delivered: the customer is told
+  grace events retry                          re-deliver customer notifications
+  grace tenants check                         validate every tenant's files
+  grace tenants create <id> --name ...        a new business (then fill it in from the dashboard)
+  grace users add <tenant> <email> --role R   a dashboard account (owner, ops or viewer)
+  grace keys create <tenant>                  an API key for /api/v1 (printed once)
+  grace analytics <tenant> <from> <to> [--out DIR]   figures as JSON, charts as SVG
+  grace learn [--days 30]                     review of unhandled messages and FAQ candidates (data/suggestions/)
+  grace run [--shell]                         start Rasa and the action server
+  grace shell                                 chat with a running Grace as a customer
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from grace.config import load_settings
+from grace.errors import GraceError
+from grace.messaging.rasa_delivery import deliver_customer_events
+from grace.money import format_money
+from grace.shop.fulfilment import FulfilmentError, change_status
+from grace.shop.ops import decide_payment
+from grace.shop.orders import orders_of
+from grace.shop.payments import PaymentError, payments_of
+from grace.store import session_scope
+from grace.tenancy.registry import get_registry
+
+
+def _report(tenant_id: str, delivered: list[tuple]) -> int:
+    failures = 0
+    for row, outcome in delivered:
+        who = row.recipients[0]
+        if isinstance(outcome, str):
+            failures += 1
+            print(f"  ! {row.kind} not delivered to {who}: {outcome}\n"
+                  f"    (saved; run 'grace events retry --tenant {tenant_id}' once Rasa is up)")
+        else:
+            print(f"  → {who}: {row.kind}")
+            for message in outcome:
+                print(f"    Grace: {message.get('text') or message.get('image') or ''}")
+    return 1 if failures else 0
+
+
+def cmd_payments(args: argparse.Namespace) -> int:
+    tenant = get_registry().get(args.tenant)
+    if args.action == "list":
+        with session_scope() as session:
+            for p in payments_of(session, tenant.id, None if args.status == "all" else args.status):
+                money = lambda m: format_money(m, tenant.currency) if m is not None else "-"  # noqa: E731
+                print(f"{p.id:>5}  {p.order.reference}  {p.status:<9} due {money(p.expected_minor)}"
+                      f"  stated {money(p.stated_amount_minor)}  proof {p.proof_url or '(text only)'}")
+        return 0
+    try:
+        decision = decide_payment(tenant, args.reference, args.action == "verify", args.reason or "", by=args.by)
+    except PaymentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Payment for order {decision.reference} {decision.status}.")
+    return _report(tenant.id, decision.delivered)
+
+
+def cmd_orders(args: argparse.Namespace) -> int:
+    tenant = get_registry().get(args.tenant)
+    if args.action == "list":
+        with session_scope() as session:
+            for order in orders_of(session, tenant.id, None if args.status == "all" else args.status):
+                lines = ", ".join(f"{line.quantity} {line.unit} {line.sku}" for line in order.lines)
+                print(f"{order.reference}  {order.status:<17} {format_money(order.total_minor, tenant.currency):>12}"
+                      f"  {order.customer.name or order.customer.phone}  {lines}")
+        return 0
+    try:
+        with session_scope() as session:
+            order = change_status(session, tenant, args.reference, args.status)
+            reference = order.reference
+    except FulfilmentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Order {reference} is now {args.status}.")
+    if args.status == "delivered":  # told inside the conversation, which then asks for feedback
+        return _report(tenant.id, deliver_customer_events(tenant.id))
+    print("  → the customer is told on WhatsApp by the outbox worker")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    tenant_id = get_registry().get(args.tenant).id
+    return _report(tenant_id, deliver_customer_events(tenant_id))
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    if args.action == "create":
+        return cmd_tenant_create(args)
+    registry = get_registry()
+    bad = 0
+    for tenant_id in registry.ids():
+        try:
+            tenant = registry.get(tenant_id)
+            problem = registry.error(tenant_id)
+        except GraceError as exc:
+            tenant, problem = None, exc
+        if problem:
+            bad += 1
+            print(f"✗ {tenant_id}: {problem}")
+        else:
+            print(f"✓ {tenant_id}: {tenant.name}, {len(tenant.catalog.fabrics)} fabrics")
+    if not registry.ids():
+        print(f"no tenants under {registry.root}")
+        return 1
+    return 1 if bad else 0
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> int:
+    from grace.tenancy.settings import SettingsError, create_tenant
+
+    facts = {"currency": args.currency, "timezone": args.timezone, "ops": args.ops,
+             "whatsapp_numbers": args.whatsapp, "deposit_percent": args.deposit_percent,
+             "payment": {"bank_name": args.bank_name, "account_name": args.account_name,
+                         "account_number": args.account_number},
+             "policies": {"returns": args.returns, "delivery": args.delivery}}
+    try:
+        tenant = create_tenant(args.tenant_id, args.name or args.tenant_id, **_given(facts))
+    except SettingsError as exc:
+        for field_name, problem in exc.errors.items():
+            print(f"error: {field_name}: {problem}", file=sys.stderr)
+        return 2
+    print(f"Created {tenant.id} ({tenant.name}). Next: grace users add {tenant.id} <email> --role owner")
+    return 0
+
+
+def _given(facts: dict) -> dict:
+    """The facts given on the command line (None and empty lists left out, nested too)."""
+    kept = {}
+    for key, value in facts.items():
+        value = _given(value) if isinstance(value, dict) else value
+        if value not in (None, [], {}):
+            kept[key] = value
+    return kept
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from grace.tenancy.accounts import AccountError, create_user
+
+    if not get_registry().exists(args.tenant_id):
+        print(f"error: unknown tenant {args.tenant_id!r}", file=sys.stderr)
+        return 2
+    if args.password_env:
+        password = os.environ.get(args.password_env, "")
+        if not password:
+            print(f"error: {args.password_env} is not set", file=sys.stderr)
+            return 2
+    else:
+        password = getpass.getpass(f"Password for {args.email}: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        with session_scope() as session:
+            user = create_user(session, args.tenant_id, args.email, args.role, password)
+            email = user.email
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{email} can now log in to {args.tenant_id}'s dashboard as {args.role}.")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from grace.tenancy.accounts import create_api_key
+
+    if not get_registry().exists(args.tenant_id):
+        print(f"error: unknown tenant {args.tenant_id!r}", file=sys.stderr)
+        return 2
+    with session_scope() as session:
+        _, key = create_api_key(session, args.tenant_id, args.label or "cli")
+    print("API key (shown only now; Grace keeps only its hash). Send it as X-API-Key:")
+    print(key)
+    return 0
+
+
+def cmd_analytics(args: argparse.Namespace) -> int:
+    """A tenant's figures as JSON, and its charts as SVG files when --out is given."""
+    import json
+
+    from grace.analytics import render_charts, tenant_report
+
+    try:
+        report = tenant_report(args.tenant, args.start, args.end)
+    except GraceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, svg in render_charts(report).items():
+            (args.out / f"{name}.svg").write_text(svg, encoding="utf-8")
+        print(f"charts written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="grace", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    default_tenant = load_settings().default_tenant
+
+    pay = sub.add_parser("payments", help="list, verify or reject payments")
+    pay.add_argument("action", choices=["list", "verify", "reject"])
+    pay.add_argument("reference", nargs="?", help="order reference, e.g. AKA-7QX4M")
+    pay.add_argument("--tenant", default=default_tenant)
+    pay.add_argument("--reason", help="why the payment is rejected (the customer sees it)")
+    pay.add_argument("--status", default="pending", choices=["pending", "verified", "rejected", "all"])
+    pay.add_argument("--by", default="ops", help="who decided (kept with the payment)")
+
+    orders = sub.add_parser("orders", help="list orders, move a paid order forward")
+    orders.add_argument("action", choices=["list", "status"])
+    orders.add_argument("reference", nargs="?", help="order reference, e.g. AKA-7QX4M")
+    orders.add_argument("new_status", nargs="?", metavar="status",
+                        choices=["in_production", "ready", "shipped", "delivered"])
+    orders.add_argument("--tenant", default=default_tenant)
+    orders.add_argument("--status", default="all", help="list only orders with this status")
+
+    events = sub.add_parser("events", help="deliver pending customer notifications")
+    events.add_argument("action", choices=["retry"])
+    events.add_argument("--tenant", default=default_tenant)
+
+    tenants = sub.add_parser("tenants", help="check tenant files, or create a tenant")
+    tenants.add_argument("action", choices=["check", "create"])
+    tenants.add_argument("tenant_id", nargs="?", help="for create: lower-case letters, digits, - or _")
+    tenants.add_argument("--name", help="the business's name")
+    tenants.add_argument("--currency", help="ISO 4217, e.g. NGN")
+    tenants.add_argument("--timezone", help="IANA, e.g. Africa/Lagos")
+    tenants.add_argument("--ops", action="append", default=[], help="an ops team number (repeat for more)")
+    tenants.add_argument("--whatsapp", action="append", default=[], help="a WhatsApp number of the business")
+    tenants.add_argument("--deposit-percent", type=float)
+    tenants.add_argument("--bank-name")
+    tenants.add_argument("--account-name")
+    tenants.add_argument("--account-number")
+    tenants.add_argument("--returns", help="the returns policy")
+    tenants.add_argument("--delivery", help="the delivery policy")
+
+    users = sub.add_parser("users", help="dashboard accounts")
+    users.add_argument("action", choices=["add"])
+    users.add_argument("tenant_id")
+    users.add_argument("email")
+    users.add_argument("--role", required=True, choices=["owner", "ops", "viewer"])
+    users.add_argument("--password-env", metavar="VAR", help="read the password from this variable, not a prompt")
+
+    keys = sub.add_parser("keys", help="API keys")
+    keys.add_argument("action", choices=["create"])
+    keys.add_argument("tenant_id")
+    keys.add_argument("--label", help="what will use the key")
+
+    run = sub.add_parser("run", help="start Rasa and the action server")
+    run.add_argument("--shell", action="store_true", help="then chat in this terminal")
+    run.add_argument("--tenant", default=default_tenant)
+
+    shell = sub.add_parser("shell", help="chat with a running Grace as a customer")
+    shell.add_argument("--tenant", default=default_tenant)
+    shell.add_argument("--sender", default="+2348000000000")
+
+    analytics = sub.add_parser("analytics", help="a tenant's figures (JSON) and charts (SVG) over a date range")
+    analytics.add_argument("tenant")
+    analytics.add_argument("start", type=date.fromisoformat, help="first day, YYYY-MM-DD (tenant's timezone)")
+    analytics.add_argument("end", type=date.fromisoformat, help="last day, inclusive")
+    analytics.add_argument("--out", type=Path, help="folder for <chart>.svg files")
+
+    # Listed here for `grace --help`; its own options are grace.learn's (dispatched before parsing).
+    sub.add_parser("learn", help="review of unhandled messages and FAQ candidates (data/suggestions/)")
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["learn"]:
+        from grace.learn import main as learn_main
+
+        return learn_main(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command == "payments":
+        if args.action != "list" and not args.reference:
+            parser.error("an order reference is needed")
+        if args.action == "reject" and not args.reason:
+            parser.error("reject needs --reason")
+        return cmd_payments(args)
+    if args.command == "orders":
+        if args.action == "status" and not (args.reference and args.new_status):
+            parser.error("orders status needs an order reference and a status")
+        args.status = args.new_status if args.action == "status" else args.status
+        return cmd_orders(args)
+    if args.command == "events":
+        return cmd_events(args)
+    if args.command == "tenants":
+        if args.action == "create" and not args.tenant_id:
+            parser.error("tenants create needs a tenant id")
+        return cmd_tenants(args)
+    if args.command == "users":
+        return cmd_users(args)
+    if args.command == "keys":
+        return cmd_keys(args)
+    if args.command == "analytics":
+        return cmd_analytics(args)
+    if args.command == "run":
+        from grace.run.local import run
+
+        return run(shell_tenant=args.tenant if args.shell else None)
+    from grace.run.shell import chat
+
+    return chat(args.tenant, args.sender)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

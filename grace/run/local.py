@@ -1,0 +1,213 @@
+"""`make run`: Rasa (HTTP API on, token-protected, bound to 127.0.0.1) and the action server.
+
+Also the outbox worker, the WhatsApp webhook gateway (GRACE_WEBHOOK_PORT, 5006) and the dashboard
+(`python -m web`, GRACE_WEB_PORT, 8000). Ports: GRACE_RASA_PORT (5005), GRACE_ACTIONS_PORT (5055).
+GRACE_RASA_HOST=0.0.0.0 exposes the webhooks behind a proxy; the API still needs the token.
+`make run-scaled` (grace/run/scaled.py) starts replicas behind a balancer with the same pieces.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy.engine import make_url
+
+from grace.config import PROJECT_ROOT, load_settings
+from grace.rasa_plugins import profile
+from grace.run.processes import COMPANIONS, DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, Companion, companion
+
+MODEL = PROJECT_ROOT / "models" / "grace.tar.gz"
+# Also the ports of the deployment files (deploy/), kept equal by tests/test_deploy_files.py.
+DEFAULT_WEBHOOK_PORT = companion("gateway").default_port
+DEFAULT_WEB_PORT = companion("web").default_port
+RASA_LOAD_S = 240  # loading the model takes ~40-60 s alone, longer when replicas load side by side
+
+
+def ensure_token(var_dir: Path) -> str:
+    token = os.environ.get("GRACE_RASA_TOKEN")
+    if token:
+        return token
+    token_file = var_dir / "rasa_token"
+    if not token_file.exists():
+        token_file.write_text(secrets.token_urlsafe(24))
+        token_file.chmod(0o600)
+    return token_file.read_text().strip()
+
+
+def write_endpoints(var_dir: Path, actions_port: int, name: str = "endpoints") -> Path:
+    """var/<name>.yml for this run: its action server port, and the services of the profile
+    (embedded: var/tracker.db; scaled: PostgreSQL, Redis, event broker)."""
+    return profile.write_endpoints(var_dir / f"{name}.yml", profile.load_profile(),
+                                   f"http://127.0.0.1:{actions_port}/webhook", var_dir / "tracker.db")
+
+
+def migrate(env: dict[str, str], log_dir: Path) -> None:
+    """Bring the app store to the code's schema before any server opens it (each would, under a lock;
+    here a database that cannot be reached or migrated stops the start with the reason)."""
+    with open(log_dir / "migrate.log", "ab") as log:
+        done = subprocess.run([sys.executable, "-m", "grace.store.migrate", "upgrade"], cwd=PROJECT_ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        raise RuntimeError(f"The store could not be migrated; see {log_dir}/migrate.log")
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def prepare(var_dir: Path, log_dir: Path, rasa_port: int, webhook_port: int | None,
+            web_port: int | None) -> dict[str, str]:
+    """The environment every process of a run shares (ports as the others find them), store migrated."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ensure_token(var_dir)
+    env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port)}
+    chosen = {"gateway": webhook_port, "web": web_port}
+    for c in COMPANIONS:
+        if c.port_env:
+            env[c.port_env] = str(chosen.get(c.name) or int(env.get(c.port_env, c.default_port)))
+    migrate(env, log_dir)
+    return env
+
+
+def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    """A process of its own group (stop() ends it with its children), logging to <name>.log."""
+    return subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / f"{name}.log", "ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def spawn_actions(name: str, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
+    return spawn(name, [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)], env, log_dir)
+
+
+def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, str],
+               log_dir: Path) -> subprocess.Popen:
+    token = ensure_token(Path(env["GRACE_VAR_DIR"]))
+    return spawn(name, [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api", f"--auth-token={token}",
+                        "-i", host, "--port", str(port), "--model", str(MODEL), "--endpoints", str(endpoints),
+                        "--credentials", str(PROJECT_ROOT / "credentials.yml")], env, log_dir)
+
+
+def spawn_companions(env: dict[str, str], log_dir: Path) -> list[subprocess.Popen]:
+    """The outbox worker, the webhook gateway and the dashboard (grace/run/processes.py): one each per run."""
+    return [spawn(c.name, [sys.executable, "-m", c.module], env, log_dir) for c in COMPANIONS]
+
+
+def companions_up(companions: list[subprocess.Popen], env: dict[str, str]) -> bool:
+    return all(wait_until_up(f"http://127.0.0.1:{env[c.port_env]}{c.health}", process, 60)
+               for c, process in zip(COMPANIONS, companions, strict=True) if c.port_env and c.health)
+
+
+def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0.1",
+          log_dir: Path | None = None, webhook_port: int | None = None,
+          web_port: int | None = None) -> list[subprocess.Popen]:
+    """Start the servers, the outbox worker, the webhook gateway and the dashboard; wait until they answer.
+    Returns the processes: actions, rasa, outbox, gateway[, web]."""
+    log_dir = log_dir or var_dir / "logs"
+    env = prepare(var_dir, log_dir, rasa_port, webhook_port, web_port)
+    endpoints = write_endpoints(var_dir, actions_port)
+    actions = spawn_actions("actions", actions_port, env, log_dir)
+    rasa = spawn_rasa("rasa", rasa_port, host, endpoints, env, log_dir)
+    processes = [actions, rasa, *spawn_companions(env, log_dir)]
+    ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
+          and companions_up(processes[2:], env)
+          and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, RASA_LOAD_S))
+    if not ok:
+        stop(processes)
+        raise RuntimeError(f"Grace did not start; see the logs in {log_dir}/")
+    return processes
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def address(c: Companion) -> tuple[str, str]:
+    return os.environ.get(c.port_env or "", str(c.default_port)), os.environ.get(c.host_env or "", "127.0.0.1")
+
+
+def describe(host: str, rasa_port: int, actions: str, var_dir: Path, database_url: str, extra: str = "") -> str:
+    """The "Grace is up" text, for one process or the scaled cluster (`actions` says where they are)."""
+    webhook_port, webhook_host = address(companion("gateway"))
+    web_port, web_host = address(companion("web"))
+    return f"""
+Grace is up.
+  Rasa (REST webhook)   http://{host}:{rasa_port}/webhooks/rest/webhook
+  Rasa HTTP API         http://{host}:{rasa_port}/  (token in GRACE_RASA_TOKEN or {var_dir}/rasa_token)
+  Action server         {actions}
+  WhatsApp (Twilio)     http://{webhook_host}:{webhook_port}/webhooks/whatsapp/webhook   (gateway: fast acks)
+  WhatsApp (Meta)       http://{webhook_host}:{webhook_port}/webhooks/meta_whatsapp/webhook
+  Dashboard             http://{web_host}:{web_port}/
+  Outbox worker         sends ops alerts over WhatsApp when a provider is configured
+  Profile               {profile.load_profile().name}
+  Store                 {make_url(database_url).render_as_string(hide_password=True)}
+  Logs                  {var_dir}/logs/{extra}
+Press Ctrl-C to stop."""
+
+
+def serve(processes: list[subprocess.Popen], rasa_port: int, shell_tenant: str | None) -> None:
+    """Until Ctrl-C, SIGTERM or a server stops (or the shell ends), then stop them all."""
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt  # the servers run in sessions of their own: a signal to us alone must stop them
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        if shell_tenant:
+            from grace.run.shell import chat
+
+            chat(shell_tenant, "+2348000000000", f"http://127.0.0.1:{rasa_port}")
+        else:
+            while all(p.poll() is None for p in processes):
+                time.sleep(1)
+            print("A server stopped; see the logs.", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping Grace...")
+        stop(processes)
+
+
+def run(shell_tenant: str | None = None) -> int:
+    if not MODEL.exists():
+        print("No trained model: run 'make train' first.", file=sys.stderr)
+        return 1
+    settings = load_settings()
+    rasa_port = int(os.environ.get("GRACE_RASA_PORT", DEFAULT_RASA_PORT))
+    actions_port = int(os.environ.get("GRACE_ACTIONS_PORT", DEFAULT_ACTIONS_PORT))
+    host = os.environ.get("GRACE_RASA_HOST", "127.0.0.1")
+    print("Starting Grace (the first start takes about a minute)...")
+    try:
+        processes = start(settings.var_dir, rasa_port, actions_port, host)
+    except (RuntimeError, profile.ProfileError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(describe(host, rasa_port, f"http://127.0.0.1:{actions_port}/webhook", settings.var_dir,
+                   settings.database_url))
+    serve(processes, rasa_port, shell_tenant)
+    return 0

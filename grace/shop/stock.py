@@ -1,0 +1,101 @@
+"""Stock on hand minus what orders hold, reserved so the last yards are sold once.
+
+Available = catalog stock - held reservations not yet expired - committed
+reservations of orders not yet shipped (shipping takes the goods out of the
+catalog's stock: grace.shop.fulfilment). A reservation first bumps a per-fabric lock row, which
+serialises concurrent reservations of that fabric on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from grace.store.models import Order, StockLock, StockReservation, utcnow
+from grace.tenancy.registry import Tenant
+
+SHIPPED = ("shipped", "delivered")
+
+
+class OutOfStock(Exception):
+    def __init__(self, shortages: dict[str, int]) -> None:
+        super().__init__(f"not enough stock: {shortages}")
+        self.shortages = shortages  # sku -> quantity still available
+
+
+def reserved_quantities(session: Session, tenant_id: str, skus: Iterable[str] | None = None,
+                        now: datetime | None = None) -> dict[str, int]:
+    now = now or utcnow()
+    query = (
+        select(StockReservation.sku, func.sum(StockReservation.quantity))
+        .join(Order, Order.id == StockReservation.order_id)
+        .where(
+            StockReservation.tenant_id == tenant_id,
+            or_(
+                and_(StockReservation.status == "held", StockReservation.expires_at > now),
+                and_(StockReservation.status == "committed", Order.status.notin_(SHIPPED)),
+            ),
+        )
+        .group_by(StockReservation.sku)
+    )
+    if skus is not None:
+        query = query.where(StockReservation.sku.in_(list(skus)))
+    return {sku: int(total) for sku, total in session.execute(query)}
+
+
+def available_stock(session: Session, tenant: Tenant, skus: Iterable[str] | None = None) -> dict[str, int]:
+    skus = list(skus) if skus is not None else [f.sku for f in tenant.catalog.fabrics]
+    reserved = reserved_quantities(session, tenant.id, skus)
+    result = {}
+    for sku in skus:
+        fabric = tenant.catalog.get(sku)
+        result[sku] = max(0, (fabric.stock if fabric else 0) - reserved.get(sku, 0))
+    return result
+
+
+def _lock_fabrics(session: Session, tenant_id: str, skus: list[str]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
+    for sku in sorted(set(skus)):  # a fixed order: no deadlock between two orders
+        session.execute(insert(StockLock).values(tenant_id=tenant_id, sku=sku, version=0)
+                        .on_conflict_do_nothing())
+        session.execute(update(StockLock).where(StockLock.tenant_id == tenant_id, StockLock.sku == sku)
+                        .values(version=StockLock.version + 1))
+
+
+def reserve(session: Session, tenant: Tenant, order: Order, quantities: dict[str, int],
+            status: str = "held") -> None:
+    """Reserve stock for `order` or raise OutOfStock, in the caller's transaction.
+
+    Call before any other write in the transaction: the lock must come first.
+    """
+    _lock_fabrics(session, tenant.id, list(quantities))
+    available = available_stock(session, tenant, quantities)
+    shortages = {sku: available[sku] for sku, qty in quantities.items() if qty > available[sku]}
+    if shortages:
+        raise OutOfStock(shortages)
+    expires = utcnow() + timedelta(hours=tenant.hold_hours) if status == "held" else None
+    for sku, qty in quantities.items():
+        session.add(StockReservation(tenant_id=tenant.id, sku=sku, order=order, quantity=qty,
+                                     status=status, expires_at=expires))
+
+
+def set_reservations(session: Session, order: Order, status: str,
+                     expires_at: datetime | None = None) -> None:
+    session.execute(update(StockReservation).where(
+        StockReservation.tenant_id == order.tenant_id, StockReservation.order_id == order.id,
+    ).values(status=status, expires_at=expires_at))
+
+
+def hold_is_live(session: Session, order: Order, now: datetime | None = None) -> bool:
+    """True while every reservation of the order still counts against stock."""
+    now = now or utcnow()
+    rows = session.execute(select(StockReservation).where(
+        StockReservation.tenant_id == order.tenant_id, StockReservation.order_id == order.id,
+    )).scalars().all()
+    return bool(rows) and all(
+        r.status == "committed" or (r.status == "held" and r.expires_at and r.expires_at > now) for r in rows
+    )

@@ -1,0 +1,333 @@
+"""Tenants: one folder each under tenants/, read at request time through a cache.
+
+An edit to a tenant's files takes effect on the next message (no restart, no
+retraining). A malformed edit is reported with the file and field, and the last
+good version keeps serving customers meanwhile.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from grace.config import load_settings
+from grace.errors import TenantFileError, UnknownTenant
+from grace.tenancy.catalog import Catalog, CatalogError, parse_catalog
+from grace.tenancy.hours import OpeningHours
+
+log = logging.getLogger(__name__)
+
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+REDIRECT_KINDS = ("flattery", "trivia", "smalltalk", "bot_challenge")
+
+
+@dataclass(frozen=True)
+class Payment:
+    bank_name: str
+    account_name: str
+    account_number: str
+    instructions: str
+    sample: bool = False
+
+
+@dataclass(frozen=True)
+class Promotion:
+    code: str
+    description: str
+    percent_off: float
+    valid_until: date
+
+    def is_valid_on(self, day: date) -> bool:
+        return day <= self.valid_until
+
+
+@dataclass(frozen=True)
+class Voice:
+    persona: str
+    humour: str
+    redirects: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    q: str
+    a: str
+
+
+@dataclass
+class Tenant:
+    id: str
+    name: str
+    whatsapp_numbers: tuple[str, ...]
+    currency: str
+    timezone: ZoneInfo
+    deposit_percent: float
+    hold_hours: float
+    order_prefix: str
+    image_base_url: str
+    hours: OpeningHours
+    payment: Payment
+    ops: tuple[str, ...]
+    voice: Voice
+    policies: dict[str, str]
+    faq: tuple[FaqEntry, ...]
+    promotions: tuple[Promotion, ...]
+    messages: dict[str, object]
+    catalog: Catalog
+    extra: dict = field(default_factory=dict)
+    payment_reminder_hours: float = 6  # a confirmed order without proof is reminded once (0: never)
+
+    def now(self) -> datetime:
+        return datetime.now(self.timezone)
+
+    def promotion(self, code: str) -> Promotion | None:
+        wanted = code.strip().upper()
+        return next((p for p in self.promotions if p.code.upper() == wanted), None)
+
+
+class _Reader:
+    """Reads typed fields from parsed YAML, naming the file and field on any problem."""
+
+    def __init__(self, path: Path, data: object, prefix: str = "") -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def error(self, field_name: str, problem: str) -> TenantFileError:
+        return TenantFileError(str(self.path), self.prefix + field_name, problem)
+
+    def get(self, dotted: str, default=...):
+        node = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node or node[part] is None:
+                if default is ...:
+                    raise self.error(dotted, "missing")
+                return default
+            node = node[part]
+        return node
+
+    def items(self, dotted: str) -> list[_Reader]:
+        """One reader per entry of a list of mappings (promotions, faq)."""
+        value = self.get(dotted, [])
+        if not isinstance(value, list):
+            raise self.error(dotted, "expected a list")
+        readers = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self.error(f"{dotted}[{i}]", "expected a mapping")
+            readers.append(_Reader(self.path, item, f"{self.prefix}{dotted}[{i}]."))
+        return readers
+
+    def text(self, dotted: str, default=...) -> str:
+        value = self.get(dotted, default)
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise self.error(dotted, f"expected text, got {value!r}")
+        if default is ... and not str(value).strip():
+            raise self.error(dotted, "is empty")
+        return str(value).strip()
+
+    def number(self, dotted: str, low: float, high: float, default=...) -> float:
+        value = self.get(dotted, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise self.error(dotted, f"expected a number from {low:g} to {high:g}, got {value!r}")
+        return value
+
+    def day(self, dotted: str) -> date:
+        value = self.get(dotted)
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                pass
+        if not isinstance(value, date):
+            raise self.error(dotted, f"expected a date YYYY-MM-DD, got {value!r}")
+        return value
+
+    def phones(self, dotted: str, default=...) -> tuple[str, ...]:
+        value = self.get(dotted, default)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.error(dotted, "expected a list of E.164 numbers")
+        for number in value:
+            if not isinstance(number, str) or not E164.match(number):
+                raise self.error(dotted, f"{number!r} is not an E.164 number like +2348012345678")
+        return tuple(value)
+
+    def text_list(self, dotted: str) -> tuple[str, ...]:
+        value = self.get(dotted, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.error(dotted, "expected a list of texts")
+        return tuple(v.strip() for v in value)
+
+
+def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
+    """Load and validate one tenant folder. Raises TenantFileError naming file and field."""
+    yml_path = folder / "tenant.yml"
+    try:
+        data = yaml.safe_load(yml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TenantFileError(str(yml_path), "(file)", "not found") from None
+    except yaml.YAMLError as exc:
+        raise TenantFileError(str(yml_path), "(syntax)", str(exc).replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise TenantFileError(str(yml_path), "(file)", "expected a mapping of settings")
+    r = _Reader(yml_path, data)
+
+    currency = r.text("currency").upper()
+    if not re.match(r"^[A-Z]{3}$", currency):
+        raise r.error("currency", f"expected an ISO 4217 code like NGN, got {currency!r}")
+    try:
+        timezone = ZoneInfo(r.text("timezone"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise r.error("timezone", f"unknown IANA timezone {r.get('timezone')!r}") from None
+    prefix = r.text("order_prefix", tenant_id[:3]).upper()
+    if not re.match(r"^[A-Z0-9]{2,5}$", prefix):
+        raise r.error("order_prefix", f"expected 2-5 letters or digits, got {prefix!r}")
+    voice_redirects = {kind: r.text_list(f"voice.redirects.{kind}") for kind in REDIRECT_KINDS}
+    messages = r.get("messages", {})
+    if not isinstance(messages, dict):
+        raise r.error("messages", "expected a mapping of message name to text")
+    image_base_url = r.text("image_base_url", "")
+    if image_base_url and not image_base_url.endswith("/"):
+        image_base_url += "/"
+
+    catalog_path = folder / "catalog.csv"
+    try:
+        catalog = parse_catalog(catalog_path.read_text(encoding="utf-8-sig"), currency, image_base_url)
+    except FileNotFoundError:
+        raise TenantFileError(str(catalog_path), "(file)", "not found") from None
+    except CatalogError as exc:
+        first = exc.errors[0]
+        raise TenantFileError(str(catalog_path), f"line {first.line} column {first.column}", str(exc)) from None
+
+    return Tenant(
+        id=tenant_id,
+        name=r.text("name"),
+        whatsapp_numbers=r.phones("whatsapp_numbers", []),
+        currency=currency,
+        timezone=timezone,
+        deposit_percent=r.number("deposit_percent", 0, 100),
+        hold_hours=r.number("hold_hours", 0.1, 24 * 30, 48),
+        order_prefix=prefix,
+        image_base_url=image_base_url,
+        hours=OpeningHours.parse(r.get("hours"), r.error),
+        payment=Payment(
+            bank_name=r.text("payment.bank_name"),
+            account_name=r.text("payment.account_name"),
+            account_number=r.text("payment.account_number"),
+            instructions=r.text("payment.instructions", ""),
+            sample=bool(r.get("payment.sample", False)),
+        ),
+        ops=r.phones("ops"),
+        voice=Voice(persona=r.text("voice.persona", ""), humour=r.text("voice.humour", ""),
+                    redirects=voice_redirects),
+        policies={"returns": r.text("policies.returns"), "delivery": r.text("policies.delivery")},
+        faq=tuple(FaqEntry(q=i.text("q"), a=i.text("a")) for i in r.items("faq")),
+        promotions=tuple(
+            Promotion(code=i.text("code"), description=i.text("description", ""),
+                      percent_off=i.number("percent_off", 0.01, 100), valid_until=i.day("valid_until"))
+            for i in r.items("promotions")
+        ),
+        messages=messages,
+        catalog=catalog,
+        extra={k: v for k, v in data.items() if k in ("meta_phone_number_id", "whatsapp_templates", "llm_model")},
+        payment_reminder_hours=r.number("payment_reminder_hours", 0, 24 * 30, 6),
+    )
+
+
+def _signature(folder: Path) -> tuple:
+    parts = []
+    for name in ("tenant.yml", "catalog.csv"):
+        try:
+            st = (folder / name).stat()
+            parts.append((st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            parts.append(None)
+    return tuple(parts)
+
+
+class TenantRegistry:
+    """Tenants by id, reloaded when their files change; thread-safe."""
+
+    def __init__(self, root: Path, default_tenant: str) -> None:
+        self.root = Path(root)
+        self.default_tenant = default_tenant
+        self._cache: dict[str, tuple[tuple, Tenant]] = {}
+        self._errors: dict[str, TenantFileError] = {}
+        self._lock = threading.Lock()
+
+    def ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir()
+                      if p.is_dir() and TENANT_ID.match(p.name) and (p / "tenant.yml").exists())
+
+    def exists(self, tenant_id: str) -> bool:
+        return bool(TENANT_ID.match(tenant_id or "")) and (self.root / tenant_id / "tenant.yml").is_file()
+
+    def get(self, tenant_id: str | None = None) -> Tenant:
+        """The tenant (the default one for None). Raises UnknownTenant or TenantFileError."""
+        tenant_id = tenant_id or self.default_tenant
+        # The id comes from outside (metadata, URLs): never let it walk the file system.
+        if not self.exists(tenant_id):
+            raise UnknownTenant(tenant_id)
+        folder = self.root / tenant_id
+        signature = _signature(folder)
+        with self._lock:
+            cached = self._cache.get(tenant_id)
+            if cached and cached[0] == signature:
+                return cached[1]
+            try:
+                tenant = parse_tenant(tenant_id, folder)
+            except TenantFileError as exc:
+                self._errors[tenant_id] = exc
+                if cached:
+                    log.error("tenant %s: %s; still serving the last good version", tenant_id, exc)
+                    return cached[1]
+                raise
+            self._errors.pop(tenant_id, None)
+            self._cache[tenant_id] = (signature, tenant)
+            return tenant
+
+    def error(self, tenant_id: str) -> TenantFileError | None:
+        """The problem with the tenant's current files, if any (even while a good copy serves)."""
+        return self._errors.get(tenant_id)
+
+    def by_whatsapp_number(self, number: str) -> Tenant | None:
+        number = number.removeprefix("whatsapp:").strip()
+        return self._first(lambda tenant: number in tenant.whatsapp_numbers)
+
+    def by_meta_phone_number_id(self, phone_number_id: str) -> Tenant | None:
+        wanted = str(phone_number_id).strip()
+        return self._first(lambda tenant: wanted and str(tenant.extra.get("meta_phone_number_id") or "") == wanted)
+
+    def _first(self, matches) -> Tenant | None:
+        """The first readable tenant that matches (a broken tenant never hides the others)."""
+        for tenant_id in self.ids():
+            try:
+                tenant = self.get(tenant_id)
+            except TenantFileError:
+                continue
+            if matches(tenant):
+                return tenant
+        return None
+
+
+_registries: dict[tuple[str, str], TenantRegistry] = {}
+_registries_lock = threading.Lock()
+
+
+def get_registry() -> TenantRegistry:
+    """The process-wide registry for the configured tenants folder."""
+    settings = load_settings()
+    key = (str(settings.tenants_dir), settings.default_tenant)
+    with _registries_lock:
+        if key not in _registries:
+            _registries[key] = TenantRegistry(settings.tenants_dir, settings.default_tenant)
+        return _registries[key]

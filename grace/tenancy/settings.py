@@ -1,0 +1,348 @@
+"""Owners change their business settings (tenant.yml) from the dashboard, with history and undo.
+
+A change is checked by the real tenant parser before anything is written, so
+the assistant never loads a broken file; the write is atomic and the registry
+picks it up on the next message. tenant.yml is edited with ruamel.yaml, which
+keeps the owner's comments and layout; the result is read back the way the
+parser reads it (PyYAML, YAML 1.1) and must mean exactly what was intended,
+else it is written plainly (comments lost, meaning kept). Each write keeps the
+previous file in `.history/` with who, when and what changed.
+"""
+from __future__ import annotations
+
+import copy
+import errno
+import io
+import json
+import re
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from grace.errors import GraceError, TenantFileError, UnknownTenant
+from grace.tenancy.catalog import COLUMNS
+from grace.tenancy.files import HISTORY, atomic_write, history_name, locked, tenant_folder
+from grace.tenancy.hours import DAYS
+from grace.tenancy.registry import REDIRECT_KINDS, TENANT_ID, Tenant, get_registry, parse_tenant
+
+# What the dashboard may change; nested mappings are merged key by key, lists are replaced whole.
+FIELDS: dict[str, object] = {
+    "name": str, "timezone": str, "image_base_url": str,
+    "deposit_percent": float, "hold_hours": float, "payment_reminder_hours": float,
+    "hours": {day: str for day in DAYS},
+    "payment": {"bank_name": str, "account_name": str, "account_number": str, "instructions": str},
+    "ops": "phones", "whatsapp_numbers": "phones",
+    "voice": {"persona": str, "humour": str, "redirects": {kind: "lines" for kind in REDIRECT_KINDS}},
+    "policies": {"returns": str, "delivery": str},
+    "faq": [{"q": str, "a": str}],
+    "promotions": [{"code": str, "description": str, "percent_off": float, "valid_until": str}],
+}
+
+
+def _flatten(spec: dict, where: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, item in spec.items():
+        out[f"{where}{key}"] = item
+        if isinstance(item, dict):
+            out |= _flatten(item, f"{where}{key}.")
+    return out
+
+
+FIELDS_AT = _flatten(FIELDS)  # "payment.bank_name" -> its spec
+# What the parser assumes when the file leaves a field out: sending it back is not a change.
+DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "image_base_url": "", "whatsapp_numbers": [],
+            "faq": [], "promotions": []}
+INDEX = "settings.jsonl"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)\\U([0-9A-Fa-f]{8})")
+
+
+class SettingsError(GraceError):
+    """Settings that cannot be saved; `errors` maps each field (dotted, e.g. payment.bank_name) to its problem."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {problem}" for name, problem in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: str
+    at: datetime
+    by: str
+    summary: str
+
+
+def current_settings(tenant_id: str) -> dict:
+    """The editable settings as the file has them (plus read-only id, currency, order_prefix), JSON-ready."""
+    data = _plain(_read(_folder(tenant_id)))
+    settings: dict = {"id": tenant_id, "currency": data.get("currency"),  # shown, not editable
+                      "order_prefix": data.get("order_prefix") or _default_prefix(tenant_id)}
+    for name, spec in FIELDS.items():
+        settings[name] = _only_editable(data.get(name, DEFAULTS.get(name)), spec)
+    return _json_ready(settings)
+
+
+def _only_editable(value: object, spec: object) -> object:
+    """What the form shows is what it may send back (payment.sample, say, stays in the file only)."""
+    if isinstance(spec, dict) and isinstance(value, dict):
+        return {k: _only_editable(value.get(k), s) for k, s in spec.items() if k in value}
+    if isinstance(spec, list) and isinstance(value, list):
+        return [_only_editable(item, spec[0]) for item in value]
+    return value
+
+
+def update_settings(tenant_id: str, changes: dict, by: str) -> Tenant:
+    """Validate and save changed settings (unchanged values are left as written); the tenant as now loaded."""
+    folder = _folder(tenant_id)
+    path = folder / "tenant.yml"
+    with locked(path):
+        old_text = _read(folder)
+        old = _plain(old_text)
+        errors: dict[str, str] = {}
+        fixed = {"id": tenant_id, "currency": old.get("currency"),
+                 "order_prefix": old.get("order_prefix") or _default_prefix(tenant_id)}
+        for name, value in fixed.items():  # the form may send them back, unchanged
+            if name in changes and str(changes[name]).strip().upper() != str(value).strip().upper():
+                errors[name] = "cannot be changed here (prices and order references depend on it)"
+        wanted = _normalise({k: v for k, v in changes.items() if k not in fixed}, FIELDS, "", errors)
+        _check_url(wanted, errors)
+        if errors:
+            raise SettingsError(errors)
+        intended = copy.deepcopy(old)
+        changed: list[str] = []
+        _merge(intended, old, wanted, "", changed)
+        if not changed:
+            return get_registry().get(tenant_id)
+        text = _edited_text(old_text, old, wanted, intended)
+        _validate(tenant_id, text)
+        _write(folder, old_text, text, by, "changed " + ", ".join(changed))
+    return get_registry().get(tenant_id)
+
+
+def history(tenant_id: str) -> list[HistoryEntry]:
+    """Every saved change of the tenant's settings, newest first."""
+    index = _folder(tenant_id) / HISTORY / INDEX
+    if not index.exists():
+        return []
+    entries = [json.loads(line) for line in index.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [HistoryEntry(e["id"], datetime.fromisoformat(e["at"]), e["by"], e["summary"]) for e in reversed(entries)]
+
+
+def undo(tenant_id: str, entry_id: str, by: str) -> Tenant:
+    """Put tenant.yml back as it was before that change; the undo is itself a change in the history."""
+    folder = _folder(tenant_id)
+    entry = next((e for e in history(tenant_id) if e.id == entry_id), None)
+    if entry is None:  # ids come from the dashboard's URLs: only ids in the index name files
+        raise SettingsError({"history": f"no saved change {entry_id!r} for {tenant_id}"})
+    previous = (folder / HISTORY / f"{entry.id}.yml").read_text(encoding="utf-8")
+    with locked(folder / "tenant.yml"):
+        current = _read(folder)
+        _validate(tenant_id, previous)
+        _write(folder, current, previous, by, f"undid {entry.at:%Y-%m-%d %H:%M} ({entry.summary})")
+    return get_registry().get(tenant_id)
+
+
+def create_tenant(tenant_id: str, name: str, **facts) -> Tenant:
+    """A new business: its folder with a valid tenant.yml and an empty catalog (the dashboard fills it)."""
+    if not TENANT_ID.match(tenant_id or ""):
+        raise SettingsError({"id": "use 1-40 lower-case letters, digits, '-' or '_', starting with a letter or digit"})
+    root = Path(get_registry().root)
+    if (root / tenant_id).exists():
+        raise SettingsError({"id": f"{tenant_id} already exists"})
+    errors: dict[str, str] = {}
+    data: dict = {"name": _text(name), "currency": str(facts.pop("currency", "")).strip().upper(),
+                  "order_prefix": str(facts.pop("order_prefix", "") or _default_prefix(tenant_id)).upper()}
+    data.update(_normalise({"hours": {d: "09:00-18:00" for d in DAYS[:5]} | {"sat": "10:00-16:00", "sun": "closed"},
+                            "deposit_percent": 50, "hold_hours": 48, "faq": [], "promotions": [],
+                            "voice": {"persona": "", "humour": "", "redirects": {k: [] for k in REDIRECT_KINDS}}},
+                           FIELDS, "", errors))
+    wanted = _normalise(facts, FIELDS, "", errors)
+    _check_url(wanted, errors)
+    _merge(data, data, wanted, "", [])
+    missing = ["currency", "timezone", "payment.bank_name", "payment.account_name", "payment.account_number",
+               "ops", "policies.returns", "policies.delivery"]
+    errors |= {field: "missing" for field in missing if _dotted(data, field) in (None, "", [])}
+    if errors:
+        raise SettingsError(errors)
+    title = re.sub(r"\s+", " ", data["name"])  # one comment line, whatever was typed
+    text = f"# {title}: created from the dashboard.\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True,
+                                                                         width=4096)
+    _validate(tenant_id, text)
+    staging = root / f".new-{tenant_id}-{secrets.token_hex(4)}"  # not a tenant id: the registry never lists it
+    staging.mkdir(parents=True)
+    try:
+        (staging / "tenant.yml").write_text(text, encoding="utf-8")
+        (staging / "catalog.csv").write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
+        staging.rename(root / tenant_id)  # all at once: never a half-made tenant
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        taken = exc.errno in (errno.EEXIST, errno.ENOTEMPTY)
+        raise SettingsError({"id": f"{tenant_id} already exists" if taken else f"cannot create it: {exc}"}) from None
+    return get_registry().get(tenant_id)
+
+
+def _folder(tenant_id: str) -> Path:
+    # Ids come from URLs and forms: only a registered tenant's own folder is ever touched.
+    if not get_registry().exists(tenant_id):
+        raise UnknownTenant(tenant_id)
+    return tenant_folder(tenant_id)
+
+
+def _read(folder: Path) -> str:
+    return (folder / "tenant.yml").read_text(encoding="utf-8")
+
+
+def _plain(text: str) -> dict:
+    """The file as the tenant parser sees it."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SettingsError({"(file)": f"tenant.yml cannot be read: {exc}"}) from None
+    if not isinstance(data, dict):
+        raise SettingsError({"(file)": "tenant.yml is not a mapping of settings"})
+    return data
+
+
+def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) -> object:
+    """Form input shaped like the spec: texts stripped, numbers from text, lists from lines; problems in errors."""
+    field = where.rstrip(".") or "(settings)"
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            errors[field] = "expected a group of fields"
+            return {}
+        result = {}
+        for key, item in value.items():
+            if key not in spec:
+                errors[f"{where}{key}"] = "not a setting that can be changed here"
+            else:
+                result[key] = _normalise(item, spec[key], f"{where}{key}.", errors)
+        return result
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            errors[field] = "expected a list"
+            return []
+        items = [_normalise(item, spec[0], f"{field}[{i}].", errors) for i, item in enumerate(value)]
+        return [item for item in items if any(v not in ("", None) for v in item.values())]  # a form's blank row
+    if spec in ("phones", "lines"):
+        items = value.splitlines() if spec == "lines" and isinstance(value, str) else value
+        items = re.split(r"[,\s]+", items) if isinstance(items, str) else items
+        if not isinstance(items, list):
+            errors[field] = "expected a list"
+            return []
+        return [t for t in (_text(i) for i in items) if t]
+    if spec is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        try:
+            number = float(_text(value).rstrip("%"))
+        except ValueError:
+            errors[field] = f"expected a number, got {value!r}"
+            return value
+        return int(number) if number.is_integer() else number
+    return _text(value)
+
+
+def _check_url(wanted: dict, errors: dict[str, str]) -> None:
+    # The parser joins picture names onto this address as given: a typo would break every picture.
+    url = wanted.get("image_base_url")
+    if url and not re.match(r"^https?://[^\s/]+\.[^\s]+$", url):
+        errors["image_base_url"] = f"expected an http(s) address like https://example.com/fabrics/, got {url!r}"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return _CONTROL.sub("", "" if value is None else str(value)).strip()
+
+
+def _merge(target: dict, old: dict, wanted: dict, where: str, changed: list[str]) -> None:
+    """Apply wanted values that differ from the old ones; nested groups key by key."""
+    old = old if isinstance(old, dict) else {}
+    for key, value in wanted.items():
+        if isinstance(value, dict) and isinstance(FIELDS_AT.get(f"{where}{key}"), dict):
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            _merge(target[key], old.get(key), value, f"{where}{key}.", changed)
+        elif _json_ready(old.get(key, DEFAULTS.get(key) if not where else None)) != _json_ready(value):
+            target[key] = value
+            changed.append(f"{where}{key}")
+
+
+def _edited_text(old_text: str, old: dict, wanted: dict, intended: dict) -> str:
+    """The new tenant.yml: the owner's file with only the changed values replaced, when that reads back right."""
+    rt = YAML()
+    rt.preserve_quotes, rt.width = True, 4096
+    rt.indent(mapping=2, sequence=4, offset=2)
+    document = rt.load(old_text)
+    _merge(document, old, _quoted(wanted), "", [])
+    out = io.StringIO()
+    rt.dump(document, out)
+    # ruamel writes emoji in double quotes as \U escapes; the owner should read their emoji.
+    text = _ESCAPED.sub(lambda m: m.group(1) + chr(int(m.group(2), 16)), out.getvalue())
+    try:
+        if yaml.safe_load(text) == intended:
+            return text
+    except yaml.YAMLError:
+        pass
+    return yaml.safe_dump(intended, sort_keys=False, allow_unicode=True, width=4096)
+
+
+def _quoted(value: object) -> object:
+    """Texts double-quoted: YAML 1.1 (the parser) and 1.2 (ruamel) read "yes" or "0123" differently unquoted."""
+    if isinstance(value, str):
+        return DoubleQuotedScalarString(value)
+    if isinstance(value, list):
+        return [_quoted(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _quoted(v) for k, v in value.items()}
+    return value
+
+
+def _validate(tenant_id: str, text: str) -> None:
+    """Parse the new file with the real parser, beside an empty catalog: settings problems only."""
+    with tempfile.TemporaryDirectory(prefix="grace-settings-") as tmp:
+        folder = Path(tmp)
+        (folder / "tenant.yml").write_text(text, encoding="utf-8")
+        (folder / "catalog.csv").write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
+        try:
+            parse_tenant(tenant_id, folder)
+        except TenantFileError as exc:
+            raise SettingsError({exc.field: exc.problem}) from None
+
+
+def _write(folder: Path, old_text: str, text: str, by: str, summary: str) -> None:
+    """Keep the old file in .history, then replace tenant.yml. Call under the tenant.yml lock."""
+    kept = history_name(folder, "tenant", ".yml")
+    kept.write_text(old_text, encoding="utf-8")
+    atomic_write(folder / "tenant.yml", text)
+    entry = {"id": kept.stem, "at": datetime.now(timezone.utc).isoformat(), "by": by, "summary": summary}
+    with open(folder / HISTORY / INDEX, "a", encoding="utf-8") as index:  # listed once it happened
+        index.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def _dotted(data: dict, dotted: str) -> object:
+    for part in dotted.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _default_prefix(tenant_id: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", tenant_id.upper())[:3]
+
+
+def _json_ready(value: object) -> object:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    return value

@@ -1,0 +1,253 @@
+"""The model fallback's three numbers, printed beside their targets (measured, never asserted).
+
+1. Share of customer turns in the conversation tests (tests/test_*.yml) that reach the model: each
+   story is replayed through the trained model (NLU parses the customer's words, the policies predict
+   the next action; the story's own actions and slots are then applied, as the action server would).
+   A turn reaches the model when the predicted action is action_grace_fallback or
+   action_redirect_offtopic (off-topic chat is answered by the model when one is configured). Target < 10%.
+2. Prompt tokens per fallback turn for a tenant with a generated 500-fabric catalog, with a full recent
+   history. No tokenizer is installed, so two estimates: words x 4/3 and characters / 4 (plus 4
+   tokens per message for the chat format); the larger is held against the target of 2,000.
+3. Time action_grace_fallback adds beyond the model's own latency: the real action (tenant, retrieval
+   over 500 fabrics, prompt, HTTP call, grounding check, log row in a SQLite store) against the local
+   OpenAI fake answering after a fixed delay; wall time minus that delay. Target < 20 ms.
+
+    .venv/bin/python -m tests.bench.fallback [--model models/grace.tar.gz] [--skip-model]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.fakes.openai_api import FakeOpenAI
+from tests.helpers import ROOT, make_tenants
+
+MODEL_ACTIONS = ("action_grace_fallback", "action_redirect_offtopic")
+CATALOG_SIZE = 500
+MODEL_DELAY_S = 0.2
+RUNS = 40
+ANSWER = "Lovely choice! Shall I show you some of our lace? 😊"
+FALLBACK_MESSAGES = [
+    "which beaded lace would suit my mum's 60th birthday party?",
+    "abeg wetin I fit wear for my sister wedding, e go dey for Ibadan next month",
+    "I want something red and gold for my traditional wedding, what do you recommend",
+    "my tailor said I need more yards for a mermaid gown with long sleeves, is that true?",
+    "which account I go pay the deposit into",
+    "do you have anything similar to the blue one my friend bought last Christmas",
+    "is george better than aso-oke for a chieftaincy title ceremony?",
+    "hmm",
+]
+HISTORY = [
+    ("customer", "good evening, I need lace for my wedding"),
+    ("grace", "Congratulations on your wedding! 💍 Here are some laces: 1. Royal Ivory beaded lace, ₦45,000 per "
+              "piece (5 yards). 2. Champagne Cord lace, ₦38,000 per piece. 3. Wine Sequin lace, ₦52,000 per piece. "
+              "4. Emerald French lace, ₦41,000 per piece. 5. Rose Gold Net lace, ₦36,000 per piece. Reply with a "
+              "number and how many pieces, or tell me a colour."),
+    ("customer", "the ivory one is fine but I want to see more colours"),
+    ("grace", "Of course! Here are more: 1. Peach Dream lace, ₦39,000. 2. Silver Stone lace, ₦47,000. 3. Coral "
+              "Bloom lace, ₦35,000. Which one catches your eye? 😊"),
+    ("customer", "ok let me think about it"),
+    ("grace", "Take your time 🤗 I'm here when you're ready. Shall I hold the Royal Ivory for you?"),
+]
+COLOURS = ["red", "gold", "royal blue", "emerald", "wine", "peach", "ivory", "black", "white", "orange", "purple",
+           "coral", "silver", "teal", "lilac", "mustard", "brown", "pink", "green", "navy"]
+KINDS = [("ankara", "yard", 6, 4500), ("lace", "piece", 1, 38000), ("adire", "yard", 6, 6000),
+         ("aso-oke", "bundle", 1, 60000), ("george", "piece", 1, 52000), ("kente", "yard", 2, 15000)]
+PATTERNS = ["floral", "geometric", "abstract", "striped", "beaded", "sequined", "tie-dye", "plain", "embroidered"]
+WORDS = ["Bloom", "Sunset", "Royal", "Dream", "Heritage", "Harmattan", "Owambe", "Palace", "River", "Market",
+         "Crown", "Festival", "Lagoon", "Savannah", "Jewel", "Grace", "Velvet", "Amber", "Indigo", "Pearl"]
+
+
+def write_catalog(path: Path, size: int = CATALOG_SIZE) -> None:
+    """A deterministic catalog of `size` fabrics in the tenant catalog format."""
+    rng = random.Random(7)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sku", "name", "category", "colors", "pattern", "price", "unit", "min_qty", "stock",
+                         "image_url", "description"])
+        for i in range(1, size + 1):
+            kind, unit, min_qty, price = KINDS[i % len(KINDS)]
+            colours = rng.sample(COLOURS, 3)
+            pattern = rng.choice(PATTERNS)
+            occasion = rng.choice(["weddings", "church", "owambe", "office", "birthdays"])
+            name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {i}"
+            writer.writerow([f"GN-{i:04d}", name, kind, ";".join(colours), pattern, price + 500 * rng.randint(0, 20),
+                             unit, min_qty, rng.choice([0, 12, 40, 200]), f"gn-{i:04d}.jpg",
+                             f"{pattern.capitalize()} {kind} in {colours[0]} and {colours[1]} with {colours[2]} "
+                             f"accents, lovely for {occasion}"])
+
+
+# --- 1. turns that reach the model -------------------------------------------------------------------
+
+@dataclass
+class Replay:
+    turns: int = 0
+    as_in_story: int = 0  # turns whose predicted action is the story's: the replay follows the tests
+    reached: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MODEL_ACTIONS, 0))
+    texts: list[str] = field(default_factory=list)
+
+
+def replay_in_child(model: Path) -> Replay:
+    """Loading the Rasa model makes this process slower for everything after it (TensorFlow's threads,
+    a far bigger heap for the garbage collector): it runs in a process of its own, like Rasa does."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(replay_sync, model).result()
+
+
+def replay_sync(model: Path) -> Replay:
+    return asyncio.run(replay_stories(model))
+
+
+async def replay_stories(model: Path) -> Replay:
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import UserMessage
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+
+    agent = Agent.load(str(model))
+    quiet()
+    processor, domain = agent.processor, agent.domain
+    replay = Replay()
+    for path in sorted((ROOT / "tests").glob("test_*.yml")):
+        for story in YAMLStoryReader(domain).read_from_file(str(path)):
+            sender = f"bench:{story.block_name}"
+            tracker = DialogueStateTracker.from_events(
+                sender, [ActionExecuted(ACTION_SESSION_START_NAME), SessionStarted(),
+                         ActionExecuted(ACTION_LISTEN_NAME)], slots=domain.slots)
+            predicted = None
+            for event in story.events:
+                if not isinstance(event, UserUttered) or not event.text:
+                    if predicted and isinstance(event, ActionExecuted):
+                        replay.as_in_story += event.action_name == predicted
+                        predicted = None
+                    # the story's actions and slots (as the action server sets them), and ops' external events
+                    tracker.update(event, domain)
+                    continue
+                if tracker.latest_action_name != ACTION_LISTEN_NAME:
+                    tracker.update(ActionExecuted(ACTION_LISTEN_NAME), domain)
+                parsed = await processor.parse_message(UserMessage(event.text, sender_id=sender), tracker)
+                tracker.update(UserUttered(event.text, parsed["intent"], parsed["entities"], parse_data=parsed),
+                               domain)
+                scores = processor.predict_next_with_tracker(tracker)["scores"]
+                predicted = max(scores, key=lambda s: s["score"])["action"]
+                replay.turns += 1
+                if predicted in replay.reached:
+                    replay.reached[predicted] += 1
+                    replay.texts.append(f"{predicted}: {event.text.strip()}")
+    return replay
+
+
+# --- 2. prompt tokens --------------------------------------------------------------------------------
+
+def estimates(messages: list[dict]) -> tuple[int, int]:
+    """(words x 4/3, characters / 4), each plus 4 tokens per message for the chat format."""
+    contents = [str(m["content"]) for m in messages]
+    overhead = 4 * len(messages)
+    return (round(sum(len(c.split()) for c in contents) * 4 / 3) + overhead,
+            round(sum(len(c) for c in contents) / 4) + overhead)
+
+
+def prompt_tokens() -> list[tuple[str, int, int]]:
+    from grace.llm.prompt import Context, build_messages
+    from grace.tenancy.registry import get_registry
+
+    tenant = get_registry().get("akanraby")
+    if len(tenant.catalog.fabrics) != CATALOG_SIZE:
+        raise RuntimeError(f"the generated catalog has {len(tenant.catalog.fabrics)} fabrics")
+    context = Context(stage="browsing", selection=[{"sku": "GN-0001", "qty": 6}], history=HISTORY)
+    return [(text, *estimates(build_messages(tenant, text, context))) for text in FALLBACK_MESSAGES]
+
+
+# --- 3. time added beyond the model ------------------------------------------------------------------
+
+async def fallback_overheads(runs: int) -> list[float]:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.support import ActionGraceFallback
+
+    history = [{"event": "user" if who == "customer" else "bot", "text": said} for who, said in HISTORY]
+    overheads = []
+    for i in range(runs + 3):  # the first calls open connections and fill caches
+        text = FALLBACK_MESSAGES[i % len(FALLBACK_MESSAGES)]
+        latest = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": [],
+                  "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3}]}
+        events = history + [{"event": "user", "text": text, "metadata": {}, "parse_data": latest}]
+        tracker = Tracker("akanraby:+2348000000001", {"funnel_stage": "browsing"}, latest, events, False, None, {},
+                          "action_listen")
+        dispatcher = CollectingDispatcher()
+        started = time.perf_counter()
+        await ActionGraceFallback().run(dispatcher, tracker, {})
+        elapsed = time.perf_counter() - started
+        if ANSWER not in (dispatcher.messages[0].get("text") or ""):
+            raise RuntimeError(f"the model did not answer: {dispatcher.messages}")  # measured the wrong path
+        if i >= 3:
+            overheads.append((elapsed - MODEL_DELAY_S) * 1000)
+    return overheads
+
+
+def quiet() -> None:
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    logging.disable(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "grace.tar.gz")
+    parser.add_argument("--skip-model", action="store_true", help="leave out number 1 (needs the trained model)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    quiet()
+    print("Model fallback")
+    if args.skip_model or not args.model.exists():
+        print("  turns reaching the model: skipped (no trained model)")
+    else:
+        replay = replay_in_child(args.model)
+        reached = sum(replay.reached.values())
+        print(f"  turns reaching the model in the conversation tests: {reached} of {replay.turns} = "
+              f"{reached / max(1, replay.turns):.1%} (target < 10%; "
+              + ", ".join(f"{a} {n}" for a, n in replay.reached.items())
+              + f"; next action as in the stories for {replay.as_in_story} of {replay.turns})")
+        for line in replay.texts:
+            print(f"    {line}")
+    with tempfile.TemporaryDirectory() as folder, FakeOpenAI() as fake:
+        tenants = make_tenants(Path(folder))
+        write_catalog(tenants / "akanraby" / "catalog.csv")
+        os.environ.update(GRACE_TENANTS_DIR=str(tenants), GRACE_VAR_DIR=str(Path(folder) / "var"),
+                          GRACE_DATABASE_URL=f"sqlite:///{Path(folder) / 'var' / 'grace.db'}",
+                          OPENAI_BASE_URL=f"{fake.base_url}/v1", OPENAI_API_KEY=fake.api_key, GRACE_LLM_TIMEOUT_S="5")
+        tokens = prompt_tokens()
+        worst = max(max(w, c) for _, w, c in tokens)
+        print(f"  prompt tokens per fallback turn, {CATALOG_SIZE}-fabric catalog, 6 turns of history: max {worst}, "
+              f"mean {statistics.mean(max(w, c) for _, w, c in tokens):.0f} (target < 2,000; larger of words x 4/3 "
+              f"and characters / 4, no tokenizer installed)")
+        for text, by_words, by_chars in tokens:
+            print(f"    {by_words:>5} / {by_chars:>5}  {text}")
+        for _ in range(RUNS + 3):
+            fake.answer(ANSWER, delay=MODEL_DELAY_S)
+        overheads = sorted(asyncio.run(fallback_overheads(RUNS)))
+        print(f"  time the fallback adds beyond the model ({MODEL_DELAY_S * 1000:.0f} ms fake model, {RUNS} turns): "
+              f"p50 {statistics.median(overheads):.1f} ms, p95 {overheads[int(len(overheads) * 0.95) - 1]:.1f} ms "
+              f"(target < 20 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

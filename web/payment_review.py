@@ -1,0 +1,45 @@
+"""Payments to verify: proof, order, expected deposit and stated amount side by side."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from grace.shop.payments import PaymentError, payments_of
+from web.access import ACT_ON_ORDERS, current_tenant, role_required
+from web.db import db
+from web.media import proof_response
+from web.operations import decide
+from web.queries import PAYMENT_STATUSES, payment_or_404
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+
+@bp.route("")
+@role_required()
+def index():
+    tenant = current_tenant()
+    status = request.args.get("status", "pending")
+    status = status if status in PAYMENT_STATUSES else "pending"
+    return render_template("payments.html", tenant=tenant, status=status, statuses=PAYMENT_STATUSES,
+                           payments=payments_of(db(), tenant.id, status))
+
+
+@bp.route("/<int:payment_id>/proof")
+@role_required()
+def proof(payment_id: int):
+    return proof_response(payment_or_404(db(), current_user.tenant_id, payment_id))
+
+
+@bp.route("/<int:payment_id>/<any(verify, reject):verb>", methods=["POST"])
+@role_required(*ACT_ON_ORDERS)
+def decide_view(payment_id: int, verb: str):
+    tenant = current_tenant()
+    try:
+        decision = decide(db(), tenant, payment_id, verb == "verify", request.form.get("reason", ""),
+                          by=f"web:{current_user.email}")
+    except PaymentError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("payments.index"))
+    told = "the customer was told" if decision.customer_told else "the customer will be told once Grace is reachable"
+    flash(f"Payment for order {decision.reference} {decision.status}; {told}.", "ok")
+    return redirect(url_for("payments.index"))
