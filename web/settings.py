@@ -10,11 +10,12 @@ from werkzeug.datastructures import MultiDict
 
 from grace.tenancy.hours import DAYS
 from grace.tenancy.registry import REDIRECT_KINDS
-from grace.tenancy.settings import FIELDS, SettingsError, current_settings, history, undo, update_settings
+from grace.tenancy.settings import FIELDS, ROUTING, SettingsError, current_settings, history, undo, update_settings
 from web.access import OWNER, current_tenant, role_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 BLANK_ROWS = 2  # empty FAQ / promotion rows the form offers for adding
+MAX_ROWS = 200  # FAQ entries, promotions: "faq.5000000.q" must not build a list of five million
 
 
 def form_to_changes(form: MultiDict) -> dict:
@@ -22,8 +23,10 @@ def form_to_changes(form: MultiDict) -> dict:
     changes: dict = {}
     for name, value in form.items():
         parts = name.split(".")
-        if parts[0] not in FIELDS:
+        if parts[0] not in FIELDS and parts[0] not in ROUTING:  # routing fields: refused with the reason
             continue
+        if any(part.isdigit() and int(part) >= MAX_ROWS for part in parts):
+            raise SettingsError({name: f"at most {MAX_ROWS} entries"})
         node = changes
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
@@ -73,8 +76,9 @@ def index():
 @role_required(*OWNER)
 def save():
     tenant_id = current_user.tenant_id
-    changes = form_to_changes(request.form)
+    changes: dict = {}
     try:
+        changes = form_to_changes(request.form)
         update_settings(tenant_id, changes, by=current_user.email)
     except SettingsError as exc:
         flash("Nothing was saved: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()), "error")

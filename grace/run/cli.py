@@ -8,6 +8,8 @@
   grace events retry                          re-deliver customer notifications
   grace tenants check                         validate every tenant's files
   grace tenants create <id> --name ...        a new business (then fill it in from the dashboard)
+  grace numbers list|assign|release [<tenant> --whatsapp N | --meta-id ID]
+                                              which business receives which number (platform operator only)
   grace users add <tenant> <email> --role R   a dashboard account (owner, ops or viewer)
   grace keys create <tenant>                  an API key for /api/v1 (printed once)
   grace analytics <tenant> <from> <to> [--out DIR]   figures as JSON, charts as SVG
@@ -116,7 +118,37 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     if not registry.ids():
         print(f"no tenants under {registry.root}")
         return 1
+    for address, owners in registry.conflicts().items():
+        bad += 1
+        print(f"✗ {address.split(':', 1)[1]} is claimed by {' and '.join(owners)}: messages to it are refused "
+              f"until one releases it (grace numbers release)")
     return 1 if bad else 0
+
+
+def cmd_numbers(args: argparse.Namespace) -> int:
+    """Which business receives messages on which number: the platform operator's decision alone."""
+    from grace.tenancy.settings import SettingsError, assign_number
+
+    registry = get_registry()
+    if args.action == "list":
+        conflicts = registry.conflicts()
+        for address, tenants in sorted(registry.claims().items()):
+            note = "  ✗ claimed twice: routed to none" if address in conflicts else ""
+            print(f"{address:32} {', '.join(t.id for t in tenants)}{note}")
+        return 1 if conflicts else 0
+    if not (args.whatsapp or args.meta_id):
+        print("error: give --whatsapp NUMBER or --meta-id ID", file=sys.stderr)
+        return 2
+    try:
+        tenant = assign_number(registry.get(args.tenant).id, args.whatsapp, args.meta_id,
+                               release=args.action == "release", by="platform (cli)")
+    except SettingsError as exc:
+        for field_name, problem in exc.errors.items():
+            print(f"error: {field_name}: {problem}", file=sys.stderr)
+        return 2
+    meta_id = tenant.extra.get("meta_phone_number_id") or "-"
+    print(f"{tenant.id}: WhatsApp numbers {', '.join(tenant.whatsapp_numbers) or '-'}; Meta phone-number id {meta_id}")
+    return 0
 
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
@@ -248,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     tenants.add_argument("--returns", help="the returns policy")
     tenants.add_argument("--delivery", help="the delivery policy")
 
+    numbers = sub.add_parser("numbers", help="which business receives which WhatsApp number (platform operator)")
+    numbers.add_argument("action", choices=["list", "assign", "release"])
+    numbers.add_argument("tenant", nargs="?")
+    numbers.add_argument("--whatsapp", help="an E.164 number, +233...")
+    numbers.add_argument("--meta-id", help="a Meta phone-number id")
+
     users = sub.add_parser("users", help="dashboard accounts")
     users.add_argument("action", choices=["add"])
     users.add_argument("tenant_id")
@@ -300,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "create" and not args.tenant_id:
             parser.error("tenants create needs a tenant id")
         return cmd_tenants(args)
+    if args.command == "numbers":
+        if args.action != "list" and not args.tenant:
+            parser.error(f"numbers {args.action} needs a tenant")
+        return cmd_numbers(args)
     if args.command == "users":
         return cmd_users(args)
     if args.command == "keys":

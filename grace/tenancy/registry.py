@@ -300,23 +300,43 @@ class TenantRegistry:
         return self._errors.get(tenant_id)
 
     def by_whatsapp_number(self, number: str) -> Tenant | None:
-        number = number.removeprefix("whatsapp:").strip()
-        return self._first(lambda tenant: number in tenant.whatsapp_numbers)
+        return self._owner(f"whatsapp:{number.removeprefix('whatsapp:').strip()}")
 
     def by_meta_phone_number_id(self, phone_number_id: str) -> Tenant | None:
         wanted = str(phone_number_id).strip()
-        return self._first(lambda tenant: wanted and str(tenant.extra.get("meta_phone_number_id") or "") == wanted)
+        return self._owner(f"meta:{wanted}") if wanted else None
 
-    def _first(self, matches) -> Tenant | None:
-        """The first readable tenant that matches (a broken tenant never hides the others)."""
+    def claims(self) -> dict[str, list[Tenant]]:
+        """Every routing address ("whatsapp:+233...", "meta:1090...") and the readable tenants claiming it."""
+        claimed: dict[str, list[Tenant]] = {}
         for tenant_id in self.ids():
             try:
                 tenant = self.get(tenant_id)
-            except TenantFileError:
+            except TenantFileError:  # a broken tenant never hides the others
                 continue
-            if matches(tenant):
-                return tenant
-        return None
+            for address in routing_addresses(tenant):
+                claimed.setdefault(address, []).append(tenant)
+        return claimed
+
+    def conflicts(self) -> dict[str, list[str]]:
+        """Addresses two or more tenants claim: routed to none of them until the platform operator decides."""
+        return {address: [t.id for t in tenants] for address, tenants in self.claims().items() if len(tenants) > 1}
+
+    def _owner(self, address: str) -> Tenant | None:
+        tenants = self.claims().get(address) or []
+        if len(tenants) > 1:
+            # Whichever we picked, one business would receive the other's customers: refuse both.
+            log.error("%s is claimed by %s; messages to it are refused until one is released "
+                      "(grace numbers release)", address, ", ".join(t.id for t in tenants))
+            return None
+        return tenants[0] if tenants else None
+
+
+def routing_addresses(tenant: Tenant) -> list[str]:
+    """The numbers a tenant receives WhatsApp messages on, as routing addresses."""
+    addresses = [f"whatsapp:{number}" for number in tenant.whatsapp_numbers]
+    meta_id = str(tenant.extra.get("meta_phone_number_id") or "").strip()
+    return addresses + ([f"meta:{meta_id}"] if meta_id else [])
 
 
 _registries: dict[tuple[str, str], TenantRegistry] = {}

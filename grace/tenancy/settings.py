@@ -30,7 +30,14 @@ from grace.errors import GraceError, TenantFileError, UnknownTenant
 from grace.tenancy.catalog import COLUMNS
 from grace.tenancy.files import HISTORY, atomic_write, history_name, locked, tenant_folder
 from grace.tenancy.hours import DAYS
-from grace.tenancy.registry import REDIRECT_KINDS, TENANT_ID, Tenant, get_registry, parse_tenant
+from grace.tenancy.registry import (
+    REDIRECT_KINDS,
+    TENANT_ID,
+    Tenant,
+    get_registry,
+    parse_tenant,
+    routing_addresses,
+)
 
 # What the dashboard may change; nested mappings are merged key by key, lists are replaced whole.
 FIELDS: dict[str, object] = {
@@ -38,7 +45,7 @@ FIELDS: dict[str, object] = {
     "deposit_percent": float, "hold_hours": float, "payment_reminder_hours": float,
     "hours": {day: str for day in DAYS},
     "payment": {"bank_name": str, "account_name": str, "account_number": str, "instructions": str},
-    "ops": "phones", "whatsapp_numbers": "phones",
+    "ops": "phones",
     "voice": {"persona": str, "humour": str, "redirects": {kind: "lines" for kind in REDIRECT_KINDS}},
     "policies": {"returns": str, "delivery": str},
     "faq": [{"q": str, "a": str}],
@@ -57,8 +64,11 @@ def _flatten(spec: dict, where: str = "") -> dict[str, object]:
 
 FIELDS_AT = _flatten(FIELDS)  # "payment.bank_name" -> its spec
 # What the parser assumes when the file leaves a field out: sending it back is not a change.
-DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "image_base_url": "", "whatsapp_numbers": [],
-            "faq": [], "promotions": []}
+DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "image_base_url": "", "faq": [], "promotions": []}
+# The numbers customers write to decide which business answers: a number in the wrong tenant would hand
+# one business's customers to another. Only the platform operator assigns them (`grace numbers`).
+ROUTING = ("whatsapp_numbers", "meta_phone_number_id")
+ROUTING_ONLY = "assigned by the platform operator (grace numbers assign); ask them to change it"
 INDEX = "settings.jsonl"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED = re.compile(r"(?<!\\)((?:\\\\)*)\\U([0-9A-Fa-f]{8})")
@@ -84,7 +94,9 @@ def current_settings(tenant_id: str) -> dict:
     """The editable settings as the file has them (plus read-only id, currency, order_prefix), JSON-ready."""
     data = _plain(_read(_folder(tenant_id)))
     settings: dict = {"id": tenant_id, "currency": data.get("currency"),  # shown, not editable
-                      "order_prefix": data.get("order_prefix") or _default_prefix(tenant_id)}
+                      "order_prefix": data.get("order_prefix") or _default_prefix(tenant_id),
+                      "whatsapp_numbers": list(data.get("whatsapp_numbers") or []),
+                      "meta_phone_number_id": str(data.get("meta_phone_number_id") or "")}
     for name, spec in FIELDS.items():
         settings[name] = _only_editable(data.get(name, DEFAULTS.get(name)), spec)
     return _json_ready(settings)
@@ -112,7 +124,11 @@ def update_settings(tenant_id: str, changes: dict, by: str) -> Tenant:
         for name, value in fixed.items():  # the form may send them back, unchanged
             if name in changes and str(changes[name]).strip().upper() != str(value).strip().upper():
                 errors[name] = "cannot be changed here (prices and order references depend on it)"
-        wanted = _normalise({k: v for k, v in changes.items() if k not in fixed}, FIELDS, "", errors)
+        for name in ROUTING:
+            if name in changes and _routing_value(changes[name]) != _routing_value(old.get(name)):
+                errors[name] = ROUTING_ONLY
+        wanted = _normalise({k: v for k, v in changes.items() if k not in fixed and k not in ROUTING}, FIELDS, "",
+                            errors)
         _check_url(wanted, errors)
         if errors:
             raise SettingsError(errors)
@@ -164,9 +180,11 @@ def create_tenant(tenant_id: str, name: str, **facts) -> Tenant:
                             "deposit_percent": 50, "hold_hours": 48, "faq": [], "promotions": [],
                             "voice": {"persona": "", "humour": "", "redirects": {k: [] for k in REDIRECT_KINDS}}},
                            FIELDS, "", errors))
+    routing = {k: facts.pop(k) for k in ROUTING if facts.get(k)}  # the platform operator creates tenants
     wanted = _normalise(facts, FIELDS, "", errors)
     _check_url(wanted, errors)
     _merge(data, data, wanted, "", [])
+    data |= _normalise(routing, {"whatsapp_numbers": "phones", "meta_phone_number_id": str}, "", errors)
     missing = ["currency", "timezone", "payment.bank_name", "payment.account_name", "payment.account_number",
                "ops", "policies.returns", "policies.delivery"]
     errors |= {field: "missing" for field in missing if _dotted(data, field) in (None, "", [])}
@@ -307,15 +325,60 @@ def _quoted(value: object) -> object:
 
 
 def _validate(tenant_id: str, text: str) -> None:
-    """Parse the new file with the real parser, beside an empty catalog: settings problems only."""
+    """Parse the new file with the real parser, beside an empty catalog: settings problems only; and no
+    number another business receives messages on."""
     with tempfile.TemporaryDirectory(prefix="grace-settings-") as tmp:
         folder = Path(tmp)
         (folder / "tenant.yml").write_text(text, encoding="utf-8")
         (folder / "catalog.csv").write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
         try:
-            parse_tenant(tenant_id, folder)
+            tenant = parse_tenant(tenant_id, folder)
         except TenantFileError as exc:
             raise SettingsError({exc.field: exc.problem}) from None
+    claims = get_registry().claims()
+    for address in routing_addresses(tenant):
+        others = [t.id for t in claims.get(address, []) if t.id != tenant_id]
+        if others:
+            field = "meta_phone_number_id" if address.startswith("meta:") else "whatsapp_numbers"
+            raise SettingsError({field: f"{address.split(':', 1)[1]} belongs to another business ({others[0]})"})
+
+
+def _routing_value(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        return sorted(str(v).strip() for v in value if str(v).strip())
+    if isinstance(value, str) and "\n" in value:
+        return sorted(v.strip() for v in value.splitlines() if v.strip())
+    return str(value or "").strip()
+
+
+def assign_number(tenant_id: str, whatsapp: str | None = None, meta_id: str | None = None, *,
+                  release: bool = False, by: str = "platform") -> Tenant:
+    """The platform operator gives a business a WhatsApp number or Meta phone-number id (or takes it
+    back). Refused, with the file unchanged, when another business has it."""
+    folder = _folder(tenant_id)
+    path = folder / "tenant.yml"
+    with locked(path):
+        old_text = _read(folder)
+        old = _plain(old_text)
+        intended = copy.deepcopy(old)
+        numbers = [str(n) for n in old.get("whatsapp_numbers") or []]
+        if whatsapp:
+            number = whatsapp.removeprefix("whatsapp:").strip()
+            numbers = [n for n in numbers if n != number] + ([] if release else [number])
+            intended["whatsapp_numbers"] = numbers
+        if meta_id is not None:
+            if release:
+                intended.pop("meta_phone_number_id", None)
+            else:
+                intended["meta_phone_number_id"] = str(meta_id).strip()
+        if intended == old:
+            return get_registry().get(tenant_id)
+        # A released id is a key removed, which the comment-keeping edit cannot do: then the file is rewritten.
+        text = _edited_text(old_text, old, {k: intended[k] for k in ROUTING if k in intended}, intended)
+        _validate(tenant_id, text)
+        what = "released" if release else "assigned"
+        _write(folder, old_text, text, by, f"{what} " + ", ".join(x for x in (whatsapp, meta_id) if x))
+    return get_registry().get(tenant_id)
 
 
 def _write(folder: Path, old_text: str, text: str, by: str, summary: str) -> None:
