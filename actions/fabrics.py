@@ -66,8 +66,7 @@ class ActionOfferFabrics(GraceAction):
 
     def act(self, turn: Turn) -> None:
         upsell_sku = turn.slot("upsell_sku")
-        if turn.intent == "affirm" and upsell_sku and turn.tenant.catalog.get(upsell_sku):
-            fabric = turn.tenant.catalog.get(upsell_sku)
+        if turn.intent == "affirm" and upsell_sku and (fabric := turn.tenant.catalog.get(upsell_sku)):
             turn.set("upsell_sku", None)
             offer(turn, FabricQuery(categories=[fabric.category], colors=list(fabric.colors[:1])))
             return
@@ -104,7 +103,7 @@ class ActionAnswerPrice(GraceAction):
         catalog = turn.tenant.catalog
         offered = list(turn.slot("offered_skus") or [])
         refs = find_references(turn.text, catalog, numbered=offered, context=offered)
-        fabrics = [r.fabric for r in refs] or [catalog.get(s) for s in offered[-PAGE_SIZE:] if catalog.get(s)]
+        fabrics = [r.fabric for r in refs] or [f for f in (catalog.get(s) for s in offered[-PAGE_SIZE:]) if f]
         if fabrics:
             for fabric in fabrics:
                 turn.say("price_one", name=fabric.name, sku=fabric.sku, price=turn.money(fabric.price_minor),

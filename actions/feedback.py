@@ -66,8 +66,8 @@ class ActionSaveFeedback(GraceAction):
     def upsell(self, turn: Turn, order) -> None:
         """A fabric that goes with the order (same kind, one of its colours), else a live promotion."""
         catalog = turn.tenant.catalog
-        ordered = [catalog.get(line.sku) for line in (order.lines if order else [])]
-        ordered = [f for f in ordered if f]
+        looked_up = [catalog.get(line.sku) for line in (order.lines if order else [])]
+        ordered = [f for f in looked_up if f]
         unavailable = unavailable_skus(turn) | {f.sku for f in ordered}
         colours = {c for f in ordered for c in f.colors}
         categories = {f.category for f in ordered}

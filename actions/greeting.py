@@ -13,8 +13,8 @@ class ActionGreet(GraceAction):
 
     def act(self, turn: Turn) -> None:
         customer = turn.customer()
-        liked = [turn.tenant.catalog.get(s) for s in (customer.preferences or {}).get("skus", [])]
-        liked = [f.name for f in liked if f is not None][:2]
+        liked_fabrics = [turn.tenant.catalog.get(s) for s in (customer.preferences or {}).get("skus", [])]
+        liked = [f.name for f in liked_fabrics if f is not None][:2]
         has_ordered = turn.session.execute(select(Order.id).where(
             Order.tenant_id == turn.tenant.id, Order.customer_id == customer.id).limit(1)).first()
         name = customer.name.split()[0] if customer.name else ""

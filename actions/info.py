@@ -24,7 +24,9 @@ class ActionAnswerHours(GraceAction):
         else:
             now = turn.tenant.now()
             if hours.is_open(now):
-                turn.say("hours_open_now", closes=fmt_time(hours.closing_today(now)), timezone=tz)
+                closes = hours.closing_today(now)
+                assert closes is not None  # open now, so it closes today
+                turn.say("hours_open_now", closes=fmt_time(closes), timezone=tz)
             else:
                 opening = hours.next_opening(now)
                 turn.say("hours_closed_now", next_open=describe_opening(now, opening) if opening else "soon",

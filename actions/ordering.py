@@ -37,6 +37,7 @@ class ActionConfirmOrder(GraceAction):
             details = []
             for sku, left in exc.shortages.items():
                 fabric = turn.tenant.catalog.get(sku)
+                assert fabric is not None  # the quote's fabrics come from this catalog
                 details.append(f"{fabric.name}: {left} {fabric.unit_plural(left)} left")
             turn.say("stock_gone_at_confirm", details="; ".join(details))
             turn.set("funnel_stage", "reviewing")

@@ -46,7 +46,7 @@ def admit(messages: list[IncomingWhatsApp], channel: str) -> list[tuple[Incoming
     for message in messages:
         inbound = claim(message, channel)
         if message.customer and message.message_id and first_delivery(inbound.tenant_id, channel,
-                                                                      inbound.message_id, message.as_payload()):
+                                                                      message.message_id, message.as_payload()):
             fresh.append((message, inbound))
     return fresh
 

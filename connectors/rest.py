@@ -5,6 +5,12 @@
 No tenant: the default tenant. Unknown tenant: 404 with the reason, nothing stored.
 The reply is Rasa's REST list of text / image / buttons items, never empty.
 
+A REST sender is whatever the caller says, so its conversation is "<tenant>:web:<sender>", never a
+WhatsApp customer's. With GRACE_REST_TOKEN set (required when Rasa listens beyond 127.0.0.1) a call
+carries `Authorization: Bearer <token>` (any business) or `X-API-Key: <the business's API key>` (that
+business only). The dashboard's simulator calls with Rasa's own token and `"namespace": "simulator"`:
+its conversations are "<tenant>:sim:<sender>".
+
 A message_id makes a retry safe: a repeat runs nothing and gets the replies the first delivery
 saved in the tracker. With several replicas a sender retries when the replica computing its turn
 died (the balancer answers 502), possibly after saving the turn, possibly before. A turn not done
@@ -15,7 +21,10 @@ then answers from the tracker, or runs the turn itself if the tracker does not h
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
+import os
 import time
 
 from rasa.core.agent import Agent
@@ -28,14 +37,18 @@ from sanic.response import HTTPResponse
 
 from connectors.base import OnNewMessage, run_turn
 from grace.concurrency import off_loop
+from grace.config import load_settings
 from grace.errors import TenantFileError, UnknownTenant
-from grace.messaging.inbound import Inbound, clean_media
+from grace.messaging.inbound import REST_NAMESPACE, SIMULATOR_NAMESPACE, Inbound, clean_media
 from grace.messaging.inbox import finish_turn, first_delivery, pending_since, take_over
+from grace.store import session_scope
+from grace.tenancy.accounts import tenant_for_key
 from grace.tenancy.registry import get_registry
 from grace.tenancy.wording import LAST_RESORT
 
 log = logging.getLogger("grace.channels.rest")
 LOCK_POLL_S = 0.25
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _blocking_lookup(tenant_id: str | None):
@@ -43,9 +56,61 @@ def _blocking_lookup(tenant_id: str | None):
     return registry.get(tenant_id)
 
 
+def rest_token() -> str:
+    return os.environ.get("GRACE_REST_TOKEN", "").strip()
+
+
+def exposed() -> bool:
+    """Rasa listens beyond this machine (the launcher exports the host it binds)."""
+    return os.environ.get("GRACE_RASA_HOST", "127.0.0.1") not in LOOPBACK
+
+
+def _bearer(request: Request) -> str:
+    given = request.headers.get("Authorization", "")
+    return given.removeprefix("Bearer ").strip() if given.startswith("Bearer ") else ""
+
+
+def _same(secret: str, given: str) -> bool:
+    return bool(secret) and bool(given) and hmac.compare_digest(secret.encode(), given.encode())
+
+
+def _key_opens(tenant_id: str, key: str) -> bool:
+    with session_scope() as session:
+        return tenant_for_key(session, key) == tenant_id
+
+
+async def refusal(request: Request, tenant_id: str) -> str | None:
+    """Why this call may not talk for customers of this business, or None when it may."""
+    token = rest_token()
+    if not token and not exposed():
+        return None  # only this machine can reach the channel
+    if _same(token, _bearer(request)):
+        return None
+    key = request.headers.get("X-API-Key", "").strip()
+    if key and await off_loop(_key_opens, tenant_id, key):
+        return None
+    if not token:
+        return "this REST channel is reachable from other machines: the operator must set GRACE_REST_TOKEN"
+    return "send 'Authorization: Bearer <GRACE_REST_TOKEN>' or the business's 'X-API-Key'"
+
+
+async def is_simulator(request: Request, meta: dict) -> bool:
+    """Only holders of Rasa's own token (the dashboard) may speak in the simulator's namespace."""
+    if meta.get("namespace") != "simulator":
+        return False
+    settings = await off_loop(load_settings)
+    return _same(settings.rasa_token or "", _bearer(request))
+
+
+def rest_message_id(customer: str, message_id: str) -> str:
+    """REST senders choose their message ids: unique per sender only, so kept per sender (one caller
+    cannot make another sender's message look like a repeat)."""
+    return hashlib.sha256(f"{customer}\0{message_id}".encode()).hexdigest()[:40]
+
+
 def pending_id(inbound: Inbound) -> str:
-    """REST senders choose their message ids, unique per tenant only; pending turns are kept per channel."""
-    return f"{inbound.tenant_id}/{inbound.message_id}"
+    """Pending turns are kept per channel: the business and the sender's own message id name one."""
+    return f"{inbound.tenant_id}/{rest_message_id(inbound.customer, inbound.message_id or '')}"
 
 
 class GraceRestInput(InputChannel):
@@ -76,28 +141,35 @@ class GraceRestInput(InputChannel):
             except TenantFileError as exc:
                 log.error("tenant files broken: %s", exc)
                 return response.json([{"recipient_id": body["sender"], "text": LAST_RESORT}])
-            inbound = Inbound(tenant_id=tenant.id, customer=str(body["sender"]).strip()[:64],
+            why = await refusal(request, tenant.id)
+            if why:
+                return response.json({"error": "unauthorised", "message": why}, status=401)
+            namespace = SIMULATOR_NAMESPACE if await is_simulator(request, meta) else REST_NAMESPACE
+            sender = str(body["sender"]).strip()[:64]
+            inbound = Inbound(tenant_id=tenant.id, customer=namespace + sender,
                               text=str(body.get("message") or ""), media=clean_media(meta.get("media")),
                               customer_name=meta.get("customer_name") or None,
                               message_id=str(meta["message_id"]) if meta.get("message_id") else None)
-            return response.json(await self.handle(inbound, tenant, on_new_message, request.app.ctx.agent))
+            replies = await self.handle(inbound, tenant, on_new_message, request.app.ctx.agent)
+            return response.json([{"recipient_id": sender, **reply} for reply in replies])
 
         return hook
 
     async def handle(self, inbound: Inbound, tenant, on_new_message: OnNewMessage, agent: Agent) -> list[dict]:
         if inbound.message_id:
-            first = await off_loop(first_delivery, inbound.tenant_id, inbound.channel, inbound.message_id,
+            first = await off_loop(first_delivery, inbound.tenant_id, inbound.channel,
+                                   rest_message_id(inbound.customer, inbound.message_id),
                                    {"conversation": inbound.conversation_id}, pending_id(inbound))
             if not first:
                 replies = await self.answer_retry(inbound, agent)
                 if replies is not None:
-                    return [{"recipient_id": inbound.customer, **reply} for reply in replies]
+                    return replies
         try:
             replies = await run_turn(inbound, tenant, on_new_message, self.name())
         finally:
             if inbound.message_id:
                 await off_loop(finish_turn, inbound.channel, pending_id(inbound))
-        return [{"recipient_id": inbound.customer, **reply} for reply in replies]
+        return replies
 
     async def answer_retry(self, inbound: Inbound, agent: Agent) -> list[dict] | None:
         """A repeated message id gets the replies its turn saved (the sender may never have seen them: the

@@ -28,11 +28,13 @@ def test_buttons_are_a_numbered_list_unless_the_tenant_has_a_quick_reply_templat
 
     tenant_file = grace_env / "tenants" / "akanraby" / "tenant.yml"
     data = yaml.safe_load(tenant_file.read_text())
-    data["whatsapp_templates"] = {"quick_reply_2": {"twilio_content_sid": "HXquick2"}}
+    sid = "HX" + "0a" * 16
+    twilio.add_content_template(sid, ["1", "2", "3", "4", "5"])  # refused unless the variables match it
+    data["whatsapp_templates"] = {"quick_reply_2": {"twilio_content_sid": sid}}
     tenant_file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     deliver(SUMMARY)
     sent = twilio.messages[-1]
-    assert sent["ContentSid"] == "HXquick2" and not sent["Body"]
+    assert sent["ContentSid"] == sid and not sent["Body"]
     assert json.loads(sent["ContentVariables"]) == {
         "1": "Total ₦25,200. Confirm?", "2": "Yes, confirm ✅", "3": "yes, I confirm",
         "4": "See more fabrics", "5": "show me more fabrics"}

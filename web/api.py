@@ -75,7 +75,8 @@ def get_payment(payment_id: int):
 @bp.route("/payments/<int:payment_id>/<any(verify, reject):verb>", methods=["POST"])
 def decide_payment(payment_id: int, verb: str):
     body = request.get_json(silent=True) or {}
-    reason = body.get("reason") if isinstance(body.get("reason"), str) else request.form.get("reason", "")
+    given = body.get("reason")
+    reason = given if isinstance(given, str) else request.form.get("reason", "")
     try:
         decision = decide(db(), g.tenant, payment_id, verb == "verify", reason, by=f"api:{g.tenant.id}")
     except AlreadyDecided as exc:  # someone decided first: a conflict, not a bad request

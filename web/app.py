@@ -102,7 +102,8 @@ def limit_logins(app: Flask) -> Limiter:
     with REDIS_URL, in Redis so every dashboard process counts together."""
     limiter = Limiter(key_func=get_remote_address, app=app)
     view = app.view_functions["auth.login"]
-    app.view_functions["auth.login"] = limiter.limit(lambda: app.config["LOGIN_LIMIT"], methods=["POST"])(view)
+    app.view_functions["auth.login"] = limiter.limit(  # type: ignore[assignment]  # Flask-Limiter's async union
+        lambda: app.config["LOGIN_LIMIT"], methods=["POST"])(view)
     return limiter
 
 

@@ -1,6 +1,7 @@
 """Chat simulator: owners and ops talk to their own Grace as a customer would (REST channel), to try
 a catalog or settings change before customers see it. The conversation is a real one, kept under the
-sender `simulator-<user id>`, so it shows in Customers like any other."""
+customer `sim:simulator-<user id>` (the REST channel puts it there for callers holding Rasa's token),
+apart from every WhatsApp and REST customer, and it shows in Customers like any other."""
 from __future__ import annotations
 
 import requests
@@ -8,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from grace.config import load_settings
+from grace.messaging.inbound import SIMULATOR_NAMESPACE
 from grace.messaging.media import MAX_BYTES as MAX_PICTURE
 from grace.messaging.media import MediaRejected, save_media
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
@@ -22,11 +24,16 @@ def sender() -> str:
     return f"simulator-{current_user.id}"
 
 
+def customer() -> str:
+    """The conversation's customer key: the simulator's namespace, never a real customer's."""
+    return SIMULATOR_NAMESPACE + sender()
+
+
 @bp.route("")
 @role_required(*ACT_ON_ORDERS)
 def index():
     tenant = current_tenant()
-    return render_template("simulator.html", tenant=tenant, turns=history(tenant.id, sender()))
+    return render_template("simulator.html", tenant=tenant, turns=history(tenant.id, customer()))
 
 
 @bp.route("", methods=["POST"])
@@ -35,7 +42,7 @@ def send():
     tenant = current_tenant()
     text = request.form.get("message", "").strip()[:MAX_MESSAGE]
     picture = request.files.get("picture")
-    metadata: dict = {"tenant": tenant.id, "customer_name": "Simulator"}
+    metadata: dict = {"tenant": tenant.id, "customer_name": "Simulator", "namespace": "simulator"}
     if picture and picture.filename:
         # Kept like a customer's WhatsApp picture (same checks, same place), so Grace reads it as one:
         # a style to match, or the proof when an order awaits payment.
@@ -48,10 +55,11 @@ def send():
     elif not text:
         flash("Type a message or choose a picture first.", "error")
         return redirect(url_for("simulator.index"))
-    url = f"{load_settings().rasa_url}/webhooks/rest/webhook"
+    settings = load_settings()
+    url = f"{settings.rasa_url}/webhooks/rest/webhook"
     try:
         answer = requests.post(url, json={"sender": sender(), "message": text, "metadata": metadata},
-                               timeout=TIMEOUT_S)
+                               headers={"Authorization": f"Bearer {settings.rasa_token or ''}"}, timeout=TIMEOUT_S)
         answer.raise_for_status()
         replies = answer.json()
     except (requests.RequestException, ValueError) as exc:

@@ -8,7 +8,7 @@ guess). Everything is deterministic: same log, same clusters, same order.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,7 +102,7 @@ class IntentIndex:
 
 def top_logged_intents(rankings: list[list[dict]], limit: int = 3) -> list[tuple[str, float]]:
     """What NLU itself thought across a group: mean confidence per intent over its messages."""
-    totals: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
     for ranking in rankings:
         for entry in ranking or []:
             name = entry.get("name")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from grace.learn.cluster import Nearest
 from grace.learn.faq import FaqCandidate
 from grace.learn.suggest import Group
 from grace.store.models import FallbackLog
@@ -80,21 +81,21 @@ def review_markdown(groups: list[Group], period: Period) -> str:
 
 def nlu_yaml(groups: list[Group], period: Period) -> str:
     """Rasa NLU YAML (version 3.1), suggestions grouped by intent, review notes as comments."""
-    by_intent: dict[str, list[Group]] = defaultdict(list)
+    by_intent: dict[str, list[tuple[Group, Nearest, str]]] = defaultdict(list)
     for g in groups:
         if g.suggestion and g.nearest:
-            by_intent[g.nearest.intent].append(g)
+            by_intent[g.nearest.intent].append((g, g.nearest, g.suggestion))
     lines = ["# Suggested NLU examples (python -m grace.learn, " + period.line() + ").",
              "# NOT TRAINED. Review each example: keep it under the right intent (or a new one), then move it",
              "# into data/nlu/<topic>.yml. Group numbers refer to review.md.",
              'version: "3.1"', "nlu:" if by_intent else "nlu: []"]
     for intent in sorted(by_intent):
-        for g in by_intent[intent]:
+        for g, nearest, _suggestion in by_intent[intent]:
             weak = ", weak match" if g.weak else ""
             lines.append(f"# group {g.number}: {_times(len(g.rows), g.customers)}, similarity "
-                         f"{g.nearest.similarity:.2f}{weak}")
+                         f"{nearest.similarity:.2f}{weak}")
         lines += [f"- intent: {intent}", "  examples: |"]
-        lines += [f"    - {_example_line(g.suggestion)}" for g in by_intent[intent]]
+        lines += [f"    - {_example_line(suggestion)}" for _g, _nearest, suggestion in by_intent[intent]]
     return "\n".join(lines) + "\n"
 
 

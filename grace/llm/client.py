@@ -72,7 +72,8 @@ def complete(messages: list[dict], model: str | None = None) -> str:
                      float(os.environ.get("GRACE_LLM_TIMEOUT_S", "8")))
     try:
         answer = client.chat.completions.create(
-            model=model or os.environ.get("GRACE_LLM_MODEL", "gpt-4o-mini"), messages=messages,
+            model=model or os.environ.get("GRACE_LLM_MODEL", "gpt-4o-mini"),
+            messages=messages,  # type: ignore[arg-type]  # plain dicts, not openai's message TypedDicts
             temperature=0.4, max_tokens=220)
         text = (answer.choices[0].message.content or "").strip() if answer.choices else ""
     except openai.OpenAIError as exc:

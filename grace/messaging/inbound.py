@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MAX_TEXT = 1000  # NLU reads the start; the whole text is kept in the metadata
+# Who a customer is depends on how they reached Grace. A WhatsApp number is vouched for by the provider
+# (a signed webhook); a REST sender is whatever its caller says, so REST conversations live apart
+# ("web:<sender>") and can never read or act in a WhatsApp customer's conversation, and the
+# dashboard's simulator apart again ("sim:<sender>").
+REST_NAMESPACE, SIMULATOR_NAMESPACE = "web:", "sim:"
 SLASH_LOOKALIKE = "\u2215"
 MEDIA_INTENT = "/share_image"
 
@@ -67,6 +72,11 @@ def clean_media(raw: object) -> list[dict]:
 def conversation_id(tenant_id: str, customer: str) -> str:
     """Conversations are kept per (tenant, customer): one phone talking to two businesses is two."""
     return f"{tenant_id}:{customer}"
+
+
+def is_whatsapp_customer(customer: str) -> bool:
+    """A customer key that is a WhatsApp number (not a REST or simulator sender)."""
+    return not customer.startswith((REST_NAMESPACE, SIMULATOR_NAMESPACE))
 
 
 def split_conversation_id(conversation: str) -> tuple[str | None, str]:

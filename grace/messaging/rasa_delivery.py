@@ -35,7 +35,7 @@ def trigger_intent(conversation_id: str, intent: str, entities: dict, timeout: f
 
 def deliver_customer_events(tenant_id: str) -> list[tuple[Notification, list[dict] | str]]:
     """Deliver the tenant's pending customer notifications; each result is messages or an error."""
-    results = []
+    results: list[tuple[Notification, list[dict] | str]] = []
     with session_scope() as session:
         pending = session.execute(select(Notification).where(
             Notification.tenant_id == tenant_id, Notification.audience == "customer",
@@ -44,8 +44,10 @@ def deliver_customer_events(tenant_id: str) -> list[tuple[Notification, list[dic
         for row in pending:
             row.attempts += 1
             entities = {"order_reference": row.payload.get("order_reference")}
+            intent = KINDS[row.kind].intent
+            assert intent is not None  # every CONVERSATION kind names its intent
             try:
-                messages = trigger_intent(row.recipients[0], KINDS[row.kind].intent, entities)
+                messages = trigger_intent(row.recipients[0], intent, entities)
             except requests.RequestException as exc:
                 row.last_error = str(exc)[:500]
                 log.warning("could not deliver %s to %s: %s", row.kind, row.recipients[0], exc)

@@ -21,7 +21,7 @@ TABLE = "analytics_events"
 
 
 class AnalyticsEventBroker(SQLEventBroker):
-    Base = declarative_base()
+    Base: Any = declarative_base()
 
     class SQLBrokerEvent(Base):
         __tablename__ = TABLE

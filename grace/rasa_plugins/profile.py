@@ -107,6 +107,7 @@ def write_endpoints(path: Path, profile: Profile, actions_url: str, embedded_tra
 def main(argv: list[str] | None = None) -> int:
     """`python -m grace.rasa_plugins.profile OUT --actions-url URL`: write Rasa's endpoints for this environment's
     profile (containers run this before `rasa run`; `make run` calls write_endpoints itself)."""
+    assert main.__doc__ is not None
     parser = argparse.ArgumentParser(prog="python -m grace.rasa_plugins.profile",
                                      description=main.__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)

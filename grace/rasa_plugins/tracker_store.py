@@ -15,12 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from grace.store.db import make_engine
 
 
 class GraceSQLTrackerStore(SQLTrackerStore):
+    engine: Engine  # set by SQLTrackerStore.__init__; declared here as Rasa's is inferred from an untyped call
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":

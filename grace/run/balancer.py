@@ -49,6 +49,7 @@ class Balancer:
                                           "served": self._served[u]} for u in self.upstreams})
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        assert self._session is not None  # opened on startup
         for upstream in self.candidates():
             try:
                 async with self._session.request(request.method, upstream + request.path_qs, data=body,
@@ -81,8 +82,8 @@ class Balancer:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        app.on_startup.append(self.open)
-        app.on_cleanup.append(self.close)
+        app.on_startup.append(self.open)  # type: ignore[arg-type]  # aiohttp 3.9's Signal annotation
+        app.on_cleanup.append(self.close)  # type: ignore[arg-type]
         return app
 
 

@@ -102,7 +102,8 @@ def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, 
     token = ensure_token(Path(env["GRACE_VAR_DIR"]))
     return spawn(name, [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api", f"--auth-token={token}",
                         "-i", host, "--port", str(port), "--model", str(MODEL), "--endpoints", str(endpoints),
-                        "--credentials", str(PROJECT_ROOT / "credentials.yml")], env, log_dir)
+                        "--credentials", str(PROJECT_ROOT / "credentials.yml")],
+                 {"GRACE_RASA_HOST": host, **env}, log_dir)  # the REST channel asks for a token when exposed
 
 
 def spawn_companions(env: dict[str, str], log_dir: Path) -> list[subprocess.Popen]:
@@ -193,6 +194,14 @@ def serve(processes: list[subprocess.Popen], rasa_port: int, shell_tenant: str |
         stop(processes)
 
 
+def exposure_problem(host: str) -> str | None:
+    """Why Rasa may not listen on `host` yet: beyond this machine the REST channel needs its token."""
+    if host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("GRACE_REST_TOKEN"):
+        return (f"GRACE_RASA_HOST={host} lets other machines call the REST channel as any customer: set "
+                "GRACE_REST_TOKEN first (README, 'Talking to Grace').")
+    return None
+
+
 def run(shell_tenant: str | None = None) -> int:
     if not MODEL.exists():
         print("No trained model: run 'make train' first.", file=sys.stderr)
@@ -201,6 +210,9 @@ def run(shell_tenant: str | None = None) -> int:
     rasa_port = int(os.environ.get("GRACE_RASA_PORT", DEFAULT_RASA_PORT))
     actions_port = int(os.environ.get("GRACE_ACTIONS_PORT", DEFAULT_ACTIONS_PORT))
     host = os.environ.get("GRACE_RASA_HOST", "127.0.0.1")
+    if exposure_problem(host):
+        print(exposure_problem(host), file=sys.stderr)
+        return 1
     print("Starting Grace (the first start takes about a minute)...")
     try:
         processes = start(settings.var_dir, rasa_port, actions_port, host)

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from grace.concurrency import off_loop
 from grace.errors import GraceError
-from grace.messaging.inbound import split_conversation_id
+from grace.messaging.inbound import is_whatsapp_customer, split_conversation_id
 from grace.messaging.notifications import (
     HANDOFF,
     OPS_REPLY,
@@ -144,6 +144,7 @@ async def deliver(row: Claimed) -> str:
     phones = [split_conversation_id(r)[1] for r in row.recipients]  # customers: "<tenant>:<phone>"
     channel = row.payload.get("channel")  # a reply goes back the way the message came
     outcomes = [await send_proactive(tenant, phone, messages, row.kind, variables, channel=channel)
+                if is_whatsapp_customer(phone) else Outcome("skipped", f"{phone} is not a WhatsApp customer")
                 for phone in phones]
     status = await off_loop(finish, row.id, outcomes)
     log.info("notification %s (%s, %s): %s", row.id, row.tenant_id, row.kind, status)

@@ -80,6 +80,7 @@ def start(var_dir: Path, rasa_port: int, replicas: int = 2, host: str = "127.0.0
     log_dir = log_dir or var_dir / "logs"
     env = local.prepare(var_dir, log_dir, rasa_port, webhook_port, web_port)
     env["GRACE_PROFILE"] = "scaled"
+    env["GRACE_RASA_HOST"] = host  # the replicas are reached through the balancer: its host is theirs outward
     started: list[Replica] = []
     cluster = Cluster(started)
     try:
@@ -120,6 +121,9 @@ def run(shell_tenant: str | None = None) -> int:
     rasa_port = int(os.environ.get("GRACE_RASA_PORT", local.DEFAULT_RASA_PORT))
     host = os.environ.get("GRACE_RASA_HOST", "127.0.0.1")
     replicas = int(os.environ.get("GRACE_REPLICAS", "2"))
+    if local.exposure_problem(host):
+        print(local.exposure_problem(host), file=sys.stderr)
+        return 1
     print(f"Starting Grace, scaled: {replicas} Rasa replicas behind a balancer (about a minute)...")
     try:
         cluster = start(load_settings().var_dir, rasa_port, replicas, host)
@@ -138,6 +142,7 @@ def run(shell_tenant: str | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """`python -m grace.run.scaled`: the scaled profile on this machine. `--create-tables ENDPOINTS`: only make
     Rasa's shared tables, once, before any replica starts (the deployments' migrate step)."""
+    assert main.__doc__ is not None
     parser = argparse.ArgumentParser(prog="python -m grace.run.scaled", description=main.__doc__.split("\n")[0])
     parser.add_argument("--create-tables", type=Path, metavar="ENDPOINTS",
                         help="Rasa's endpoints file (python -m grace.rasa_plugins.profile writes it)")

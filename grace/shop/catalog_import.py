@@ -111,11 +111,12 @@ def check_upload(tenant: Tenant, data: bytes, filename: str) -> UploadReport:
 def apply_upload(tenant: Tenant, data: bytes, filename: str) -> UploadReport:
     """Validate again, then swap the whole catalog at once (the previous one is kept in .history)."""
     upload = _prepare(tenant, data, filename)
-    if upload.catalog is None:
+    new_catalog = upload.catalog
+    if new_catalog is None:
         return upload.report
 
     def produce(current: str) -> str:
-        upload.report.changes = diff_catalogs(_current_catalog(tenant, current), upload.catalog)
+        upload.report.changes = diff_catalogs(_current_catalog(tenant, current), new_catalog)
         return upload.text
 
     replace_catalog(tenant, produce)
@@ -144,9 +145,10 @@ def update_fabric(tenant: Tenant, sku: str, changes: dict[str, str]) -> Fabric:
         matches[0].update(cleaned)
 
     catalog = edit_rows(tenant, edit)
-    if catalog is None or catalog.get(sku) is None:
+    fabric = None if catalog is None else catalog.get(sku)
+    if fabric is None:
         raise not_found
-    return catalog.get(sku)
+    return fabric
 
 
 def mark_sold_out(tenant: Tenant, sku: str) -> Fabric:
@@ -309,7 +311,7 @@ def _json_table(data: bytes) -> tuple[list[list[str]], int]:
         for key in item if isinstance(item, dict) else ():
             if str(key).strip().lower() not in header:
                 header.append(str(key).strip().lower())
-    rows = []
+    rows: list[list[str]] = []
     for item in items:
         if not isinstance(item, dict):
             raise UploadError(f"item {len(rows) + 1} is not an object with the catalog columns")

@@ -1,6 +1,8 @@
 """Customers are per tenant: one phone talking to two businesses is two customers."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,14 +28,15 @@ def get_or_create_customer(session: Session, tenant_id: str, phone: str,
                 session.add(customer)
         except IntegrityError:  # created meanwhile by a concurrent turn
             customer = get_customer(session, tenant_id, phone)
+            assert customer is not None  # the row the concurrent turn created
     if name and not customer.name:
         customer.name = name[:120]
     customer.last_seen_at = utcnow()
     return customer
 
 
-def remember_preferences(customer: Customer, *, skus: list[str] = (), categories: list[str] = (),
-                         colors: list[str] = ()) -> None:
+def remember_preferences(customer: Customer, *, skus: Sequence[str] = (), categories: Sequence[str] = (),
+                         colors: Sequence[str] = ()) -> None:
     """Keep what the customer liked, newest first, for the next greeting."""
     prefs = dict(customer.preferences or {})
     for key, values in (("skus", skus), ("categories", categories), ("colors", colors)):

@@ -106,7 +106,7 @@ def search(catalog: Catalog, query: FabricQuery, unavailable: set[str],
 
     def exact(f: Fabric) -> bool:
         return ((not query.categories or f.category in query.categories)
-                and (not query.colors or set(f.colors).intersection(query.colors))
+                and (not query.colors or bool(set(f.colors).intersection(query.colors)))
                 and (not query.patterns or any(p in f.pattern for p in query.patterns)))
 
     exact_matches = [f for f in in_stock if exact(f)]

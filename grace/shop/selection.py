@@ -108,7 +108,7 @@ def find_references(text: str, catalog: Catalog, numbered: list[str], context: l
     if not refs:  # "the kente": only when one fabric of that kind is in play
         for category in catalog.categories:
             match = re.search(rf"\b{re.escape(category.replace('-', ' '))}\b|\b{re.escape(category)}\b", text)
-            in_play = [catalog.get(s) for s in context if catalog.get(s) and catalog.get(s).category == category]
+            in_play = [f for f in (catalog.get(s) for s in context) if f and f.category == category]
             if match and len(in_play) == 1:
                 add(in_play[0], match.start())
     return sorted(refs.values(), key=lambda r: r.position)
@@ -142,8 +142,8 @@ def parse_selection(text: str, catalog: Catalog, *, numbered: list[str], context
     norm = normalise(text)
     refs = find_references(text, catalog, numbered, context)
     quantities = _quantities(norm)
-    if not refs and quantities and last_sku and catalog.get(last_sku) and _only_quantity(norm):
-        refs = [Reference(catalog.get(last_sku), 0)]  # "make it 20 yards"
+    if not refs and quantities and last_sku and (last := catalog.get(last_sku)) and _only_quantity(norm):
+        refs = [Reference(last, 0)]  # "make it 20 yards"
     if not refs:
         result.problems.append(Problem("selection_unknown_fabric"))
         return result

@@ -148,4 +148,6 @@ def restore_backup(tenant: Tenant, backup: Path) -> Catalog:
     if backup.parent != tenant_folder(tenant.id) / HISTORY or not backup.name.startswith("catalog-"):
         raise GraceError(f"{backup.name} is not one of {tenant.id}'s catalog backups")
     text = backup.read_text(encoding="utf-8")
-    return replace_catalog(tenant, lambda _current: text)
+    catalog = replace_catalog(tenant, lambda _current: text)
+    assert catalog is not None  # the producer always gives text, so a catalog is written
+    return catalog

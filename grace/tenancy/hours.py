@@ -30,7 +30,7 @@ class OpeningHours:
     def parse(cls, raw: dict, field_error) -> OpeningHours:
         if not isinstance(raw, dict):
             raise field_error("hours", "expected a mapping of mon..sun")
-        days = []
+        days: list[tuple[time, time] | None] = []
         for day in DAYS:
             value = raw.get(day)
             if value is None:

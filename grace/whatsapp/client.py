@@ -17,8 +17,8 @@ class LoopSession:
     def get(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         # ids of closed loops are reused: forget sessions whose loop is gone
-        for key, (owner, _) in list(self._sessions.items()):
-            if owner.is_closed():
+        for key, (key_loop, _) in list(self._sessions.items()):
+            if key_loop.is_closed():
                 del self._sessions[key]
         owner, session = self._sessions.get(id(loop), (None, None))
         if owner is not loop or session is None or session.closed:

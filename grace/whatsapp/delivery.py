@@ -51,7 +51,7 @@ def record_undelivered(tenant_id: str, conversation_id: str, channel: str, repli
         row.last_error, row.attempts = error[:500], 1
 
 
-_providers: dict[tuple, Provider] = {}
+_providers: dict[tuple, MetaProvider | TwilioProvider] = {}
 _providers_lock = threading.Lock()
 
 
@@ -61,15 +61,27 @@ def provider_for(tenant: Tenant, channel: str | None = None) -> tuple[Provider, 
     meta_id = str(tenant.extra.get("meta_phone_number_id") or "")
     if channel in (None, "meta_whatsapp") and meta_id and os.environ.get("META_ACCESS_TOKEN"):
         return _cached(("meta", os.environ["META_ACCESS_TOKEN"], os.environ.get("META_API_BASE_URL")),
-                       lambda: MetaProvider(MetaClient.from_env())), meta_id
+                       _meta_provider), meta_id
     if channel in (None, "whatsapp") and tenant.whatsapp_numbers and TwilioClient.from_env() is not None:
         key = ("twilio", os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"],
                os.environ.get("TWILIO_API_BASE_URL"))
-        return _cached(key, lambda: TwilioProvider(TwilioClient.from_env())), tenant.whatsapp_numbers[0]
+        return _cached(key, _twilio_provider), tenant.whatsapp_numbers[0]
     return None
 
 
-def _cached(key: tuple, make) -> Provider:
+def _meta_provider() -> MetaProvider:
+    client = MetaClient.from_env()
+    assert client is not None  # provider_for checked META_ACCESS_TOKEN
+    return MetaProvider(client)
+
+
+def _twilio_provider() -> TwilioProvider:
+    client = TwilioClient.from_env()
+    assert client is not None  # provider_for checked Twilio's credentials
+    return TwilioProvider(client)
+
+
+def _cached(key: tuple, make) -> MetaProvider | TwilioProvider:
     with _providers_lock:
         if key not in _providers:
             _providers[key] = make()

@@ -64,3 +64,13 @@ def choice_text(button: dict) -> str:
     if payload and not payload.startswith("/"):
         return payload
     return button_title(button)
+
+
+TEMPLATE_PARAM_MAX = 1024
+
+
+def template_text(value: str) -> str:
+    """A template parameter Meta and Twilio accept: they refuse empty ones, new lines, tabs and more than four
+    spaces in a row (Meta's error 132018, Twilio's 21656), and caps a parameter's length."""
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    return text[:TEMPLATE_PARAM_MAX] or "-"

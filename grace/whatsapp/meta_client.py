@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.client import LoopSession
-from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text
+from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text, template_text
 from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
 from grace.whatsapp.provider import MediaRef, Template
 
@@ -23,7 +22,6 @@ CAPTION_MAX = 1024  # image captions and interactive bodies
 MAX_BUTTONS, BUTTON_TITLE_MAX = 3, 20
 MAX_ROWS, ROW_TITLE_MAX = 10, 24
 ID_MAX = 256
-TEMPLATE_PARAM_MAX = 1024
 # Meta serves media from its CDNs; the token goes to Graph's own hosts and those only.
 MEDIA_HOSTS = (".facebook.com", ".fbcdn.net", ".fbsbx.com", ".whatsapp.net")
 
@@ -142,10 +140,3 @@ class MetaProvider:
         await self.client.send(business_number, _message(customer, "template", {
             "name": template.meta_name, "language": {"code": template.language}, "components": components}))
         return True
-
-
-def template_text(value: str) -> str:
-    """A template parameter Meta accepts: it refuses empty ones, new lines, tabs and more than four
-    spaces in a row (error 132018), and caps a parameter's length."""
-    text = re.sub(r"\s+", " ", str(value)).strip()
-    return text[:TEMPLATE_PARAM_MAX] or "-"

@@ -13,7 +13,14 @@ import aiohttp
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.client import LoopSession
-from grace.whatsapp.formatting import TWILIO_MAX_BODY, button_title, choice_text, numbered_choices, split_text
+from grace.whatsapp.formatting import (
+    TWILIO_MAX_BODY,
+    button_title,
+    choice_text,
+    numbered_choices,
+    split_text,
+    template_text,
+)
 from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
 from grace.whatsapp.provider import MediaRef, Template, template_for
 
@@ -40,8 +47,9 @@ class TwilioClient:
         form: list[tuple[str, str]] = [("From", _whatsapp(from_number)), ("To", _whatsapp(to_number))]
         if content_sid:
             form.append(("ContentSid", content_sid))
-            if content_variables:
-                form.append(("ContentVariables", json.dumps(content_variables)))
+            if content_variables:  # Twilio refuses empty values (21656): as for Meta, an empty one is "-"
+                variables = {key: template_text(value) for key, value in content_variables.items()}
+                form.append(("ContentVariables", json.dumps(variables)))
         else:
             if body:
                 form.append(("Body", body))

@@ -20,6 +20,7 @@ PUBLIC_URL = "https://grace.example.test"  # what Twilio calls; Grace runs behin
 AKANRABY_NUMBER = "+2349010000001"
 META_APP_SECRET = "meta-app-secret-for-tests"
 META_VERIFY_TOKEN = "meta-verify-token-for-tests"
+REST_TOKEN = "rest-token-for-tests"  # the REST channel asks for it whenever it is set
 
 
 class Grace:
@@ -31,9 +32,12 @@ class Grace:
         self.base = f"http://127.0.0.1:{rasa_port}"
         self.token = (var_dir / "rasa_token").read_text().strip()
 
-    def send(self, sender: str, text: str, tenant: str | None = "akanraby", **meta) -> requests.Response:
+    def send(self, sender: str, text: str, tenant: str | None = "akanraby", *, headers: dict | None = None,
+             **meta) -> requests.Response:
+        """A REST message, as a website's server sends it (with the REST token unless `headers` say otherwise)."""
         metadata = {"tenant": tenant, **meta} if tenant else meta
-        return requests.post(f"{self.base}/webhooks/rest/webhook",
+        headers = {"Authorization": f"Bearer {REST_TOKEN}"} if headers is None else headers
+        return requests.post(f"{self.base}/webhooks/rest/webhook", headers=headers,
                              json={"sender": sender, "message": text, "metadata": metadata}, timeout=60)
 
     def say(self, sender: str, text: str, **kwargs) -> str:
@@ -112,7 +116,7 @@ def grace(tmp_path_factory):
                       GRACE_SEND_BACKOFF_S="0.2", META_ACCESS_TOKEN=meta.access_token,
                       META_APP_SECRET=META_APP_SECRET, META_VERIFY_TOKEN=META_VERIFY_TOKEN,
                       META_API_BASE_URL=meta.base_url, GRACE_MEDIA_BASE_URL=f"{PUBLIC_URL}/media",
-                      GRACE_OUTBOX_POLL_S="0.5")
+                      GRACE_OUTBOX_POLL_S="0.5", GRACE_REST_TOKEN=REST_TOKEN)
     os.environ.pop("GRACE_RASA_TOKEN", None)
     processes = local.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=free_port())
     try:

@@ -1,7 +1,11 @@
 """A real HTTP server impersonating Meta's WhatsApp Cloud API (Graph), plus webhook payload builders.
 
 The send endpoint validates the limits Meta enforces (text length, button and list sizes) so that a
-message Meta would reject fails in tests too, instead of only in production.
+message Meta would reject fails in tests too, instead of only in production. It also refuses a sending
+phone number id it does not know (400, code 100 / subcode 33), and a template send whose parameters
+do not fit a template it was given (132000 count mismatch, 132012 header format, 132001 unknown
+name or language). Media sends: image, audio and document (id or link; documents may carry a
+filename and a caption).
 """
 
 from __future__ import annotations
@@ -13,15 +17,19 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
 from tests.fakes.twilio_api import HTTPFake, Reply
 
 __all__ = [
+    "DEFAULT_PHONE_NUMBER_IDS",
     "DISPLAY_PHONE_NUMBER",
     "WABA_ID",
     "FakeMetaGraph",
+    "MetaTemplate",
     "meta_image_payload",
     "meta_interactive_payload",
     "meta_signature",
@@ -29,6 +37,10 @@ __all__ = [
     "meta_text_payload",
 ]
 
+# The businesses' phone number ids the send endpoint knows unless told otherwise: the test tenants'
+# (tests/helpers.py AKANRABY_META_ID, KENTE_META_ID; repeated here so the fake needs only the standard
+# library) and a third for a Kenyan number.
+DEFAULT_PHONE_NUMBER_IDS = ("109000000000001", "233000000000001", "254000000000001")
 WABA_ID = "102290129340398"
 DISPLAY_PHONE_NUMBER = "15550783881"
 DEFAULT_RECIPIENT = "2348012345678"
@@ -175,13 +187,33 @@ def meta_status_payload(
 # --------------------------------------------------------------------------- Graph side
 
 
-def _graph_error(status: int, code: int, message: str, details: str | None = None, **extra: Any) -> Reply:
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, **extra}
+def _graph_error(
+    status: int,
+    code: int,
+    message: str,
+    details: str | None = None,
+    *,
+    kind: str = "OAuthException",
+    **extra: Any,
+) -> Reply:
+    error: dict[str, Any] = {"message": message, "type": kind, "code": code, **extra}
     if details is not None:
         error["error_data"] = {"messaging_product": "whatsapp", "details": details}
     error["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
     headers = {"WWW-Authenticate": 'OAuth "Facebook Platform" "invalid_token"'} if status == 401 else {}
     return Reply.json(status, {"error": error}, headers)
+
+
+def _unknown_object(method: str, object_id: str) -> Reply:
+    """What Graph answers for an id it does not know (or the token may not use): 400, code 100/33."""
+    message = (
+        f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
+        "missing permissions, or does not support this operation. Please read the Graph API documentation "
+        "at https://developers.facebook.com/docs/graph-api"
+    )
+    reply = _graph_error(400, 100, message, kind="GraphMethodException", error_subcode=33)
+    reply.headers["WWW-Authenticate"] = f'OAuth "Facebook Platform" "invalid_request" "{message}"'
+    return reply
 
 
 def _invalid(details: str) -> Reply:
@@ -306,6 +338,22 @@ def validate_send(payload: Any) -> str | None:
         if len(image.get("caption") or "") > MAX_CAPTION_CHARS:
             return f"image.caption must be at most {MAX_CAPTION_CHARS} characters"
         return None
+    if kind == "audio":
+        audio = payload.get("audio")
+        if not isinstance(audio, dict) or not (audio.get("id") or audio.get("link")):
+            return "audio.id or audio.link is required"
+        if "caption" in audio:
+            return "audio does not take a caption"  # Meta: "Do not use with audio or sticker media"
+        return None
+    if kind == "document":
+        document = payload.get("document")
+        if not isinstance(document, dict) or not (document.get("id") or document.get("link")):
+            return "document.id or document.link is required"
+        if len(document.get("caption") or "") > MAX_CAPTION_CHARS:
+            return f"document.caption must be at most {MAX_CAPTION_CHARS} characters"
+        if "filename" in document and (not isinstance(document["filename"], str) or not document["filename"]):
+            return "document.filename must be a non-empty string"
+        return None
     if kind == "interactive":
         return _check_interactive(payload.get("interactive"))
     if kind == "template":
@@ -315,7 +363,75 @@ def validate_send(payload: Any) -> str | None:
         if not isinstance(template.get("language"), dict) or not template["language"].get("code"):
             return "template.language.code is required"
         return _check_template_components(template.get("components") or [])
-    return f"type {kind!r} is not supported here (text, image, interactive, template)"
+    return f"type {kind!r} is not supported here (text, image, audio, document, interactive, template)"
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+_MEDIA_HEADERS = ("image", "video", "document")
+
+
+@dataclass(frozen=True)
+class MetaTemplate:
+    """An approved message template as Meta holds it: (name, language) with a body text whose
+    ``{{1}}``, ``{{2}}``... placeholders each need one body parameter, and an optional header: a media
+    format ("image", "video", "document") or a text that may hold placeholders too."""
+
+    name: str
+    body: str = ""
+    language: str | None = None  # None: the fake accepts any language code for this name
+    header: str | None = None
+
+    @property
+    def body_params(self) -> int:
+        return len(set(_PLACEHOLDER.findall(self.body)))
+
+    @property
+    def header_params(self) -> int:
+        if self.header is None or self.header.lower() in _MEDIA_HEADERS:
+            return 0
+        return len(set(_PLACEHOLDER.findall(self.header)))
+
+
+def _component_params(components: list[Any], kind: str) -> list[Any] | None:
+    """The parameters of the first component of this type, or None when there is none."""
+    for component in components:
+        if isinstance(component, dict) and component.get("type") == kind:
+            return list(component.get("parameters") or [])
+    return None
+
+
+def _check_against(registered: MetaTemplate, template: dict[str, Any]) -> Reply | None:
+    """Meta's refusals for a send that does not fit the approved template (132000 / 132012)."""
+    components = template.get("components") or []
+    header = _component_params(components, "header")
+    if registered.header and registered.header.lower() in _MEDIA_HEADERS:
+        expected = registered.header.upper()
+        kinds = [p.get("type") for p in header or [] if isinstance(p, dict)]
+        if kinds != [registered.header.lower()]:
+            received = kinds[0].upper() if len(kinds) == 1 and kinds[0] else "UNKNOWN"
+            return _graph_error(
+                400,
+                132012,
+                "(#132012) Parameter format does not match format in the created template",
+                f"header: Format mismatch, expected {expected}, received {received}",
+            )
+    else:
+        given = len(header or [])
+        if given != registered.header_params:
+            return _count_mismatch("header", given, registered.header_params)
+    given = len(_component_params(components, "body") or [])
+    if given != registered.body_params:
+        return _count_mismatch("body", given, registered.body_params)
+    return None
+
+
+def _count_mismatch(where: str, given: int, expected: int) -> Reply:
+    return _graph_error(
+        400,
+        132000,
+        "(#132000) Number of parameters does not match the expected number of params",
+        f"{where}: number of localizable_params ({given}) does not match the expected number of params ({expected})",
+    )
 
 
 _SEND_PATH = re.compile(r"^/(v\d+(?:\.\d+)?)/([^/]+)/messages$")
@@ -324,12 +440,56 @@ _DOWNLOAD_PATH = re.compile(r"^/media-download/([^/]+)$")
 
 
 class FakeMetaGraph(HTTPFake):
-    """The Cloud API send endpoint and the two-step media download (metadata, then bytes)."""
+    """The Cloud API send endpoint and the two-step media download (metadata, then bytes).
 
-    def __init__(self, access_token: str = "meta-test-token") -> None:
+    Sends are accepted only from the business phone number ids it knows (``phone_number_ids``, by
+    default ``DEFAULT_PHONE_NUMBER_IDS``). Template sends are checked against the templates it was
+    given (``templates`` / ``add_template``); a name it was not given is accepted on its shape alone,
+    unless ``refuse_unknown_templates`` (then it is refused as Meta refuses one not approved: 132001).
+    """
+
+    def __init__(
+        self,
+        access_token: str = "meta-test-token",
+        phone_number_ids: Iterable[str] = DEFAULT_PHONE_NUMBER_IDS,
+        templates: Iterable[MetaTemplate] = (),
+        refuse_unknown_templates: bool = False,
+    ) -> None:
         super().__init__()
         self.access_token = access_token
+        self.phone_number_ids = {str(number_id) for number_id in phone_number_ids}
+        self.refuse_unknown_templates = refuse_unknown_templates
         self._media: dict[str, tuple[bytes, str]] = {}
+        self._templates: dict[str, list[MetaTemplate]] = {}
+        for template in templates:
+            self._register(template)
+
+    def add_template(
+        self, name: str, body: str = "", *, language: str | None = None, header: str | None = None
+    ) -> MetaTemplate:
+        """Register an approved template, e.g. ``add_template("handoff_alert", "{{1}} asks: {{2}}")``."""
+        return self._register(MetaTemplate(name, body, language, header))
+
+    def _register(self, template: MetaTemplate) -> MetaTemplate:
+        with self._cond:
+            self._templates.setdefault(template.name, []).append(template)
+        return template
+
+    def _check_template(self, template: dict[str, Any]) -> Reply | None:
+        name, language = template["name"], template["language"]["code"]
+        with self._cond:
+            known = list(self._templates.get(name, []))
+        if not known and not self.refuse_unknown_templates:
+            return None
+        matching = [t for t in known if t.language in (None, language)]
+        if not matching:
+            return _graph_error(
+                404,
+                132001,
+                "(#132001) Template name does not exist in the translation",
+                f"template name ({name}) does not exist in {language}",
+            )
+        return _check_against(matching[0], template)
 
     def start(self) -> FakeMetaGraph:
         super().start()
@@ -410,7 +570,7 @@ class FakeMetaGraph(HTTPFake):
     def _judge(
         self, phone_number_id: str, headers: Message, payload: Any
     ) -> tuple[Reply, dict[str, Any] | None]:
-        """Outage, then auth, then Meta's validation, then success."""
+        """Outage, then auth, then the phone number id, then Meta's validation, then success."""
         if failure := self._take_failure():
             status, retry_after = failure
             code, text = _INJECTED.get(status, (131000, "(#131000) Something went wrong"))
@@ -420,10 +580,14 @@ class FakeMetaGraph(HTTPFake):
             return reply, None
         if not self._authorised(headers):
             return self._unauthorised(), None
+        if phone_number_id not in self.phone_number_ids:
+            return _unknown_object("post", phone_number_id), None
         if isinstance(payload, dict) and payload.get("status") == "read" and payload.get("message_id"):
             return Reply.json(200, {"success": True}), None  # mark-as-read: acknowledged, not a message
         if problem := validate_send(payload):
             return _invalid(problem), None
+        if payload.get("type") == "template" and (refusal := self._check_template(payload["template"])):
+            return refusal, None
         to = str(payload["to"])
         response = {
             "messaging_product": "whatsapp",

@@ -32,6 +32,11 @@ TWILIO_API_VERSION = "2010-04-01"
 MAX_BODY_CHARS = 1600
 _NO_ADDRESS = "A 'To' and a 'From' (or MessagingServiceSid) must be specified."
 _TOO_LONG = "The concatenated message body exceeds the 1600 character limit"
+_CONTENT_SID_REQUIRED = "A ContentSid must be specified if ContentVariables are provided in the request."
+_CONTENT_SID_INVALID = "The ContentSid is Invalid"
+_CONTENT_VARIABLES_INVALID = "The ContentVariables Parameter is invalid"
+_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 
 # --------------------------------------------------------------------------- shared server plumbing
@@ -45,6 +50,7 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # why a fake refused, for its records only (never sent)
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
@@ -68,8 +74,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         try:
+            if self.headers.get("Expect", "").lower() == "100-continue":
+                # What real servers answer (botocore waits a second for it before sending a PUT body).
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             body = self._read_body()
-            reply = self.server.fake._dispatch(self.command, urlsplit(self.path).path, self.headers, body)
+            reply = self.server.fake._handle(self.command, self.path, self.headers, body)
         except Exception:  # a bug in the fake must surface in the test, not as a hung client
             reply = Reply.json(500, {"fake_error": traceback.format_exc()})
         self.send_response(reply.status)
@@ -212,6 +221,14 @@ class HTTPFake:
                 self._counts[recipient] = self._counts.get(recipient, 0) + 1
             self._cond.notify_all()
 
+    def _handle(self, method: str, target: str, headers: Message, body: bytes) -> Reply:
+        """Route one request; ``target`` is the raw request target (path and query, still encoded).
+
+        Most fakes only need the path (``_dispatch``); one that signs over the query string (S3)
+        overrides this instead.
+        """
+        return self._dispatch(method, urlsplit(target).path, headers, body)
+
     def _dispatch(self, method: str, path: str, headers: Message, body: bytes) -> Reply:
         raise NotImplementedError
 
@@ -302,6 +319,12 @@ def _twilio_error(status: int, code: int, message: str, headers: dict[str, str] 
     return Reply.json(status, payload, headers)
 
 
+def _content_refusal(code: int, message: str, reason: str) -> Reply:
+    reply = _twilio_error(400, code, message)
+    reply.reason = reason
+    return reply
+
+
 def _basic_credentials(headers: Message) -> tuple[str, str] | None:
     scheme, _, encoded = (headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "basic":
@@ -320,13 +343,33 @@ _MEDIA_PATH = re.compile(
 
 
 class FakeTwilio(HTTPFake):
-    """Twilio's ``Messages.json`` create endpoint and authenticated media downloads."""
+    """Twilio's ``Messages.json`` create endpoint and authenticated media downloads.
 
-    def __init__(self, account_sid: str = "ACtest", auth_token: str = "twilio-test-token") -> None:
+    Content API sends are judged as Twilio does (``_check_content``). One deliberate difference: for a
+    registered template, ContentVariables must name exactly its variables. Twilio fills a missing one
+    with the template's sample value, so the customer reads the sample; the fake refuses with 21656
+    so that the test fails instead.
+    """
+
+    def __init__(
+        self,
+        account_sid: str = "ACtest",
+        auth_token: str = "twilio-test-token",
+        content_templates: Mapping[str, Iterable[str] | Mapping[str, str] | str] | None = None,
+        refuse_unknown_content: bool = False,
+    ) -> None:
+        """``content_templates`` maps a ContentSid to its variables (keys, a {key: sample} mapping, or
+        the template text with ``{{1}}``-style placeholders). Twilio knows every template on the
+        account; the fake only knows those it is given, so an unregistered (well-formed) ContentSid is
+        accepted with only the shape of ContentVariables checked, unless ``refuse_unknown_content``."""
         super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.refuse_unknown_content = refuse_unknown_content
         self._media: dict[str, tuple[bytes, str]] = {}
+        self._content: dict[str, frozenset[str]] = {}
+        for sid, variables in (content_templates or {}).items():
+            self.add_content_template(sid, variables)
 
     def start(self) -> FakeTwilio:
         super().start()
@@ -335,6 +378,17 @@ class FakeTwilio(HTTPFake):
     def __enter__(self) -> FakeTwilio:
         super().__enter__()
         return self
+
+    def add_content_template(self, sid: str, variables: Iterable[str] | Mapping[str, str] | str = ()) -> None:
+        """Register a Content API template: its sid and its variables (see ``__init__``)."""
+        if not _CONTENT_SID.match(sid):
+            raise ValueError(f"{sid!r} is not a ContentSid (HX + 32 hex digits)")
+        if isinstance(variables, str):
+            keys = frozenset(_PLACEHOLDER.findall(variables))
+        else:
+            keys = frozenset(str(key) for key in variables)  # a mapping iterates over its keys
+        with self._cond:
+            self._content[sid] = keys
 
     def add_media(self, content: bytes, content_type: str) -> str:
         """Store bytes and return the full URL Twilio would put in an inbound ``MediaUrl0``."""
@@ -370,6 +424,43 @@ class FakeTwilio(HTTPFake):
     def _unauthorised() -> Reply:
         return _twilio_error(401, 20003, "Authenticate", {"WWW-Authenticate": 'Basic realm="Twilio API"'})
 
+    def _check_content(self, form: dict[str, str]) -> Reply | None:
+        """A Content API send as Twilio judges it: 21654 (variables without a template), 21655 (a
+        ContentSid that is malformed, or unknown to this account), 21656 (ContentVariables that are
+        not a JSON object of non-empty values, or whose keys are not the template's variables)."""
+        sid, raw = form.get("ContentSid"), form.get("ContentVariables")
+        if not sid:
+            if raw is not None:
+                return _twilio_error(400, 21654, _CONTENT_SID_REQUIRED)
+            return None
+        with self._cond:
+            expected = self._content.get(sid)
+        if not _CONTENT_SID.match(sid):
+            return _content_refusal(21655, _CONTENT_SID_INVALID, f"{sid!r} is not HX + 32 hex digits")
+        if expected is None and self.refuse_unknown_content:
+            return _content_refusal(21655, _CONTENT_SID_INVALID, f"no template {sid} on this account")
+        if raw is None:
+            if expected:  # Twilio would fill in the samples; a customer would read them
+                return _content_refusal(
+                    21656, _CONTENT_VARIABLES_INVALID, f"no ContentVariables; {sid} needs {sorted(expected)}"
+                )
+            return None
+        try:
+            variables = json.loads(raw)
+        except ValueError:
+            return _content_refusal(21656, _CONTENT_VARIABLES_INVALID, f"not JSON: {raw[:80]!r}")
+        if not isinstance(variables, dict):
+            return _content_refusal(21656, _CONTENT_VARIABLES_INVALID, "not a JSON object")
+        for key, value in variables.items():
+            if value is None or value == "" or isinstance(value, (dict, list)):
+                return _content_refusal(21656, _CONTENT_VARIABLES_INVALID, f"variable {key!r} is {value!r}")
+        if expected is not None and set(variables) != expected:
+            missing, extra = sorted(expected - set(variables)), sorted(set(variables) - expected)
+            return _content_refusal(
+                21656, _CONTENT_VARIABLES_INVALID, f"keys differ from {sid}'s: missing {missing}, unknown {extra}"
+            )
+        return None
+
     def _create_message(self, account_sid: str, headers: Message, body: bytes) -> Reply:
         pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
         grouped: dict[str, list[str]] = {}
@@ -378,7 +469,10 @@ class FakeTwilio(HTTPFake):
         # Single-valued fields read naturally (form["Body"]); repeated ones (MediaUrl) keep every value.
         form = {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
         reply, message = self._judge(account_sid, headers, pairs)
-        self._record({"status": reply.status, "form": form, "response": json.loads(reply.body)}, message)
+        record = {"status": reply.status, "form": form, "response": json.loads(reply.body)}
+        if reply.reason:
+            record["reason"] = reply.reason  # the fake's own explanation; Twilio's answer does not carry it
+        self._record(record, message)
         return reply
 
     def _judge(
@@ -404,6 +498,8 @@ class FakeTwilio(HTTPFake):
             return _twilio_error(400, 21619, "A text message body or media urls must be specified."), None
         if len(text) > MAX_BODY_CHARS:
             return _twilio_error(400, 21617, _TOO_LONG), None
+        if refusal := self._check_content(single):
+            return refusal, None
         sid = _new_sid("SM")
         now = formatdate(usegmt=True)
         uri = f"/{TWILIO_API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"

@@ -14,6 +14,7 @@ import threading
 
 import requests
 
+from grace.messaging.inbound import REST_NAMESPACE as REST
 from tests.scale.load import FUNNEL, Load
 from tests.scale.services import ensure_postgres, restart_postgres
 
@@ -42,13 +43,14 @@ def assert_funnel_answered_in_order(load: Load) -> dict[str, str]:
 
 
 def orders_of(scaled, phones: list[str]) -> dict[str, list[tuple[str, int]]]:
-    """Each customer's orders in the app store, with the number of payments of each."""
+    """Each REST sender's orders in the app store, with the number of payments of each."""
     rows = scaled.sql("SELECT c.phone, o.reference, (SELECT count(*) FROM payments p WHERE p.order_id = o.id) "
                       "FROM customers c JOIN orders o ON o.customer_id = c.id "
-                      "WHERE c.tenant_id = 'akanraby' AND c.phone = ANY(:phones) ORDER BY o.id", phones=phones)
+                      "WHERE c.tenant_id = 'akanraby' AND c.phone = ANY(:phones) ORDER BY o.id",
+                      phones=[REST + phone for phone in phones])
     orders: dict[str, list] = {}
     for phone, reference, payments in rows:
-        orders.setdefault(phone, []).append((reference, payments))
+        orders.setdefault(phone.removeprefix(REST), []).append((reference, payments))
     return orders
 
 
@@ -68,11 +70,11 @@ def assert_one_order_and_payment_each(scaled, references: dict[str, str]) -> Non
 def assert_tracker_complete(scaled, load: Load) -> None:
     """Each conversation's tracker in PostgreSQL holds every user turn exactly once, in the order sent."""
     rows = scaled.sql("SELECT sender_id, data FROM events WHERE type_name = 'user' AND sender_id LIKE :prefix "
-                      "ORDER BY id", prefix=f"akanraby:{next(iter(load.results))[:7]}%")
+                      "ORDER BY id", prefix=f"akanraby:{REST}{next(iter(load.results))[:7]}%")
     seen: dict[str, list[str]] = {}
     for sender_id, data in rows:
         seen.setdefault(sender_id, []).append(json.loads(data)["metadata"]["message_id"])
-    expected = {f"akanraby:{s}": [f"{s}-{n}" for n in range(len(FUNNEL))] for s in load.results}
+    expected = {f"akanraby:{REST}{s}": [f"{s}-{n}" for n in range(len(FUNNEL))] for s in load.results}
     assert seen == expected
 
 
@@ -118,7 +120,7 @@ def test_postgres_restart_during_load_fails_cleanly_and_recovers(scaled):
                         "HAVING count(l.id) = 0 OR sum(l.line_total_minor) <> o.subtotal_minor")
     assert halves == []
     assert scaled.sql("SELECT c.phone FROM customers c JOIN orders o ON o.customer_id = c.id "
-                      "WHERE c.phone LIKE '+234802%' GROUP BY c.phone HAVING count(*) > 1") == []
+                      f"WHERE c.phone LIKE '{REST}+234802%' GROUP BY c.phone HAVING count(*) > 1") == []
     # Recovered: a new customer goes through the whole funnel on the cluster.
     after = Load(scaled.base_url, concurrency=4)
     asyncio.run(after.run(senders("804", 4)))
