@@ -131,7 +131,8 @@ class GraceRestInput(InputChannel):
             if body is None or not str(body.get("sender") or "").strip():
                 return response.json({"error": "bad_request",
                                       "message": "send JSON with 'sender' and 'message'"}, status=400)
-            meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            given = body.get("metadata")
+            meta: dict = given if isinstance(given, dict) else {}
             try:
                 tenant = await off_loop(_blocking_lookup, meta.get("tenant"))
             except UnknownTenant as exc:
@@ -203,9 +204,9 @@ class GraceRestInput(InputChannel):
         return None if taken else []
 
 
-def saved_replies(events, message_id: str) -> list[dict] | None:
+def saved_replies(events, message_id: str | None) -> list[dict] | None:
     """The bot's replies to the user message with this id, as REST items; None if the message is not there."""
-    replies = None
+    replies: list[dict] | None = None
     for event in events:
         if isinstance(event, UserUttered):
             if replies is not None:

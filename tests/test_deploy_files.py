@@ -20,8 +20,8 @@ GRACE_IMAGE = "grace:latest"
 # Read by Rasa itself, not by our code.
 RASA_VARIABLES = {"SANIC_WORKERS", "TICKET_LOCK_LIFETIME"}
 # The commands each Grace process runs, by service name.
-COMMANDS = {"rasa": "rasa run", "actions": "rasa_sdk", "gateway": "connectors.gateway", "outbox": "grace.run.outbox",
-            "web": "-m web", "migrate": "grace.store.migrate upgrade"}
+COMMANDS = {"rasa": "rasa run", "actions": "actions.server", "gateway": "connectors.gateway",
+            "outbox": "grace.run.outbox", "web": "-m web", "migrate": "grace.store.migrate upgrade"}
 
 
 def variables_grace_reads() -> set[str]:

@@ -29,6 +29,7 @@ def clean_env(monkeypatch):
     for name in ("GRACE_PROFILE", "GRACE_DATABASE_URL", "DATABASE_URL", "GRACE_TRACKER_DATABASE_URL", "REDIS_URL",
                  "SANIC_WORKERS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRACE_ACTIONS_TOKEN", "actions-secret")  # Rasa refuses endpoints naming an unset one
     return monkeypatch
 
 

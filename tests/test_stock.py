@@ -62,3 +62,18 @@ def test_an_unpaid_hold_is_released_after_hold_hours_and_late_proof_is_flagged(g
         assert result.stock_problem
         ops = session.execute(select(Notification).where(Notification.kind == "payment_proof")).scalar_one()
         assert ops.payload["stock_problem"] and "no longer available" in ops.payload["summary"]
+
+
+def test_a_forged_selection_never_makes_a_negative_total_or_frees_stock(grace_env):
+    tenant = get_registry().get("akanraby")
+    fabric = low_stock_fabric(tenant)
+    forged = [{"sku": fabric.sku, "qty": -50}, {"sku": fabric.sku, "qty": 10**9}, {"sku": fabric.sku, "qty": "2.5"},
+              {"sku": fabric.sku, "qty": True}, {"qty": 3}, "AK-001", {"sku": fabric.sku, "qty": 2}]
+    quote = build_quote(tenant, forged, None, tenant.now().date())
+    assert [(line.fabric.sku, line.quantity) for line in quote.lines] == [(fabric.sku, 2)]
+    assert quote.total_minor > 0
+    with session_scope() as session:
+        customer = get_or_create_customer(session, tenant.id, "+2348011112222")
+        place_order(session, tenant, customer, quote)
+    with session_scope() as session:
+        assert available_stock(session, tenant, [fabric.sku])[fabric.sku] == fabric.stock - 2

@@ -7,6 +7,7 @@ for a look-alike. Only this module writes intent literals, for media messages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 MAX_TEXT = 1000  # NLU reads the start; the whole text is kept in the metadata
 # Who a customer is depends on how they reached Grace. A WhatsApp number is vouched for by the provider
@@ -45,7 +46,7 @@ class Inbound:
         return text
 
     def metadata(self) -> dict:
-        meta = {"tenant": self.tenant_id, "channel": self.channel}
+        meta: dict[str, Any] = {"tenant": self.tenant_id, "channel": self.channel}
         if self.media:
             meta["media"] = self.media
             meta["caption"] = self.text[:MAX_TEXT]

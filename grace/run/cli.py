@@ -105,11 +105,12 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     registry = get_registry()
     bad = 0
     for tenant_id in registry.ids():
+        problem: GraceError | None
         try:
             tenant = registry.get(tenant_id)
             problem = registry.error(tenant_id)
         except GraceError as exc:
-            tenant, problem = None, exc
+            problem = exc
         if problem:
             bad += 1
             print(f"✗ {tenant_id}: {problem}")
@@ -349,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "analytics":
         return cmd_analytics(args)
     if args.command == "run":
-        from grace.run.local import run
+        from grace.run.local import run as run_locally
 
-        return run(shell_tenant=args.tenant if args.shell else None)
+        return run_locally(shell_tenant=args.tenant if args.shell else None)
     from grace.run.shell import chat
 
     return chat(args.tenant, args.sender)

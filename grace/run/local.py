@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from grace.config import PROJECT_ROOT, load_settings
 from grace.rasa_plugins import profile
-from grace.run.processes import COMPANIONS, DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, Companion, companion
+from grace.run.processes import ACTION_SERVER, COMPANIONS, DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, Companion, companion
 
 MODEL = PROJECT_ROOT / "models" / "grace.tar.gz"
 # Also the ports of the deployment files (deploy/), kept equal by tests/test_deploy_files.py.
@@ -29,11 +29,12 @@ DEFAULT_WEB_PORT = companion("web").default_port
 RASA_LOAD_S = 240  # loading the model takes ~40-60 s alone, longer when replicas load side by side
 
 
-def ensure_token(var_dir: Path) -> str:
-    token = os.environ.get("GRACE_RASA_TOKEN")
+def ensure_token(var_dir: Path, variable: str = "GRACE_RASA_TOKEN", file_name: str = "rasa_token") -> str:
+    """A secret from the environment, else one made once for this var/ (kept readable by its owner only)."""
+    token = os.environ.get(variable)
     if token:
         return token
-    token_file = var_dir / "rasa_token"
+    token_file = var_dir / file_name
     if not token_file.exists():
         token_file.write_text(secrets.token_urlsafe(24))
         token_file.chmod(0o600)
@@ -78,11 +79,13 @@ def prepare(var_dir: Path, log_dir: Path, rasa_port: int, webhook_port: int | No
     log_dir.mkdir(parents=True, exist_ok=True)
     ensure_token(var_dir)
     env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
-           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port)}
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port),
+           # Rasa sends it to the action servers, which answer nobody else (endpoints.yml).
+           "GRACE_ACTIONS_TOKEN": ensure_token(var_dir, "GRACE_ACTIONS_TOKEN", "actions_token")}
     chosen = {"gateway": webhook_port, "web": web_port}
     for c in COMPANIONS:
         if c.port_env:
-            env[c.port_env] = str(chosen.get(c.name) or int(env.get(c.port_env, c.default_port)))
+            env[c.port_env] = str(chosen.get(c.name) or int(env.get(c.port_env) or str(c.default_port)))
     migrate(env, log_dir)
     return env
 
@@ -94,7 +97,7 @@ def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> sub
 
 
 def spawn_actions(name: str, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
-    return spawn(name, [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)], env, log_dir)
+    return spawn(name, [sys.executable, "-m", ACTION_SERVER, "--port", str(port)], env, log_dir)
 
 
 def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, str],

@@ -28,6 +28,7 @@ COMPANIONS: tuple[Companion, ...] = (
 )
 # Rasa and the action servers, started by the launchers themselves (one pair per replica).
 DEFAULT_RASA_PORT, DEFAULT_ACTIONS_PORT = 5005, 5055
+ACTION_SERVER = "actions.server"  # private: 127.0.0.1 and Rasa's shared secret (GRACE_ACTIONS_TOKEN)
 
 
 def companion(name: str) -> Companion:

@@ -1,6 +1,7 @@
 """Quotes (lines, promotion, deposit, balance) and orders that hold stock."""
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -14,7 +15,10 @@ from grace.store.models import Customer, Order, OrderLine, utcnow
 from grace.tenancy.catalog import Fabric
 from grace.tenancy.registry import Promotion, Tenant
 
+log = logging.getLogger(__name__)
+
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+MAX_QUANTITY = 10_000  # yards, pieces or bundles in one line: far beyond any real order
 OPEN_STATUSES = ("awaiting_payment", "payment_submitted")
 
 
@@ -77,17 +81,39 @@ def build_quote(tenant: Tenant, selection: list[dict], promo_code: str | None, t
     """A quote for the selection at today's catalog prices. An invalid promo is left out."""
     quote = Quote(currency=tenant.currency, lines=[], deposit_percent=tenant.deposit_percent)
     for item in selection:
-        fabric = tenant.catalog.get(item["sku"])
+        sku, quantity = _checked_item(item)
+        if sku is None or quantity is None:
+            log.warning("%s: a selection line that is not one was left out of the quote: %r", tenant.id, item)
+            continue
+        fabric = tenant.catalog.get(sku)
         if fabric is None:
-            quote.missing_skus.append(item["sku"])
+            quote.missing_skus.append(sku)
         else:
-            quote.lines.append(QuoteLine(fabric, int(item["qty"])))
+            quote.lines.append(QuoteLine(fabric, quantity))
     if promo_code:
         try:
             quote.promotion = check_promotion(tenant, promo_code, today)
         except PromoError:
             quote.promotion = None
     return quote
+
+
+def _checked_item(item: object) -> tuple[str | None, int | None]:
+    """A selection line as (sku, quantity), or Nones when it is not one. The selection comes from the
+    conversation's slots, which anyone holding Rasa's API could set: a negative or huge quantity
+    would make a negative total and free stock."""
+    if not isinstance(item, dict) or not isinstance(item.get("sku"), str):
+        return None, None
+    quantity = item.get("qty")
+    if isinstance(quantity, bool) or not isinstance(quantity, (int, float, str)):
+        return item["sku"], None
+    try:
+        number = float(quantity)
+    except ValueError:
+        return item["sku"], None
+    if not number.is_integer() or not 1 <= number <= MAX_QUANTITY:
+        return item["sku"], None
+    return item["sku"], int(number)
 
 
 def new_reference(session: Session, tenant: Tenant) -> str:

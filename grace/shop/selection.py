@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from grace.shop.orders import MAX_QUANTITY
 from grace.shop.textmatch import ORDINALS, STOPWORDS, normalise, similar
 from grace.tenancy.catalog import Catalog, Fabric
 
-MAX_SENSIBLE_QTY = 10_000
 _UNIT = r"(?:yards?|yds?|yd|pieces?|pcs?|pc|bundles?|metres?|meters?|mtrs?|rolls?|pcs)"
 _QTY_PATTERNS = (
     re.compile(rf"(?<![\w-])(-?\s*\d+(?:\.\d+)?)\s*{_UNIT}\b"),
@@ -184,7 +184,7 @@ def parse_selection(text: str, catalog: Catalog, *, numbered: list[str], context
                 result.problems.append(Problem("selection_qty_whole", {**params, "qty": raw}))
                 continue
             qty = int(number)
-            if qty > MAX_SENSIBLE_QTY:
+            if qty > MAX_QUANTITY:
                 result.problems.append(Problem("selection_qty_absurd", {**params, "qty": qty}))
                 continue
             if qty < fabric.min_qty:

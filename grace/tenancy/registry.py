@@ -242,7 +242,7 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
 
 
 def _signature(folder: Path) -> tuple:
-    parts = []
+    parts: list[tuple[int, int] | None] = []
     for name in ("tenant.yml", "catalog.csv"):
         try:
             st = (folder / name).stat()

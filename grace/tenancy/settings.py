@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import yaml
 from ruamel.yaml import YAML
@@ -229,7 +230,7 @@ def _plain(text: str) -> dict:
     return data
 
 
-def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) -> object:
+def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) -> Any:
     """Form input shaped like the spec: texts stripped, numbers from text, lists from lines; problems in errors."""
     field = where.rstrip(".") or "(settings)"
     if isinstance(spec, dict):
@@ -250,12 +251,12 @@ def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) 
         items = [_normalise(item, spec[0], f"{field}[{i}].", errors) for i, item in enumerate(value)]
         return [item for item in items if any(v not in ("", None) for v in item.values())]  # a form's blank row
     if spec in ("phones", "lines"):
-        items = value.splitlines() if spec == "lines" and isinstance(value, str) else value
-        items = re.split(r"[,\s]+", items) if isinstance(items, str) else items
-        if not isinstance(items, list):
+        lines: object = value.splitlines() if spec == "lines" and isinstance(value, str) else value
+        lines = re.split(r"[,\s]+", lines) if isinstance(lines, str) else lines
+        if not isinstance(lines, list):
             errors[field] = "expected a list"
             return []
-        return [t for t in (_text(i) for i in items) if t]
+        return [t for t in (_text(i) for i in lines) if t]
     if spec is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
@@ -281,7 +282,7 @@ def _text(value: object) -> str:
     return _CONTROL.sub("", "" if value is None else str(value)).strip()
 
 
-def _merge(target: dict, old: dict, wanted: dict, where: str, changed: list[str]) -> None:
+def _merge(target: dict, old: object, wanted: dict, where: str, changed: list[str]) -> None:
     """Apply wanted values that differ from the old ones; nested groups key by key."""
     old = old if isinstance(old, dict) else {}
     for key, value in wanted.items():
@@ -297,7 +298,8 @@ def _merge(target: dict, old: dict, wanted: dict, where: str, changed: list[str]
 def _edited_text(old_text: str, old: dict, wanted: dict, intended: dict) -> str:
     """The new tenant.yml: the owner's file with only the changed values replaced, when that reads back right."""
     rt = YAML()
-    rt.preserve_quotes, rt.width = True, 4096
+    rt.preserve_quotes = True  # type: ignore[assignment]  # ruamel declares these None
+    rt.width = 4096  # type: ignore[assignment]
     rt.indent(mapping=2, sequence=4, offset=2)
     document = rt.load(old_text)
     _merge(document, old, _quoted(wanted), "", [])
@@ -313,7 +315,7 @@ def _edited_text(old_text: str, old: dict, wanted: dict, intended: dict) -> str:
     return yaml.safe_dump(intended, sort_keys=False, allow_unicode=True, width=4096)
 
 
-def _quoted(value: object) -> object:
+def _quoted(value: object) -> Any:
     """Texts double-quoted: YAML 1.1 (the parser) and 1.2 (ruamel) read "yes" or "0123" differently unquoted."""
     if isinstance(value, str):
         return DoubleQuotedScalarString(value)
@@ -392,16 +394,17 @@ def _write(folder: Path, old_text: str, text: str, by: str, summary: str) -> Non
 
 
 def _dotted(data: dict, dotted: str) -> object:
+    node: object = data
     for part in dotted.split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return data
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def _default_prefix(tenant_id: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", tenant_id.upper())[:3]
 
 
-def _json_ready(value: object) -> object:
+def _json_ready(value: object) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, dict):
