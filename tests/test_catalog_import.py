@@ -337,7 +337,7 @@ def test_writing_one_tenant_never_touches_another(grace_env):
     update_fabric(tenant(), "AK-002", {"stock": "1"})
     take_from_stock(tenant(), {"AK-003": 1})
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in other.iterdir()} == before
-    assert tenant("kentehouse").catalog.get("AK-001").price_minor == 450000
+    assert tenant("kentehouse").catalog.get("KH-001").price_minor == 650000
 
 
 @pytest.mark.parametrize("typed, minor", [("₦4,500.00", 450000), ("N4500", 450000), ("4 500", 450000),

@@ -133,7 +133,8 @@ def test_a_new_business_gets_a_valid_tenant_and_an_empty_catalog(grace_env):
     assert tenant.payment.account_number == "0100200300" and tenant.hours.describe_day("sun") == "Sunday: closed"
     with pytest.raises(SettingsError, match="already exists"):
         create_tenant("sokoni", "Again", **facts)
-    assert sorted(p.name for p in (grace_env / "tenants").iterdir()) == ["akanraby", "kentehouse", "sokoni"]
+    assert sorted(p.name for p in (grace_env / "tenants").iterdir()) == ["akanraby", "kentehouse", "kitengenairobi",
+                                                                         "sokoni"]
 
 
 def test_two_owners_saving_at_once_both_keep_their_change(grace_env):

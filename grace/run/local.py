@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -126,29 +127,88 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
     Returns the processes: actions, rasa, outbox, gateway[, web]."""
     log_dir = log_dir or var_dir / "logs"
     env = prepare(var_dir, log_dir, rasa_port, webhook_port, web_port)
+    taken = ports_taken({"Rasa": rasa_port, "actions": actions_port,
+                         **{c.name: int(env[c.port_env]) for c in COMPANIONS if c.port_env}})
+    if taken:
+        raise RuntimeError("Grace cannot start: " + "; ".join(taken) + ". Stop it (kill <pid>) or choose other ports.")
     endpoints = write_endpoints(var_dir, actions_port)
     actions = spawn_actions("actions", actions_port, env, log_dir)
     rasa = spawn_rasa("rasa", rasa_port, host, endpoints, env, log_dir)
     processes = [actions, rasa, *spawn_companions(env, log_dir)]
-    ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
-          and companions_up(processes[2:], env)
-          and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, RASA_LOAD_S))
+    try:
+        ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
+              and companions_up(processes[2:], env)
+              and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, RASA_LOAD_S))
+    except BaseException:  # Ctrl-C or SIGTERM while starting: nothing may be left running
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stop(processes)
+        raise
     if not ok:
         stop(processes)
         raise RuntimeError(f"Grace did not start; see the logs in {log_dir}/")
     return processes
 
 
+STOP_S = 8  # then what still runs is killed: `make run` is gone within 10 s of being asked
+
+
 def stop(processes: list[subprocess.Popen]) -> None:
+    """Ask every server (and its children) to stop, then kill what has not within STOP_S."""
     for process in processes:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_S
     for process in processes:
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _signal_group(process, signal.SIGKILL)
             process.wait()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:  # gone already
+        pass
+
+
+def port_holder(port: int) -> str | None:
+    """Which process listens on this TCP port ("pid 123: rasa run ..."), from /proc; None when free
+    or unknown. Linux only: elsewhere the start still fails, without the name."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return None
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            if any(os.readlink(fd) in inodes for fd in fd_dir.iterdir()):
+                pid = fd_dir.parent.name
+                command = (fd_dir.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                return f"pid {pid}: {command.strip()[:120]}"
+        except OSError:  # another user's process, or gone meanwhile
+            continue
+    return "another process (not readable here)"
+
+
+def ports_taken(ports: dict[str, int]) -> list[str]:
+    """The ports a run needs that something already listens on, each with its holder."""
+    taken = []
+    for name, port in ports.items():
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"port {port} ({name}) is taken by {port_holder(port) or 'another process'}")
+    return taken
 
 
 def address(c: Companion) -> tuple[str, str]:
@@ -174,13 +234,14 @@ Grace is up.
 Press Ctrl-C to stop."""
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # the servers run in sessions of their own: a signal to us alone must stop them
+
+
 def serve(processes: list[subprocess.Popen], rasa_port: int, shell_tenant: str | None) -> None:
     """Until Ctrl-C, SIGTERM or a server stops (or the shell ends), then stop them all."""
 
-    def interrupt(*_: object) -> None:
-        raise KeyboardInterrupt  # the servers run in sessions of their own: a signal to us alone must stop them
-
-    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         if shell_tenant:
             from grace.run.shell import chat
@@ -193,7 +254,11 @@ def serve(processes: list[subprocess.Popen], rasa_port: int, shell_tenant: str |
     except KeyboardInterrupt:
         pass
     finally:
-        print("\nStopping Grace...")
+        # A second Ctrl-C (or the group-wide signal a process manager sends) must not cut the stopping
+        # short: the servers run in sessions of their own and would be left holding the ports.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\nStopping Grace...", flush=True)
         stop(processes)
 
 
@@ -217,11 +282,15 @@ def run(shell_tenant: str | None = None) -> int:
         print(exposure_problem(host), file=sys.stderr)
         return 1
     print("Starting Grace (the first start takes about a minute)...")
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped while starting: start() stops what it started
     try:
         processes = start(settings.var_dir, rasa_port, actions_port, host)
     except (RuntimeError, profile.ProfileError) as exc:
         print(exc, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nStopped while starting.", file=sys.stderr)
+        return 130
     print(describe(host, rasa_port, f"http://127.0.0.1:{actions_port}/webhook", settings.var_dir,
                    settings.database_url))
     serve(processes, rasa_port, shell_tenant)
