@@ -63,6 +63,21 @@ class Turn:
         return (self.tracker.latest_message.get("intent") or {}).get("name") or ""
 
     @property
+    def confidence(self) -> float:
+        return float((self.tracker.latest_message.get("intent") or {}).get("confidence") or 0.0)
+
+    def entities(self, name: str) -> list[dict]:
+        """The entities of this kind the customer's message carries (grace.understanding found them
+        against this business's catalog and settings), in the order written."""
+        found = [e for e in self.tracker.latest_message.get("entities") or [] if e.get("entity") == name]
+        return sorted(found, key=lambda e: e.get("start") or 0)
+
+    def entity(self, name: str) -> Any:
+        """The value of the first entity of this kind in the message, or None."""
+        found = self.entities(name)
+        return found[0].get("value") if found else None
+
+    @property
     def metadata(self) -> dict:
         return latest_user_metadata(self.tracker)
 
@@ -120,6 +135,14 @@ def log_fallback(turn: Turn, answered_by: str) -> None:
         answered_by=answered_by, answer=answer[:4000]))
 
 
+def settled_first(turn: Turn, action_name: str) -> bool:
+    """What a message settles before its intent's action runs (a pending feedback question, a promo
+    code); True when that was the whole answer."""
+    from actions.pending import settle  # pending things know the actions they may hand over to
+
+    return settle(turn, action_name)
+
+
 def first_action_of_turn(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
@@ -156,7 +179,8 @@ class GraceAction(Action):
         with session_scope() as session:
             turn = Turn(tenant=tenant, tracker=tracker, session=session, customer_key=customer_key,
                         wording=Wording(tenant))
-            self.act(turn)
+            if not (first_action_of_turn(tracker) and settled_first(turn, self.name())):
+                self.act(turn)
             if not self.logs_own_fallback and unsure_turn(tracker):
                 log_fallback(turn, f"flow:{self.name()}"[:40])
         return turn.replies, turn.events

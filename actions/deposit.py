@@ -88,7 +88,7 @@ class ActionHandleImage(GraceAction):
 
 def order_for_event(turn: Turn):
     entities = turn.tracker.latest_message.get("entities") or []
-    reference = next((e.get("value") for e in entities if e.get("entity") == "order_reference"), None)
+    reference = next((e.get("value") for e in entities if e.get("entity") == "order_ref"), None)
     reference = reference or turn.slot("order_ref")
     return order_by_reference(turn.session, turn.tenant.id, reference) if reference else None
 

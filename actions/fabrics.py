@@ -1,10 +1,12 @@
 """Showing fabrics: filtered options with images, more on request, prices."""
 from __future__ import annotations
 
+import re
+
 from actions.base import GraceAction, Turn
+from actions.references import referenced
 from grace.shop.customers import remember_preferences
 from grace.shop.fabric_search import FabricQuery, parse_query, search
-from grace.shop.selection import find_references
 from grace.shop.stock import available_stock
 from grace.tenancy.catalog import Fabric
 
@@ -40,12 +42,35 @@ def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, **intro) -> 
         turn.set("funnel_stage", "browsing")
 
 
+def query_of(turn: Turn) -> FabricQuery:
+    """The categories, colours and patterns the message asks for, as the catalog names them (found by the
+    catalog-aware entities; the text is read only when the message carries none, e.g. a caption)."""
+    query = FabricQuery(categories=_values(turn, "category"), colors=_values(turn, "colour"),
+                        patterns=_values(turn, "pattern"))
+    return query if not query.is_empty() else parse_query(turn.text, turn.tenant.catalog)
+
+
+def _values(turn: Turn, name: str) -> list[str]:
+    return list(dict.fromkeys(str(e.get("value")) for e in turn.entities(name)))
+
+
+def within_budget(turn: Turn, fabrics: list[Fabric]) -> list[Fabric]:
+    """The fabrics at or under the budget the customer named ("under 5k a yard"), if any fit."""
+    budget = turn.entity("budget")
+    if not isinstance(budget, int):
+        return fabrics
+    fitting = [f for f in fabrics if f.price_minor <= budget]
+    if not fitting:
+        turn.say("budget_none", budget=turn.money(budget))
+    return fitting or fabrics
+
+
 def offer(turn: Turn, query: FabricQuery, *, intro_style: bool = False) -> None:
     """Search the catalog for the query and send the first page."""
     customer = turn.customer()
     preferred = list((customer.preferences or {}).get("skus", []))
     result = search(turn.tenant.catalog, query, unavailable_skus(turn), preferred)
-    page = result.fabrics[:PAGE_SIZE]
+    page = within_budget(turn, result.fabrics)[:PAGE_SIZE]
     turn.set("fabric_query", {**query.as_dict(), "shown": [f.sku for f in page]})
     if intro_style:
         send_options(turn, page, "options_intro_style")
@@ -70,8 +95,8 @@ class ActionOfferFabrics(GraceAction):
             turn.set("upsell_sku", None)
             offer(turn, FabricQuery(categories=[fabric.category], colors=list(fabric.colors[:1])))
             return
-        query = parse_query(turn.text, turn.tenant.catalog)
-        if turn.intent == "buy" and query.is_empty():
+        query = query_of(turn)
+        if turn.intent == "buy" and query.is_empty() and turn.entity("budget") is None:
             turn.say("ask_style")
             return
         offer(turn, query)
@@ -82,7 +107,7 @@ class ActionMoreFabrics(GraceAction):
 
     def act(self, turn: Turn) -> None:
         stored = turn.slot("fabric_query") or {}
-        query = parse_query(turn.text, turn.tenant.catalog)
+        query = query_of(turn)
         if query.is_empty():
             query = FabricQuery.from_dict(stored)
         offered = set(turn.slot("offered_skus") or [])
@@ -102,8 +127,10 @@ class ActionAnswerPrice(GraceAction):
     def act(self, turn: Turn) -> None:
         catalog = turn.tenant.catalog
         offered = list(turn.slot("offered_skus") or [])
-        refs = find_references(turn.text, catalog, numbered=offered, context=offered)
-        fabrics = [r.fabric for r in refs] or [f for f in (catalog.get(s) for s in offered[-PAGE_SIZE:]) if f]
+        asked = referenced(turn)
+        fabrics = asked or [f for f in (catalog.get(s) for s in offered[-PAGE_SIZE:]) if f]
+        if asked:
+            turn.set("last_sku", asked[-1].sku)  # "I'll take 12 yards of it" next means this one
         if fabrics:
             for fabric in fabrics:
                 turn.say("price_one", name=fabric.name, sku=fabric.sku, price=turn.money(fabric.price_minor),
@@ -117,3 +144,67 @@ class ActionAnswerPrice(GraceAction):
                 ranges.append(f"{category} {span} per {items[0].unit}")
             turn.say("price_overview", ranges="; ".join(ranges))
         turn.resume()
+
+
+# Words that ask whether something is there, not what it is: left out when naming what the shop lacks.
+_ASKING = re.compile(
+    r"\b(do|does|you|u|una|have|has|got|get|any|is|are|it|still|available|availble|avail|in|stock|sell|"
+    r"please|pls|plz|abeg|dey|de|una|for|the|a|an|some|shop|store|there|mna|mnayo|mko|na|iko|bado|ipo|"
+    r"nayo|ya|hello|hi|hey|good|morning|afternoon|evening|sir|ma|madam|o|oo|ooo)\b|[?!.,]", re.I)
+
+
+def what_they_named(text: str) -> str:
+    """The thing asked for, in the customer's words, with the asking taken out: "velvet" from
+    "do you have velvet?"."""
+    left = " ".join(_ASKING.sub(" ", text).split())
+    return left[:60] or "that"
+
+
+class ActionCheckAvailability(GraceAction):
+    """ "do you have X", "is X available", "X dey?": in stock, sold out (with the closest alternatives) or
+    not carried at all (with the closest matches). Never "which number from my list" when none was shown."""
+
+    action_name = "action_check_availability"
+
+    def act(self, turn: Turn) -> None:
+        fabrics = referenced(turn)
+        if not fabrics:
+            self.not_carried(turn)
+            return
+        left = available_stock(turn.session, turn.tenant, [f.sku for f in fabrics])
+        for fabric in fabrics:
+            if left.get(fabric.sku, 0) > 0:
+                self.in_stock(turn, fabric)
+            else:
+                self.sold_out(turn, fabric)
+        turn.set("last_sku", fabrics[-1].sku)
+
+    def in_stock(self, turn: Turn, fabric: Fabric) -> None:
+        offered = list(turn.slot("offered_skus") or [])
+        if fabric.sku not in offered:
+            offered.append(fabric.sku)
+            turn.set("offered_skus", offered)
+        qty = max(fabric.min_qty, 1)
+        turn.say("availability_in_stock", image=fabric.image_url or None, name=fabric.name, sku=fabric.sku,
+                 price=turn.money(fabric.price_minor), unit=fabric.unit, min_qty=fabric.min_qty,
+                 min_unit=fabric.unit_plural(fabric.min_qty), description=fabric.description,
+                 example_qty=qty, example_unit=fabric.unit_plural(qty))
+        if turn.stage in ("start", "paid", "upsell"):
+            turn.set("funnel_stage", "browsing")
+
+    def sold_out(self, turn: Turn, fabric: Fabric) -> None:
+        turn.say("availability_sold_out", name=fabric.name, sku=fabric.sku)
+        alike = FabricQuery(categories=[fabric.category], colors=list(fabric.colors[:2]))
+        result = search(turn.tenant.catalog, alike, unavailable_skus(turn) | {fabric.sku})
+        send_options(turn, result.fabrics[:PAGE_SIZE], "availability_alternatives", name=fabric.name)
+
+    def not_carried(self, turn: Turn) -> None:
+        what = what_they_named(turn.text)
+        query = query_of(turn)
+        result = search(turn.tenant.catalog, query, unavailable_skus(turn))
+        closest = within_budget(turn, result.fabrics)[:PAGE_SIZE]  # nothing asked for: our favourites
+        if closest:
+            send_options(turn, closest, "availability_not_carried", what=what)
+        else:
+            turn.say("availability_not_carried_none", what=what)
+            turn.resume()

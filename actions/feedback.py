@@ -1,10 +1,12 @@
-"""After the sale: feedback (a form with one free-text slot), then a soft upsell."""
+"""After the sale: one question for feedback, then a soft upsell.
+
+The question is pending while the funnel stage is "feedback": the next message is the answer unless it
+is a request of its own (actions/pending.py), which is answered instead.
+"""
 from __future__ import annotations
 
 import logging
 import re
-
-from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.base import GraceAction, Turn
 from actions.deposit import order_for_event
@@ -37,12 +39,11 @@ class ActionAskFeedbackText(GraceAction):
 
     def act(self, turn: Turn) -> None:
         if turn.stage != "paid":
-            # Nothing was verified (the event did not come from ops): no feedback form.
-            turn.events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-            return
+            return  # nothing was verified (the event did not come from ops): nothing to ask
         order = order_by_reference(turn.session, turn.tenant.id, turn.slot("order_ref") or "")
         delivered = order is not None and order.status == "delivered"
         turn.say("ask_feedback_delivered" if delivered else "ask_feedback")
+        turn.set("funnel_stage", "feedback")
 
 
 def rating_in(text: str) -> int | None:
@@ -50,39 +51,39 @@ def rating_in(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-class ActionSaveFeedback(GraceAction):
-    action_name = "action_save_feedback"
+def save_feedback(turn: Turn) -> None:
+    """Keep the customer's words as feedback on their order (a rating if they gave one), thank them,
+    then suggest something that goes with it."""
+    text = (turn.metadata.get("full_text") or turn.text or "").strip()
+    order = order_by_reference(turn.session, turn.tenant.id, turn.slot("order_ref") or "")
+    customer = turn.customer()
+    turn.session.add(Feedback(tenant_id=turn.tenant.id, customer_id=customer.id,
+                              order_id=order.id if order else None, text=text[:2000], rating=rating_in(text)))
+    turn.say("feedback_thanks")
+    turn.set("funnel_stage", "paid")
+    upsell(turn, order)
 
-    def act(self, turn: Turn) -> None:
-        text = (turn.slot("feedback_text") or turn.text or "").strip()
-        order = order_by_reference(turn.session, turn.tenant.id, turn.slot("order_ref") or "")
-        customer = turn.customer()
-        turn.session.add(Feedback(tenant_id=turn.tenant.id, customer_id=customer.id,
-                                  order_id=order.id if order else None, text=text[:2000], rating=rating_in(text)))
-        turn.say("feedback_thanks")
-        turn.set("feedback_text", None)
-        self.upsell(turn, order)
 
-    def upsell(self, turn: Turn, order) -> None:
-        """A fabric that goes with the order (same kind, one of its colours), else a live promotion."""
-        catalog = turn.tenant.catalog
-        looked_up = [catalog.get(line.sku) for line in (order.lines if order else [])]
-        ordered = [f for f in looked_up if f]
-        unavailable = unavailable_skus(turn) | {f.sku for f in ordered}
-        colours = {c for f in ordered for c in f.colors}
-        categories = {f.category for f in ordered}
-        candidates = [f for f in catalog.fabrics if f.sku not in unavailable
-                      and (f.category in categories or colours.intersection(f.colors))]
-        candidates.sort(key=lambda f: (f.category not in categories, -len(colours.intersection(f.colors))))
-        if candidates:
-            match = candidates[0]
-            turn.say("upsell_match", name=match.name, price=turn.money(match.price_minor), unit=match.unit)
-            turn.set("upsell_sku", match.sku)
-            turn.set("funnel_stage", "upsell")
-            return
-        today = turn.tenant.now().date()
-        promotion = next((p for p in turn.tenant.promotions if p.is_valid_on(today)), None)
-        if promotion:
-            turn.say("upsell_promo", code=promotion.code, percent=f"{promotion.percent_off:g}",
-                     description=promotion.description, until=f"{promotion.valid_until:%d %b %Y}")
-        turn.set("funnel_stage", "paid")
+def upsell(turn: Turn, order) -> None:
+    """A fabric that goes with the order (same kind, one of its colours), else a live promotion."""
+    catalog = turn.tenant.catalog
+    looked_up = [catalog.get(line.sku) for line in (order.lines if order else [])]
+    ordered = [f for f in looked_up if f]
+    unavailable = unavailable_skus(turn) | {f.sku for f in ordered}
+    colours = {c for f in ordered for c in f.colors}
+    categories = {f.category for f in ordered}
+    candidates = [f for f in catalog.fabrics if f.sku not in unavailable
+                  and (f.category in categories or colours.intersection(f.colors))]
+    candidates.sort(key=lambda f: (f.category not in categories, -len(colours.intersection(f.colors))))
+    if candidates:
+        match = candidates[0]
+        turn.say("upsell_match", name=match.name, price=turn.money(match.price_minor), unit=match.unit)
+        turn.set("upsell_sku", match.sku)
+        turn.set("funnel_stage", "upsell")
+        return
+    today = turn.tenant.now().date()
+    promotion = next((p for p in turn.tenant.promotions if p.is_valid_on(today)), None)
+    if promotion:
+        turn.say("upsell_promo", code=promotion.code, percent=f"{promotion.percent_off:g}",
+                 description=promotion.description, until=f"{promotion.valid_until:%d %b %Y}")
+    turn.set("funnel_stage", "paid")

@@ -1,12 +1,13 @@
 """Confirming an order (stock held, payment requested), cancelling it, its status."""
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from actions.base import GraceAction, Turn
 from grace.messaging.notifications import notify_ops
 from grace.shop.customers import remember_preferences
-from grace.shop.orders import OPEN_STATUSES, build_quote, latest_order, place_order
+from grace.shop.orders import OPEN_STATUSES, build_quote, latest_order, order_by_reference, place_order
 from grace.shop.stock import OutOfStock, set_reservations
 from grace.store.models import Handoff, InboundMessage, Order
 
@@ -92,15 +93,53 @@ class ActionCancelOrder(GraceAction):
             turn.say("cancel_paid", reference=order.reference)
 
 
+# Orders a customer may still ask about: not cancelled or expired, not delivered long ago.
+TRACKED = ("awaiting_payment", "payment_submitted", "deposit_paid", "in_production", "ready", "shipped")
+
+
+def order_line(turn: Turn, order: Order) -> dict:
+    items = ", ".join(f"{line.quantity} {line.unit}{'s' if line.quantity != 1 else ''} {line.name}"
+                      for line in order.lines)
+    status = turn.wording(f"status_{order.status}", deposit=turn.money(order.deposit_minor))
+    return {"reference": order.reference, "items": items, "status": status}
+
+
+def describe_open_orders(turn: Turn) -> bool:
+    """Tell the customer where each of their open orders stands; False when they have none."""
+    orders = turn.session.execute(select(Order).where(
+        Order.tenant_id == turn.tenant.id, Order.customer_id == turn.customer().id, Order.status.in_(TRACKED),
+    ).order_by(Order.created_at.desc(), Order.id.desc())).scalars().all()
+    if not orders:
+        return False
+    if len(orders) == 1:
+        turn.say("order_status", **order_line(turn, orders[0]))
+    else:
+        turn.say("order_status_several", count=len(orders))
+        for order in orders:
+            turn.say("order_status_line", **order_line(turn, order))
+    turn.set("order_ref", orders[0].reference)
+    return True
+
+
 class ActionOrderStatus(GraceAction):
+    """By reference ("status of AKA-7KQ2M", only the customer's own), else every open order, else the latest."""
+
     action_name = "action_order_status"
 
     def act(self, turn: Turn) -> None:
+        reference = turn.entity("order_ref")
+        if reference:
+            order = order_by_reference(turn.session, turn.tenant.id, str(reference))
+            if order is None or order.customer_id != turn.customer().id:  # never another customer's order
+                turn.say("order_status_unknown", reference=reference, example=f"{turn.tenant.order_prefix}-7KQ2M")
+                return
+            turn.say("order_status", **order_line(turn, order))
+            turn.set("order_ref", order.reference)
+            return
+        if describe_open_orders(turn):
+            return
         order = latest_order(turn.session, turn.tenant.id, turn.customer().id)
         if order is None:
             turn.say("order_status_none")
             return
-        items = ", ".join(f"{line.quantity} {line.unit}{'s' if line.quantity != 1 else ''} {line.name}"
-                          for line in order.lines)
-        status = turn.wording(f"status_{order.status}", deposit=turn.money(order.deposit_minor))
-        turn.say("order_status", reference=order.reference, items=items, status=status)
+        turn.say("order_status", **order_line(turn, order))

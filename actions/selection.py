@@ -1,9 +1,8 @@
 """Choosing fabrics and quantities, promo codes, and the order summary."""
 from __future__ import annotations
 
-import re
-
 from actions.base import GraceAction, Turn
+from actions.references import referenced
 from grace.shop.customers import remember_preferences
 from grace.shop.orders import PromoError, build_quote, check_promotion
 from grace.shop.selection import apply_selection, find_references, parse_selection, remove_from_selection
@@ -56,6 +55,7 @@ class ActionUpdateSelection(GraceAction):
         parsed = parse_selection(
             turn.text, catalog, numbered=offered, context=offered + [i["sku"] for i in selection],
             last_sku=turn.slot("last_sku"), available=available_stock(turn.session, turn.tenant),
+            referenced=referenced(turn),
         )
         if parsed.problems:
             example = offered[0] if offered else catalog.fabrics[0].sku if catalog.fabrics else "AB-001"
@@ -95,37 +95,52 @@ class ActionRemoveItem(GraceAction):
         show_summary(turn, selection, turn.slot("promo_code"))
 
 
-def code_in(text: str, codes: list[str]) -> str | None:
-    """The promo code a message names: one of the tenant's, else anything code-shaped."""
-    tokens = re.findall(r"[A-Za-z0-9_-]{3,20}", text)
-    for token in tokens:
-        if token.upper() in codes:
-            return token.upper()
-    for token in tokens:
-        if (re.search(r"\d", token) and re.search(r"[A-Za-z]", token)) or (token.isupper() and len(token) >= 4):
-            return token.upper()
-    return None
+def take_code(turn: Turn, code: str, *, show: bool = True) -> bool:
+    """Apply a promo code the customer gave, or refuse it with the reason. With `show`, the order as it
+    now stands follows (a summary to confirm again), else the caller's own summary shows it."""
+    try:
+        promotion = check_promotion(turn.tenant, code, turn.tenant.now().date())
+    except PromoError as exc:
+        turn.say("promo_invalid", reason=str(exc))
+        if show:
+            turn.resume()
+        return False
+    turn.set("promo_code", promotion.code)
+    selection = list(turn.slot("selection") or [])
+    if selection:
+        turn.say("promo_applied", code=promotion.code, percent=f"{promotion.percent_off:g}")
+        if show:
+            show_summary(turn, selection, promotion.code)
+    else:
+        turn.say("promo_saved_for_later", code=promotion.code, percent=f"{promotion.percent_off:g}")
+        if show:
+            turn.resume()
+    return True
 
 
 class ActionApplyPromo(GraceAction):
     action_name = "action_apply_promo"
 
     def act(self, turn: Turn) -> None:
-        code = code_in(turn.text, [p.code.upper() for p in turn.tenant.promotions])
+        code = turn.entity("promo_code")
         if code is None:
             turn.say("promo_ask_code")
             return
-        try:
-            promotion = check_promotion(turn.tenant, code, turn.tenant.now().date())
-        except PromoError as exc:
-            turn.say("promo_invalid", reason=str(exc))
-            turn.resume()
-            return
-        turn.set("promo_code", promotion.code)
+        take_code(turn, str(code))
+
+
+class ActionShowSummary(GraceAction):
+    """The order summary on request, at any time: the cart as it stands, or the open order."""
+
+    action_name = "action_show_summary"
+
+    def act(self, turn: Turn) -> None:
         selection = list(turn.slot("selection") or [])
         if selection:
-            turn.say("promo_applied", code=promotion.code, percent=f"{promotion.percent_off:g}")
-            show_summary(turn, selection, promotion.code)
-        else:
-            turn.say("promo_saved_for_later", code=promotion.code, percent=f"{promotion.percent_off:g}")
+            show_summary(turn, selection, turn.slot("promo_code"))
+            return
+        from actions.ordering import describe_open_orders  # an order placed already is the summary
+
+        if not describe_open_orders(turn):
+            turn.say("selection_empty")
             turn.resume()

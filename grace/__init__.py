@@ -4,6 +4,7 @@
     rasa_plugins/   what endpoints.yml names: tracker store, lock store, event broker; profile; tracker reader
     llm/ learn/ analytics/   the model fallback, the learning loop, the business's figures
     whatsapp/       provider clients, formatting, the 24-hour rule, sending
+    understanding/  a customer's words read against their business: fabrics, codes, amounts, references
     shop/           the business: fabrics, selection, orders, stock, payments, fulfilment, ops
     messaging/      channel-neutral in and out: inbound form, inbox, media, notifications
     tenancy/        a tenant's files: registry, settings, catalog, hours, wording, accounts

@@ -1,8 +1,9 @@
-"""Tune the FallbackClassifier on the held-out NLU set: what each threshold costs and what it catches.
+"""Tune the FallbackClassifier on the dev NLU set: what each threshold costs and what it catches.
 
-    .venv/bin/python scripts/tune_fallback.py [--model models/grace.tar.gz] [--nlu tests/nlu/holdout.yml]
+    .venv/bin/python scripts/tune_fallback.py [--model models/grace.tar.gz] [--nlu tests/nlu/dev]
 
-Parses every held-out message once with the trained model and reads DIET's own ranking (the
+Tuned on the dev split, never on the held-out set the gate judges (a threshold chosen on the test set
+would flatter it). Parses every dev message once with the trained model and reads DIET's own ranking (the
 FallbackClassifier only puts `nlu_fallback` on top of it, so one pass serves every candidate). A
 message goes to the fallback when its top confidence is below `threshold` or the top two are closer
 than `ambiguity_threshold`. For each pair the table shows the share of correct predictions lost to
@@ -88,7 +89,7 @@ def recommend(parsed: list[Parsed]) -> tuple[float, float]:
 
 def table(parsed: list[Parsed]) -> str:
     wrong = sum(not p.correct for p in parsed)
-    lines = [f"{len(parsed)} held-out messages, {len(parsed) - wrong} predicted right, {wrong} wrong before fallback",
+    lines = [f"{len(parsed)} dev messages, {len(parsed) - wrong} predicted right, {wrong} wrong before fallback",
              "cells: correct lost / wrong caught (percent)",
              "threshold " + "".join(f"  amb {a:<9.2f}" for a in AMBIGUITIES)]
     for t in THRESHOLDS:
@@ -110,7 +111,7 @@ def table(parsed: list[Parsed]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "grace.tar.gz")
-    parser.add_argument("--nlu", type=Path, default=ROOT / "tests" / "nlu" / "holdout.yml")
+    parser.add_argument("--nlu", type=Path, default=ROOT / "tests" / "nlu" / "dev")
     args = parser.parse_args(argv)
     if not args.model.exists():
         print(f"no trained model at {args.model}: run `make train` first", file=sys.stderr)

@@ -82,5 +82,5 @@ def test_delivery_is_told_in_the_conversation_which_then_asks_for_feedback(grace
         kinds = [n.kind for n in session.scalars(select(Notification).where(Notification.audience == "customer"))]
     assert "order_delivered" in kinds
     told = texts(chat.run(ActionOrderDelivered, "", "EXTERNAL_order_delivered",
-                          entities=[{"entity": "order_reference", "value": reference}]))
+                          entities=[{"entity": "order_ref", "value": reference}]))
     assert "delivered" in told and reference in told and chat.slots["funnel_stage"] == "paid"

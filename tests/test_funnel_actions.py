@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from actions.deposit import ActionHandleImage, ActionPaymentVerified, ActionRecordPayment
 from actions.fabrics import ActionMoreFabrics, ActionOfferFabrics
-from actions.feedback import ActionAskFeedbackText, ActionSaveFeedback
-from actions.greeting import ActionGreet
+from actions.feedback import ActionAskFeedbackText
+from actions.greeting import ActionGreet, ActionThank
 from actions.ordering import ActionConfirmOrder, ActionOrderStatus
 from actions.selection import ActionApplyPromo, ActionRemoveItem, ActionUpdateSelection
 from grace.shop.payments import verify_payment
@@ -64,11 +64,10 @@ def test_whole_funnel_from_greeting_to_verified_deposit(grace_env):
         verify_payment(session, tenant, reference)
 
     confirmed = texts(chat.run(ActionPaymentVerified, "", "EXTERNAL_payment_verified",
-                               entities=[{"entity": "order_reference", "value": reference}]))
+                               entities=[{"entity": "order_ref", "value": reference}]))
     assert "confirmed" in confirmed and reference in confirmed
     assert "1 to 5" in texts(chat.run(ActionAskFeedbackText))
-    chat.slots["feedback_text"] = "una try well, 5 stars"
-    after = texts(chat.run(ActionSaveFeedback, "una try well, 5 stars", "thank"))
+    after = texts(chat.run(ActionThank, "una try well, 5 stars", "thank"))  # the answer, whatever its intent
     assert "Thank you for the feedback" in after
     with session_scope() as session:
         feedback = session.execute(select(Feedback)).scalar_one()

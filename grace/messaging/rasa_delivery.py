@@ -43,7 +43,7 @@ def deliver_customer_events(tenant_id: str) -> list[tuple[Notification, list[dic
         ).order_by(Notification.id)).scalars().all()
         for row in pending:
             row.attempts += 1
-            entities = {"order_reference": row.payload.get("order_reference")}
+            entities = {"order_ref": row.payload.get("order_reference")}
             intent = KINDS[row.kind].intent
             assert intent is not None  # every CONVERSATION kind names its intent
             try:

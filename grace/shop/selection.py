@@ -136,11 +136,15 @@ def _only_quantity(norm: str) -> bool:
 
 
 def parse_selection(text: str, catalog: Catalog, *, numbered: list[str], context: list[str],
-                    last_sku: str | None, available: dict[str, int]) -> ParsedSelection:
-    """Fabrics and quantities asked for, each validated; any problem leaves nothing applied."""
+                    last_sku: str | None, available: dict[str, int],
+                    referenced: list[Fabric] | None = None) -> ParsedSelection:
+    """Fabrics and quantities asked for, each validated; any problem leaves nothing applied. `referenced`:
+    the fabrics the conversation says the message means ("12 yards of it") when the words name none."""
     result = ParsedSelection()
     norm = normalise(text)
     refs = find_references(text, catalog, numbered, context)
+    if not refs and referenced:
+        refs = [Reference(fabric, 0) for fabric in referenced]
     quantities = _quantities(norm)
     if not refs and quantities and last_sku and (last := catalog.get(last_sku)) and _only_quantity(norm):
         refs = [Reference(last, 0)]  # "make it 20 yards"

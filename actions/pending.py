@@ -1,0 +1,55 @@
+"""What a customer's message settles before the action its intent asks for.
+
+- A pending feedback question: the answer is kept as feedback, unless the message is clearly another
+  request (order status, a question, a fabric...), which is answered instead; the question then drops.
+- A promo code anywhere in the message: applied, or refused with the reason, first. A "yes" (or any
+  answer that is not a request of its own) that came with a code gets the fresh summary to confirm,
+  so an order is never placed while a code in the same message was ignored.
+"""
+from __future__ import annotations
+
+from actions.base import LOW_CONFIDENCE, Turn
+
+# Intents that are a request of their own, answered even while Grace waits for feedback.
+CLEAR_REQUESTS = frozenset({
+    "order_status", "human_handoff", "ask_hours", "ask_delivery", "ask_returns", "ask_faq", "ask_price",
+    "ask_payment_details", "ask_summary", "check_availability", "cancel_order", "inform_paid", "apply_promo",
+    "more_options", "browse", "buy", "select_fabric", "remove_item", "share_image",
+})
+# After a code is settled these intents still get their own answer (the code was said on the way).
+ANSWERED_AFTER_A_CODE = frozenset({
+    "order_status", "human_handoff", "ask_hours", "ask_delivery", "ask_returns", "ask_faq",
+    "ask_payment_details", "check_availability", "browse", "describe_fabric", "more_options", "cancel_order",
+    "inform_paid", "share_image", "select_fabric", "remove_item",
+})
+
+
+def is_clear_request(turn: Turn) -> bool:
+    """A request of its own, read with confidence. A description ("the adire is even finer in person")
+    is feedback unless asked as a question."""
+    if turn.confidence < LOW_CONFIDENCE:
+        return False
+    if turn.intent == "describe_fabric":
+        return turn.text.rstrip().endswith("?")
+    return turn.intent in CLEAR_REQUESTS or bool(turn.entity("order_ref"))
+
+
+def settle(turn: Turn, action_name: str) -> bool:
+    """Settle what the message answers or carries before `action_name` runs; True when that was the
+    whole answer to it."""
+    if turn.intent.startswith("EXTERNAL_"):  # Grace's own events, not the customer's words
+        return False
+    if turn.stage == "feedback":
+        if not is_clear_request(turn):
+            from actions.feedback import save_feedback
+
+            save_feedback(turn)
+            return True
+        turn.set("funnel_stage", "paid")  # they moved on: the question is not asked again
+    code = turn.entity("promo_code")
+    if code and action_name != "action_apply_promo":
+        from actions.selection import take_code
+
+        take_code(turn, str(code), show=turn.intent not in ("select_fabric", "remove_item"))
+        return turn.intent not in ANSWERED_AFTER_A_CODE
+    return False

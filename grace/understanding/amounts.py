@@ -1,0 +1,203 @@
+"""Budgets, quantities and option numbers in a message.
+
+Budgets become integer minor units of the tenant's currency through grace.money.to_minor
+("under 5k" in a NGN shop -> 500000 kobo). A quantity is a number with a unit ("12 yards",
+"6yds", "ten yards") or a bare number that can only be an amount ("10 of it", "make it 20",
+"x3"); prices, option numbers, phone numbers, years and order references are not quantities.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from grace.money import MoneyError, exponent, to_minor
+from grace.understanding.text import Token
+from grace.understanding.vocabulary import ORDINAL_WORDS, TENS_WORD_NUMBERS, UNITS, UNITS_WORD_NUMBERS
+
+
+@dataclass(frozen=True)
+class Found:
+    kind: str   # "budget", "quantity" or "ordinal"
+    value: object
+    start: int  # character offsets
+    end: int
+
+
+_UNITS_WORDS = sorted(UNITS, key=len, reverse=True)
+_UNIT = "(?:" + "|".join(re.escape(u) for u in _UNITS_WORDS) + ")"
+_SMALL = "|".join(sorted(UNITS_WORD_NUMBERS, key=len, reverse=True))
+_TENS = "|".join(TENS_WORD_NUMBERS)
+_WORD_NUMBER = rf"(?:half a dozen|a dozen|dozen|(?:{_TENS})(?:[\s-](?:{_SMALL}))?|{_SMALL})"
+# 4,500 or 4500 or 2.5, never the start of a longer number.
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d,.]?\d)"
+_NOT_AFTER = r"(?<![\w.,₦$¢₵#/+-])"
+
+
+def word_number(text: str) -> int | None:
+    text = text.strip().replace("-", " ")
+    if text in ("a dozen", "dozen"):
+        return 12
+    if text == "half a dozen":
+        return 6
+    parts = text.split()
+    if len(parts) == 1:
+        return UNITS_WORD_NUMBERS.get(parts[0], TENS_WORD_NUMBERS.get(parts[0]))
+    if len(parts) == 2 and parts[0] in TENS_WORD_NUMBERS and parts[1] in UNITS_WORD_NUMBERS:
+        return TENS_WORD_NUMBERS[parts[0]] + UNITS_WORD_NUMBERS[parts[1]]
+    return None
+
+
+def _number(text: str) -> int | float | None:
+    if text[0].isdigit():
+        try:
+            value = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    return word_number(text)
+
+
+# ---------------------------------------------------------------- money and budgets
+
+_CURRENCY_BEFORE = (r"(?:₦|ngn|naira|gh₵|gh¢|ghs|ghc|gh|¢|₵|kshs\.?|ksh\.?|kes|usd|\$|n(?=\d)|c(?=\d)"
+                    r"|sh\.?(?=\s?\d))")
+_CURRENCY_AFTER = r"(?:naira|ngn|cedis|cedi|ghs|ghc|kes|kshs|ksh|shillings|shilling|bob|bucks|/=|/-)"
+_MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mil": 1_000_000, "million": 1_000_000}
+# After a budget's amount: no unit, ordinal ending or count of something else ("within 3 days").
+_NOT_MONEY_AFTER = (r"days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|people|persons?|guests?|times?|kgs?"
+                    r"|kilos?|km|am|pm|o'?clock|working|business")
+_NOT_QUANTITY = rf"(?!\s*(?:{_UNIT}|%|percent|st\b|nd\b|rd\b|th\b|(?:{_NOT_MONEY_AFTER})\b))"
+
+
+def _money(suffix: str = "") -> str:
+    return (rf"(?:(?P<cur{suffix}>{_CURRENCY_BEFORE})\s?)?(?P<amount{suffix}>{_NUMBER})"
+            rf"(?:\s?(?P<mult{suffix}>k|thousand|million|mil|m)\b)?"
+            rf"(?:\s?(?P<after{suffix}>{_CURRENCY_AFTER})(?![a-z]))?")
+
+
+_STRONG_CUES = (r"under|below|beneath|less\s+than|lesser\s+than|lower\s+than|cheaper\s+than|not\s+more\s+than"
+                r"|no\s+more\s+than|nothing\s+more\s+than|not\s+above|not\s+over|not\s+exceeding|not\s+to\s+exceed"
+                r"|not\s+exceed|no\s+pass|not\s+pass|maximum\s+of|maximum|max|at\s+most|budget")
+_WEAK_CUES = r"within|up\s*to|i\s+(?:only\s+)?have(?:\s+only|\s+just)?|i\s+get|i\s+got|all\s+i\s+have\s+is"
+_BUDGET = re.compile(
+    rf"\b(?:(?P<strong>{_STRONG_CUES})|(?P<weak>{_WEAK_CUES}))"
+    rf"(?:\s+(?:is|of|na|be|about|around|roughly)\b|\s*[:=-])*\s*"
+    rf"{_money()}{_NOT_QUANTITY}"
+)
+_BUDGET_AFTER = re.compile(
+    rf"{_NOT_AFTER}{_money()}\s*(?:or\s+less|or\s+below|and\s+below|or\s+lower|and\s+under|or\s+under|max(?:imum)?"
+    rf"|at\s+most|tops|budget)\b"
+)
+_BUDGET_BETWEEN = re.compile(rf"\bbetween\s+{_money('1')}\s*(?:and|-|to)\s*{_money('2')}{_NOT_QUANTITY}")
+
+
+def _money_value(match: re.Match, currency: str, suffix: str = "") -> int | None:
+    amount = match.group(f"amount{suffix}").replace(",", "")
+    mult = match.group(f"mult{suffix}")
+    try:
+        major = Decimal(amount) * _MULTIPLIERS.get(mult or "", 1)
+        return to_minor(format(major, "f"), currency)
+    except (InvalidOperation, MoneyError):
+        return None
+
+
+def parse_money(text: str, currency: str) -> int | None:
+    """An amount as customers write it ("5k", "GHS 200", "₦4,500", "1500 bob", "2.5 million") in
+    minor units of `currency`; None when `text` is not one amount."""
+    match = re.fullmatch(_money(), text.strip().lower())
+    return _money_value(match, currency) if match else None
+
+
+def find_budgets(low: str, currency: str) -> list[Found]:
+    found: list[Found] = []
+    for match in _BUDGET_BETWEEN.finditer(low):
+        value = _money_value(match, currency, "2")
+        if value is not None:
+            found.append(Found("budget", value, match.start(), match.end()))
+    for pattern in (_BUDGET, _BUDGET_AFTER):
+        for match in pattern.finditer(low):
+            marked = match.group("cur") or match.group("mult") or match.group("after")
+            if pattern is _BUDGET and match.group("weak") and not marked:
+                continue  # "i have 12" is no budget; "i have 15k" is
+            value = _money_value(match, currency)
+            if value is not None and (marked or value >= 10 * 10 ** exponent(currency)):  # "kids under 5"
+                found.append(Found("budget", value, match.start(), match.end()))
+    return found
+
+
+# ---------------------------------------------------------------- quantities
+
+_QUANTITY = re.compile(rf"{_NOT_AFTER}(?P<num>{_NUMBER}|{_WORD_NUMBER})\s*-?\s*(?P<unit>{_UNIT})(?![\w])")
+_BARE = (
+    re.compile(rf"{_NOT_AFTER}(?P<num>\d{{1,6}}|{_WORD_NUMBER})\s+of\s+(?:it|that|this|them|those|these|the|each|"
+               r"both|dem|am|una|every|all|my|your|ur)\b"),
+    re.compile(rf"{_NOT_AFTER}(?P<num>\d{{1,6}}|{_WORD_NUMBER})\s*(?:each|apiece|more|extra)\b"),
+    re.compile(rf"\b(?:make\s+(?:it|am|that|them|dem)|change\s+(?:it\s+|am\s+|that\s+)?to|increase\s+(?:it\s+|am\s+)?to"
+               rf"|reduce\s+(?:it\s+|am\s+)?to)\s+(?P<num>\d{{1,6}}|{_WORD_NUMBER})"
+               r"(?![\w.,%/])(?!\s*(?:k\b|naira|cedis?|ghs|kes|ksh|bob|shillings?|thousand|million))"),
+    re.compile(r"(?<![\w.])x\s?(?P<num>\d{1,4})(?![\w.,])"),
+    re.compile(r"(?<![\w.,#-])(?P<num>\d{1,4})\s?x(?![\w])"),
+)
+
+
+def find_quantities(low: str) -> list[Found]:
+    found: list[Found] = []
+    for match in _QUANTITY.finditer(low):
+        amount = _number(match.group("num"))
+        if amount is not None and amount <= 1_000_000:
+            found.append(Found("quantity", {"amount": amount, "unit": UNITS[match.group("unit")]},
+                               match.start(), match.end()))
+    for pattern in _BARE:
+        for match in pattern.finditer(low):
+            raw = match.group("num")
+            amount = _number(raw)
+            if amount is None or (raw.isdigit() and len(raw) == 4 and 1900 <= int(raw) <= 2100):
+                continue  # a year
+            if raw == "one" and pattern in (_BARE[0], _BARE[1]):
+                continue  # "one of them" picks a fabric, "one more thing" is no amount
+            found.append(Found("quantity", {"amount": amount, "unit": None}, match.start("num"), match.end("num")))
+    return found
+
+
+# ---------------------------------------------------------------- option numbers
+
+_OPTION = re.compile(
+    r"(?<![\w#])(?P<cue>number|numba|num|nbr|no\.|no|n°|option|opt|item|design|pic|picture|photo|image|#)\s*"
+    rf"(?P<nums>\d{{1,2}}(?:\s*(?:,|and|&|n|or|/)\s*\d{{1,2}})*)(?!\d)(?!\s*(?:{_UNIT}|k\b|%|naira|cedis?|bob))"
+)
+_ORDINAL = re.compile(rf"(?<![\w])(?:(?P<digits>\d{{1,2}})(?:st|nd|rd|th)|(?P<word>{'|'.join(ORDINAL_WORDS)}))\b")
+_ORDINAL_NOUNS = frozenset("one ones option options fabric design pic picture photo image item print".split())
+_ORDINAL_OK_AFTER = frozenset("and or pls please too also abeg is looks dey na".split())
+_ORDINAL_FILLERS = frozenset("i want take the one ok okay pls please abeg oya give me send lemme let i'll ill".split())
+_DATE_BEFORE = frozenset("on by before after till until from since".split())
+
+
+def find_ordinals(low: str, tokens: list[Token]) -> list[Found]:
+    found: list[Found] = []
+    for match in _OPTION.finditer(low):
+        first = True
+        for number in re.finditer(r"\d{1,2}", match.group("nums")):
+            value = int(number.group(0))
+            if value < 1:
+                continue
+            start = match.start() if first else match.start("nums") + number.start()
+            found.append(Found("ordinal", value, start, match.start("nums") + number.end()))
+            first = False
+    by_start = {t.start: k for k, t in enumerate(tokens)}
+    for match in _ORDINAL.finditer(low):
+        k = by_start.get(match.start())
+        if k is None:
+            continue
+        value = int(match.group("digits")) if match.group("digits") else ORDINAL_WORDS[match.group("word")]
+        if value == 0:
+            continue
+        before = tokens[k - 1].norm if k > 0 else ""
+        before2 = tokens[k - 2].norm if k > 1 else ""
+        after = tokens[k + 1].norm if k + 1 < len(tokens) else ""
+        ends = k + 1 == len(tokens) or low[tokens[k].end:tokens[k + 1].start].strip() not in ("", "-")
+        others = {t.norm for i, t in enumerate(tokens) if i != k}
+        pointed = before in ("the", "dat", "that", "di", "d", "your", "ur") and before2 not in _DATE_BEFORE
+        if after in _ORDINAL_NOUNS or (pointed and (ends or after in _ORDINAL_OK_AFTER)) or others <= _ORDINAL_FILLERS:
+            found.append(Found("ordinal", value, match.start(), match.end()))
+    return found

@@ -1,0 +1,98 @@
+"""Promotion codes and order references in a message.
+
+A tenant's own codes are found in any case, with or without a space or hyphen between the
+letters and the digits ("akwaaba 15"), expired ones too (the action says it has expired).
+A code the shop does not have is still read when it looks like one: an upper-case word of
+letters and digits ("SALE20"), or the word after "code", "promo", "coupon" or "voucher".
+Order references are the tenant's prefix and five characters of the reference alphabet,
+written with or without the dash, in any case: "aka7kq2m" -> "AKA-7KQ2M".
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from grace.understanding.vocabulary import COMMON, UNITS
+
+REFERENCE_CHARS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # as grace.shop.orders makes them
+_CURRENCIES = r"(?:NGN|GHS|GHC|KES|KSH|KSHS|USD|N|C)"
+# "owambe 10 yards" is ten yards for an owambe, not the code OWAMBE10.
+_NO_UNIT_AFTER = r"(?!\s*-?\s*(?:" + "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True)) + r")\b)"
+
+
+@dataclass(frozen=True)
+class CodeMatch:
+    kind: str   # "promo_code" or "order_ref"
+    value: str
+    start: int
+    end: int
+    known: bool  # one of the tenant's own promotion codes / the tenant's prefix
+
+
+def _chunks(code: str) -> list[str]:
+    return re.findall(r"[A-Za-z]+|\d+", code)
+
+
+@dataclass
+class CodeIndex:
+    known: re.Pattern | None
+    canonical: dict[str, str]   # "AKWAABA15" -> "AKWAABA15" (the tenant's spelling, upper case)
+    order_ref: re.Pattern
+    prefix: str
+    plain_words: frozenset[str]  # the catalog's words: "promo lace" asks about lace, it names no code
+
+    @classmethod
+    def build(cls, codes: list[str], order_prefix: str, plain_words: frozenset[str] = frozenset()) -> CodeIndex:
+        alternatives, canonical = [], {}
+        for code in sorted(set(codes), key=len, reverse=True):
+            chunks = _chunks(code)
+            if not chunks:
+                continue
+            alternatives.append(r"[\s_-]?".join(re.escape(c) for c in chunks))
+            canonical["".join(chunks).upper()] = code.strip().upper()
+        known = re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alternatives) + r")(?![A-Za-z0-9])" + _NO_UNIT_AFTER,
+                           re.IGNORECASE) if alternatives else None
+        chars = "[" + REFERENCE_CHARS + "]"
+        order_ref = re.compile(
+            rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}[\s_-]?(?P<code>{chars}{{5}})(?![A-Za-z0-9])", re.IGNORECASE)
+        return cls(known, canonical, order_ref, order_prefix.upper(), plain_words)
+
+
+_CUE = re.compile(
+    r"\b(?:(?:promo(?:tion)?|coupon|voucher|discount|referral)\s+)?(?P<cue>code|promo|coupon|voucher)\b"
+    r"(?P<said>\s+(?:is|na|be)\b|\s*[:=-])?\s*(?P<code>[A-Za-z0-9][A-Za-z0-9-]{2,19})(?![\w-])",
+    re.IGNORECASE,
+)
+_CODE_LIKE = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{3,19}(?![A-Za-z0-9-])")
+_NOT_A_CODE = frozenset("code codes promo coupon voucher discount please pls for is the a an and or to of on in it "
+                        "this that my your you do does dey no not any abeg".split())
+
+
+def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
+    found: list[CodeMatch] = []
+    for match in index.order_ref.finditer(text):
+        reference = f"{index.prefix}-{match.group('code').upper()}"
+        found.append(CodeMatch("order_ref", reference, match.start(), match.end(), True))
+    if index.known:
+        for match in index.known.finditer(text):
+            key = re.sub(r"[\s_-]", "", match.group(0)).upper()
+            found.append(CodeMatch("promo_code", index.canonical.get(key, key), match.start(), match.end(), True))
+    for match in _CUE.finditer(text):
+        code = match.group("code")
+        lowered = code.lower()
+        if lowered in _NOT_A_CODE or lowered in COMMON or lowered in index.plain_words:
+            continue
+        if code.isdigit() and len(code) < 4:
+            continue
+        if not any(c.isdigit() for c in code):  # a word: only "code X", "coupon is X", or written as a code
+            said = match.group("cue").lower() == "code" or match.group("said")
+            if len(code) < 4 or not (said or code.isupper()):
+                continue
+        found.append(CodeMatch("promo_code", code.upper(), match.start("code"), match.end("code"), False))
+    for match in _CODE_LIKE.finditer(text):
+        token = match.group(0)
+        letters = sum(c.isalpha() for c in token)
+        if letters < 3 or not any(c.isdigit() for c in token) or re.fullmatch(rf"{_CURRENCIES}\d+K?", token):
+            continue
+        found.append(CodeMatch("promo_code", token, match.start(), match.end(), False))
+    return found

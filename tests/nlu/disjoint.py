@@ -1,0 +1,80 @@
+"""`python -m tests.nlu.disjoint`: the held-out and dev messages are not training examples in disguise.
+
+A held-out message within two words (insertions, deletions or substitutions of whole words, after
+lower-casing and dropping punctuation) of any training example in data/nlu fails the check, whatever
+the intents: such a message measures memory, not understanding. Short messages are held to a share of
+their words instead (any two 2-word messages are two words apart): up to 5 words, one word apart is
+too close; up to 2 words, only the same words are. Exit 1 listing the offenders.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+from rasa.shared.nlu.training_data.loading import load_data
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_WORDS_APART = 2  # "within two words": too close
+
+
+def allowed_distance(length: int) -> int:
+    """The largest distance that still counts as too close for a message of `length` words."""
+    return min(MAX_WORDS_APART, length // 3)
+_WORD = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)  # words, and each emoji or symbol on its own
+
+
+def words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in _WORD.findall(text.lower()) if w.isalnum() or not w.isascii())
+
+
+def texts(path: Path) -> list[str]:
+    return [example.get("text") for example in load_data(str(path)).intent_examples]
+
+
+def too_close(held_out: list[str], training: list[str]) -> list[tuple[str, str, int]]:
+    """(held-out message, nearest training example, words apart) for each message too close to one."""
+    by_length: dict[int, list[tuple[str, ...]]] = {}
+    originals: dict[tuple[str, ...], str] = {}
+    for text in training:
+        tokens = words(text)
+        by_length.setdefault(len(tokens), []).append(tokens)
+        originals.setdefault(tokens, text)
+    found = []
+    for text in held_out:
+        tokens = words(text)
+        limit = allowed_distance(len(tokens))
+        best: tuple[int, tuple[str, ...]] | None = None
+        for length in range(len(tokens) - limit, len(tokens) + limit + 1):
+            for candidate in by_length.get(length, []):
+                distance = Levenshtein.distance(tokens, candidate, score_cutoff=limit + 1)
+                if distance <= limit and (best is None or distance < best[0]):
+                    best = (distance, candidate)
+        if best is not None:
+            found.append((text, originals[best[1]], best[0]))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--training", type=Path, default=ROOT / "data" / "nlu")
+    parser.add_argument("--hide-training", action="store_true",
+                        help="name the held-out messages only (for whoever writes them, who must not see data/)")
+    parser.add_argument("sets", nargs="*", type=Path, default=[ROOT / "tests" / "nlu" / "holdout",
+                                                                   ROOT / "tests" / "nlu" / "dev"])
+    args = parser.parse_args(argv)
+    training = texts(args.training)
+    held_out = [text for folder in args.sets for path in sorted(folder.glob("*.yml")) for text in texts(path)]
+    offenders = too_close(held_out, training)
+    for text, nearest, distance in offenders:
+        print(f"✗ {text!r} is {distance} word(s) from a training example"
+              + ("" if args.hide_training else f": {nearest!r}"))
+    print(f"{len(held_out)} held-out and dev messages, {len(training)} training examples: "
+          f"{len(offenders)} too close (within {MAX_WORDS_APART} words; fewer for short messages)")
+    return 1 if offenders else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,527 @@
+"""Reading customers' messages against each shop's own catalog and settings (grace.understanding).
+
+Three shops: Akanraby (Lagos, NGN, tenants/akanraby), Kente House (Accra, GHS) and Kitenge
+Corner (Nairobi, KES) from tests/tenants. Each test names what a customer would notice:
+the fabric Grace understood, the budget she heard, the code she applied, or that she did not
+mistake "open on sunday?" for a fabric.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grace.tenancy.registry import get_registry
+from grace.understanding import MAX_CHARS, clear_cache, extract, index_for, parse_money
+from tests.helpers import ROOT
+
+HEADER = "sku,name,category,colors,pattern,price,unit,min_qty,stock,image_url,description\n"
+
+
+@pytest.fixture
+def shops(tmp_path, monkeypatch) -> Path:
+    """The shipped tenants and the two test tenants, in a temporary tenants folder."""
+    root = tmp_path / "tenants"
+    shutil.copytree(ROOT / "tenants", root)
+    for name in ("kentehouse", "kitengenairobi"):
+        shutil.rmtree(root / name, ignore_errors=True)
+        shutil.copytree(ROOT / "tests" / "tenants" / name, root / name)
+    monkeypatch.setenv("GRACE_TENANTS_DIR", str(root))
+    monkeypatch.setenv("GRACE_DEFAULT_TENANT", "akanraby")
+    monkeypatch.setenv("GRACE_VAR_DIR", str(tmp_path / "var"))
+    clear_cache()
+    yield root
+    clear_cache()
+
+
+def read(tenant_id: str, text: str) -> list[tuple[str, object, str]]:
+    """(entity, value, the words as written) for each entity found."""
+    return [(e.entity, e.value, e.text) for e in extract(get_registry().get(tenant_id), text)]
+
+
+def of_kind(tenant_id: str, text: str, kind: str) -> list[object]:
+    return [value for entity, value, _ in read(tenant_id, text) if entity == kind]
+
+
+def touch_later(path: Path) -> None:
+    os.utime(path, ns=(1, path.stat().st_mtime_ns + 5_000_000_000))
+
+
+# ---------------------------------------------------------------- fabrics
+
+
+@pytest.mark.parametrize(("tenant", "message", "sku", "words"), [
+    # full names, any case
+    ("akanraby", "Do you still have Marigold Bloom?", "AK-001", "Marigold Bloom"),
+    ("akanraby", "how much is hibiscus parade per yard", "AK-004", "hibiscus parade"),
+    ("akanraby", "I'll take 2 pieces of royal ivory", "LC-001", "royal ivory"),
+    ("akanraby", "ten yards of oba's crown pls", "AS-001", "oba's crown"),
+    ("akanraby", "do you have sunday best", "AK-003", "sunday best"),
+    # part of a name
+    ("akanraby", "the marigold one is fine", "AK-001", "marigold"),
+    ("akanraby", "I like the sunset one", "AK-002", "sunset"),
+    ("akanraby", "peacock for my mum", "AK-006", "peacock"),
+    ("akanraby", "the lagos one", "AK-002", "lagos"),
+    ("akanraby", "is jubilee brocade available", "BR-001", "jubilee"),
+    ("akanraby", "the sapphire one in george", "GE-003", "sapphire"),
+    # skus in any case and shape
+    ("akanraby", "AK-003 please", "AK-003", "AK-003"),
+    ("akanraby", "ak003 12 yards", "AK-003", "ak003"),
+    ("akanraby", "send me lc_002", "LC-002", "lc_002"),
+    ("akanraby", "price of ge 002?", "GE-002", "ge 002"),
+    # misspellings
+    ("akanraby", "do you have marigld?", "AK-001", "marigld"),
+    ("akanraby", "hibiskus 6 yards", "AK-004", "hibiskus"),
+    ("akanraby", "peacok feathers", "AK-006", "peacok feathers"),
+    ("akanraby", "midnite batik", "AD-004", "midnite batik"),
+    ("akanraby", "champaign whisper lace", "LC-002", "champaign whisper"),
+    # sold out fabrics are still named (Grace then says so)
+    ("akanraby", "is ruby sequin back in stock?", "LC-003", "ruby sequin"),
+    ("akanraby", "I want the market day one", "AK-007", "market day"),
+    ("kentehouse", "adwini asa sold out?", "KH-004", "adwini asa"),
+    ("kitengenairobi", "when will matatu art be back", "KC-004", "matatu art"),
+    ("kitengenairobi", "mombasa leso pair", "KC-013", "mombasa leso"),
+    # the test shops
+    ("kentehouse", "lagoon batick", "KH-019", "lagoon"),  # "batick": the batik category (test below)
+    ("kentehouse", "do you have oyokoman?", "KH-002", "oyokoman"),
+    ("kentehouse", "KH011 price", "KH-011", "KH011"),
+    ("kentehouse", "the emaa da one for my kaba", "KH-005", "emaa da"),
+    ("kentehouse", "golden cowries 6 yards", "KH-017", "golden cowries"),
+    ("kentehouse", "the tamale one", "KH-021", "tamale"),
+    ("kentehouse", "fathia nkrumah for my wedding", "KH-003", "fathia nkrumah"),
+    ("kitengenairobi", "tsavo sunset 6 yards", "KC-010", "tsavo sunset"),
+    ("kitengenairobi", "watamu sunset kikoi", "KC-016", "watamu sunset kikoi"),
+    ("kitengenairobi", "jakaranda bloom", "KC-003", "jakaranda bloom"),
+    ("kitengenairobi", "pendo kanga 2 pairs", "KC-011", "pendo kanga"),
+    ("kitengenairobi", "moran red shuka", "KC-019", "moran red shuka"),
+    ("kitengenairobi", "kc-24 bundle", "KC-024", "kc-24"),
+])
+def test_a_fabric_is_understood_by_name_part_sku_or_misspelling(shops, tenant, message, sku, words):
+    found = [(value, text) for entity, value, text in read(tenant, message) if entity == "fabric"]
+    assert found == [(sku, words)]
+
+
+def test_several_fabrics_in_one_message_in_order(shops):
+    assert of_kind("akanraby", "marigold and lagos sunset, 6 yards each", "fabric") == ["AK-001", "AK-002"]
+    assert of_kind("akanraby", "AK-001, ak-004 and the peacock", "fabric") == ["AK-001", "AK-004", "AK-006"]
+
+
+def test_confidence_is_the_match_score(shops):
+    tenant = get_registry().get("akanraby")
+    exact, = (e for e in extract(tenant, "Marigold Bloom") if e.entity == "fabric")
+    partial, = (e for e in extract(tenant, "marigold") if e.entity == "fabric")
+    typo, = (e for e in extract(tenant, "marigld") if e.entity == "fabric")
+    assert exact.confidence == 1.0
+    assert 0.9 <= partial.confidence < exact.confidence
+    assert 0.8 <= typo.confidence < partial.confidence
+
+
+@pytest.mark.parametrize(("tenant", "message"), [
+    ("akanraby", "are you open on sunday?"),
+    ("akanraby", "what's your best price"),
+    ("akanraby", "I want the best one"),
+    ("akanraby", "royal"),
+    ("akanraby", "something royal for my mum"),
+    ("akanraby", "do you have gold?"),
+    ("akanraby", "gold ankara for a wedding"),
+    ("akanraby", "coral lace"),
+    ("akanraby", "do you deliver to lagos?"),
+    ("akanraby", "Lagos delivery fee?"),
+    ("akanraby", "I need fabric for an owambe"),
+    ("akanraby", "I need fabric for a garden party"),
+    ("akanraby", "is it market day today"),
+    ("akanraby", "sky blue for a wedding"),
+    ("akanraby", "good morning, how far?"),
+    ("akanraby", "thank you so much, you're the best"),
+    ("akanraby", "as 2 yards"),
+    ("akanraby", "same as 2 please"),
+    ("kentehouse", "I'm in Kumasi, do you deliver to Accra?"),
+    ("kentehouse", "do you have gold kente"),
+    ("kentehouse", "anything with birds"),
+    ("kentehouse", "market is closed on sunday?"),
+    ("kitengenairobi", "my fundi needs 4 yards"),
+    ("kitengenairobi", "deliver to Nairobi CBD"),
+    ("kitengenairobi", "I want a kanga for mama"),
+    ("kitengenairobi", "red shuka"),
+    ("kitengenairobi", "asante sana"),
+    ("kitengenairobi", "the sunset one"),  # Tsavo Sunset or Watamu Sunset Kikoi: Grace asks, she does not guess
+    ("kitengenairobi", "we are going on safari next week"),
+    ("kitengenairobi", "my name is Amani"),
+    ("kitengenairobi", "I live in the rift valley"),
+    ("kentehouse", "it's so dusty this harmattan"),
+    ("kentehouse", "I bought it at makola market"),
+])
+def test_everyday_words_colours_places_and_ambiguous_words_are_no_fabric(shops, tenant, message):
+    assert of_kind(tenant, message, "fabric") == []
+
+
+def test_a_colour_alone_is_a_colour_and_a_full_name_with_a_colour_is_the_fabric(shops):
+    assert read("akanraby", "I want something gold") == [("colour", "gold", "gold")]
+    assert read("akanraby", "ashanti gold") == [("fabric", "KT-001", "ashanti gold")]
+    assert read("akanraby", "royal blue please") == [("colour", "royal blue", "royal blue")]
+
+
+def test_each_shop_has_its_own_fabrics(shops):
+    assert of_kind("kentehouse", "volta lagoon", "fabric") == ["KH-019"]
+    assert of_kind("akanraby", "volta lagoon", "fabric") == []
+    assert of_kind("akanraby", "oyokoman", "fabric") == []
+    assert of_kind("akanraby", "KH-019", "fabric") == []
+    assert of_kind("kentehouse", "marigold bloom", "fabric") == []
+    assert of_kind("kitengenairobi", "AK-001", "fabric") == []
+    assert of_kind("kitengenairobi", "simba pride", "fabric") == ["KC-006"]
+    assert of_kind("akanraby", "simba pride", "fabric") == []
+
+
+# ---------------------------------------------------------------- categories, colours, patterns
+
+
+@pytest.mark.parametrize(("tenant", "message", "expected"), [
+    ("akanraby", "do you have laces", [("category", "lace")]),
+    ("akanraby", "ankra for my sister", [("category", "ankara")]),
+    ("akanraby", "asooke for my wedding", [("category", "aso-oke")]),
+    ("akanraby", "aso oke", [("category", "aso-oke")]),
+    ("akanraby", "geogre wrapper", [("category", "george")]),
+    ("akanraby", "purple and wine george", [("colour", "purple"), ("colour", "wine"), ("category", "george")]),
+    ("akanraby", "emerald green", [("colour", "emerald green")]),
+    ("akanraby", "yelow ankara with flowers",
+     [("colour", "yellow"), ("category", "ankara"), ("pattern", "floral")]),
+    ("akanraby", "striped aso oke", [("pattern", "stripes"), ("category", "aso-oke")]),
+    ("akanraby", "wax print", [("pattern", "wax print")]),
+    ("akanraby", "tie dye adire", [("pattern", "tie-dye"), ("category", "adire")]),
+    ("kentehouse", "show me ewe kente", [("category", "ewe kente")]),
+    ("kentehouse", "kente stoles for graduation", [("category", "kente stole")]),
+    ("kentehouse", "any batiks?", [("category", "batik")]),
+    ("kentehouse", "lagoon batick", [("category", "batik")]),
+    ("kentehouse", "wax print with birds", [("category", "wax print"), ("pattern", "birds")]),
+    ("kentehouse", "kente for a groom", [("category", "kente")]),  # asante, ewe or stole: the word itself
+    ("kitengenairobi", "kitengi", [("category", "kitenge")]),
+    ("kitengenairobi", "kikois please", [("category", "kikoi")]),
+    ("kitengenairobi", "blue checked shuka", [("colour", "blue"), ("pattern", "checks"), ("category", "maasai shuka")]),
+    ("kitengenairobi", "any grey plaid", [("colour", "grey"), ("pattern", "plaid")]),
+    ("kitengenairobi", "something in gray", [("colour", "grey")]),
+])
+def test_categories_colours_and_patterns_in_the_catalogs_words(shops, tenant, message, expected):
+    found = [(entity, value) for entity, value, _ in read(tenant, message)
+             if entity in ("category", "colour", "pattern")]
+    assert found == expected
+
+
+def test_please_check_is_no_pattern(shops):
+    assert of_kind("kitengenairobi", "please check if you have it", "pattern") == []
+
+
+# ---------------------------------------------------------------- budgets
+
+
+@pytest.mark.parametrize(("tenant", "message", "minor"), [
+    ("akanraby", "ankara under 5k", 500_000),
+    ("akanraby", "anything below 4,000 a yard?", 400_000),
+    ("akanraby", "lace not more than ₦40,000", 4_000_000),
+    ("akanraby", "my budget is 20k", 2_000_000),
+    ("akanraby", "budget na 15k abeg", 1_500_000),
+    ("akanraby", "less than N4500", 450_000),
+    ("akanraby", "5k max", 500_000),
+    ("akanraby", "between 3k and 5k", 500_000),
+    ("akanraby", "george under 1.5m", 150_000_000),
+    ("akanraby", "i have 15k", 1_500_000),
+    ("kentehouse", "not more than GHS 200", 20_000),
+    ("kentehouse", "kente below ghc 150", 15_000),
+    ("kentehouse", "under 99.50 cedis", 9_950),
+    ("kitengenairobi", "kikoi less than 1500 bob", 150_000),
+    ("kitengenairobi", "below ksh 2,000", 200_000),
+    ("kitengenairobi", "within 3k", 300_000),
+])
+def test_budgets_are_minor_units_of_the_shops_currency(shops, tenant, message, minor):
+    assert of_kind(tenant, message, "budget") == [minor]
+
+
+@pytest.mark.parametrize("message", [
+    "how much is marigold?", "it's 4500 naira?", "I paid 5000", "i have 12 yards already",
+    "under 5 yards", "I want 2", "20% off?", "can you deliver within 3 days?", "delivery under 2 weeks?",
+    "less than 5 people", "for kids under 5",
+])
+def test_prices_and_amounts_without_a_limit_are_no_budget(shops, message):
+    assert of_kind("akanraby", message, "budget") == []
+
+
+def test_parse_money_uses_the_currency(shops):
+    assert parse_money("5k", "NGN") == 500_000
+    assert parse_money("GHS 200", "GHS") == 20_000
+    assert parse_money("₦4,500.50", "NGN") == 450_050
+    assert parse_money("1500 bob", "KES") == 150_000
+    assert parse_money("2.5k", "UGX") == 2_500
+    assert parse_money("1.005", "NGN") is None  # more decimals than the currency has
+    assert parse_money("five", "NGN") is None
+
+
+# ---------------------------------------------------------------- quantities and option numbers
+
+
+@pytest.mark.parametrize(("message", "amount", "unit"), [
+    ("12 yards of marigold", 12, "yard"),
+    ("6yds", 6, "yard"),
+    ("I need 2 pieces", 2, "piece"),
+    ("ten yards please", 10, "yard"),
+    ("twenty five yards", 25, "yard"),
+    ("half a dozen yards", 6, "yard"),
+    ("3 bundles of coral dignity", 3, "bundle"),
+    ("4 pairs of kanga", 4, "pair"),
+    ("2.5 yards", 2.5, "yard"),
+    ("give me 10 of it", 10, None),
+    ("10 of the second one", 10, None),
+    ("make it 20", 20, None),
+    ("change it to 15 abeg", 15, None),
+    ("marigold x3", 3, None),
+    ("2 more of the lace", 2, None),
+])
+def test_quantities_with_their_unit(shops, message, amount, unit):
+    assert of_kind("akanraby", message, "quantity") == [{"amount": amount, "unit": unit}]
+
+
+@pytest.mark.parametrize("message", [
+    "the second one", "number 3", "2nd one please", "how much is 5000 naira", "under 5k",
+    "call me on 08012345678", "my number is +2348012345678", "where is AKA-7KQ2M", "aka23456",
+    "I need it before 2025", "I want 2", "AK-003", "one of them", "20% off", "OWAMBE10", "one more thing",
+    "make it 2pm", "make it 5k",
+])
+def test_option_numbers_prices_phones_refs_and_years_are_no_quantity(shops, message):
+    assert of_kind("akanraby", message, "quantity") == []
+
+
+@pytest.mark.parametrize(("message", "ordinals"), [
+    ("the second one", [2]),
+    ("I want the third", [3]),
+    ("2nd one please", [2]),
+    ("number 3", [3]),
+    ("no. 2", [2]),
+    ("#2", [2]),
+    ("option 4 in 12 yards", [4]),
+    ("number 2 and 4, 10 yards each", [2, 4]),
+    ("#1 and #5", [1, 5]),
+    ("the last one", [-1]),
+    ("first", [1]),
+])
+def test_option_numbers(shops, message, ordinals):
+    assert of_kind("akanraby", message, "ordinal") == ordinals
+
+
+@pytest.mark.parametrize("message", [
+    "first time buying here", "is this my first order?", "last week I ordered", "deliver on the 2nd of june",
+    "no 5 yards is too much", "12 yards", "the second time I asked",
+])
+def test_dates_and_other_firsts_are_no_option_number(shops, message):
+    assert of_kind("akanraby", message, "ordinal") == []
+
+
+def test_a_full_order_line(shops):
+    assert read("akanraby", "12 yards of the second one and 6 yards of marigold") == [
+        ("quantity", {"amount": 12, "unit": "yard"}, "12 yards"), ("ordinal", 2, "second"),
+        ("quantity", {"amount": 6, "unit": "yard"}, "6 yards"), ("fabric", "AK-001", "marigold")]
+
+
+# ---------------------------------------------------------------- promotion codes and order references
+
+
+@pytest.mark.parametrize(("tenant", "message", "code"), [
+    ("akanraby", "OWAMBE10", "OWAMBE10"),             # valid
+    ("akanraby", "can I use owambe10?", "OWAMBE10"),
+    ("akanraby", "use code Owambe 10 pls", "OWAMBE10"),
+    ("akanraby", "DETTY2025 still works?", "DETTY2025"),  # expired: still read, Grace says it expired
+    ("kentehouse", "AKWAABA 15", "AKWAABA15"),
+    ("kentehouse", "akwaaba-15 please", "AKWAABA15"),
+    ("kentehouse", "homowo20", "HOMOWO20"),             # expired
+    ("kitengenairobi", "karibu10", "KARIBU10"),
+    ("kitengenairobi", "JAMHURI24 on kikoi", "JAMHURI24"),
+    ("akanraby", "SALE20 please", "SALE20"),           # unknown but looks like a code
+    ("akanraby", "promo code freeship", "FREESHIP"),
+    ("akanraby", "my coupon is blackfriday", "BLACKFRIDAY"),
+    ("akanraby", "discount code: xmas-24", "XMAS-24"),
+    ("kentehouse", "OWAMBE10", "OWAMBE10"),            # another shop's code: unknown here, still a code
+])
+def test_promotion_codes(shops, tenant, message, code):
+    assert of_kind(tenant, message, "promo_code") == [code]
+
+
+def test_a_code_word_before_yards_is_a_quantity(shops):
+    assert read("akanraby", "I need fabric for owambe 10 yards") == [
+        ("quantity", {"amount": 10, "unit": "yard"}, "10 yards")]
+
+
+def test_known_codes_are_more_certain_than_lookalikes(shops):
+    tenant = get_registry().get("akanraby")
+    known, = extract(tenant, "OWAMBE10")
+    unknown, = extract(tenant, "SALE20")
+    assert known.confidence > unknown.confidence
+
+
+@pytest.mark.parametrize("message", [
+    "do you have a promo code?", "code please", "AK-003", "AK003", "I need 12YDS", "UNDER 5K", "NGN5000",
+    "GHS200", "i am in LAGOS", "AKA-7KQ2M", "any promo on lace?", "promo lace", "code marigold",
+])
+def test_words_near_code_skus_money_and_refs_are_no_promo_code(shops, message):
+    assert of_kind("akanraby", message, "promo_code") == []
+
+
+@pytest.mark.parametrize(("tenant", "message", "ref"), [
+    ("akanraby", "where is my order AKA-7KQ2M", "AKA-7KQ2M"),
+    ("akanraby", "aka-7kq2m paid", "AKA-7KQ2M"),
+    ("akanraby", "ref aka7kq2m", "AKA-7KQ2M"),
+    ("akanraby", "AKA 23456 status", "AKA-23456"),
+    ("kentehouse", "is KHA-ABCDE ready", "KHA-ABCDE"),
+    ("kitengenairobi", "kcn9zz2x", "KCN-9ZZ2X"),
+])
+def test_order_references(shops, tenant, message, ref):
+    assert of_kind(tenant, message, "order_ref") == [ref]
+
+
+@pytest.mark.parametrize(("tenant", "message"), [
+    ("akanraby", "AKA-7KQ0M"),      # 0 is not in the reference alphabet
+    ("akanraby", "AKA-7KQ2MX"),     # too long
+    ("akanraby", "KHA-7KQ2M"),      # another shop's prefix
+    ("kentehouse", "AKA-7KQ2M"),
+    ("akanraby", "akamai"),
+])
+def test_no_order_reference(shops, tenant, message):
+    assert of_kind(tenant, message, "order_ref") == []
+
+
+# ---------------------------------------------------------------- the index follows the files
+
+
+def test_a_catalog_edit_is_read_on_the_next_message(shops):
+    catalog = shops / "akanraby" / "catalog.csv"
+    registry = get_registry()
+    first = registry.get("akanraby")
+    assert index_for(first) is index_for(first)  # cached while nothing changes
+    assert of_kind("akanraby", "do you have zanzibar dawn?", "fabric") == []
+    catalog.write_text(catalog.read_text().replace("Marigold Bloom", "Zanzibar Dawn"))
+    touch_later(catalog)
+    assert of_kind("akanraby", "do you have zanzibar dawn?", "fabric") == ["AK-001"]
+    assert of_kind("akanraby", "the marigold one", "fabric") == []
+    catalog.write_text(catalog.read_text() + "AK-099,Bongo Flava,ankara,red,floral,4000,yard,6,0,,New\n")
+    touch_later(catalog)
+    assert of_kind("akanraby", "bongo flava", "fabric") == ["AK-099"]
+    assert of_kind("akanraby", "ak-099", "fabric") == ["AK-099"]
+
+
+def test_a_new_promotion_is_read_on_the_next_message(shops):
+    settings = shops / "kentehouse" / "tenant.yml"
+    assert of_kind("kentehouse", "use code chale5", "promo_code") == ["CHALE5"]  # unknown, from the cue
+    settings.write_text(settings.read_text().replace(
+        "promotions:\n", "promotions:\n  - code: CHALE5\n    percent_off: 5\n    valid_until: 2030-01-01\n", 1))
+    touch_later(settings)
+    tenant = get_registry().get("kentehouse")
+    code, = extract(tenant, "chale 5 please")
+    assert (code.entity, code.value, code.confidence) == ("promo_code", "CHALE5", 1.0)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def write_shop(root: Path, name: str, catalog: str) -> None:
+    folder = root / name
+    shutil.copytree(root / "akanraby", folder)
+    (folder / "catalog.csv").write_text(catalog)
+
+
+def test_an_empty_catalog_reads_codes_and_amounts_and_no_fabrics(shops, caplog):
+    write_shop(shops, "emptyshop", HEADER)
+    tenant = get_registry().get("emptyshop")
+    assert tenant.catalog.fabrics == []
+    with caplog.at_level(logging.ERROR):
+        found = [(e.entity, e.value) for e in extract(tenant, "marigold 12 yards under 5k purple OWAMBE10")]
+    assert found == [("quantity", {"amount": 12, "unit": "yard"}), ("budget", 500_000), ("colour", "purple"),
+                     ("promo_code", "OWAMBE10")]
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("message", [
+    "", "   ", "\n\n", "🙏🏾🙏🏾🔥", "😍", "?!?!", "A" * 200, "SALE" + "9" * 196, "x" * 5000, "ak-" * 300,
+    "🙂" * 3000, "12" * 2000, "under " * 400 + "5k", "\x00\x01\x02", "İstanbul ꙮ ﬃ ß" * 50,
+    "#" * 1000, "no. " * 500, "kente " * 1000,
+])
+def test_odd_messages_never_break(shops, caplog, message):
+    tenant = get_registry().get("kitengenairobi")
+    with caplog.at_level(logging.ERROR):
+        found = extract(tenant, message)
+    assert not caplog.records
+    for entity in found:
+        assert 0 <= entity.start < entity.end <= MAX_CHARS
+        assert message[entity.start:entity.end] == entity.text
+    if message.strip() == "" or "🙏" in message or message == "😍":
+        assert found == []
+
+
+def test_a_200_character_code_like_word_is_no_code(shops):
+    assert of_kind("akanraby", "SALE" + "9" * 196, "promo_code") == []
+    assert of_kind("akanraby", "A" * 200, "promo_code") == []
+
+
+def test_only_the_first_1000_characters_are_read(shops):
+    padding = "la " * 400  # 1,200 characters
+    assert of_kind("akanraby", "marigold " + padding, "fabric") == ["AK-001"]
+    assert of_kind("akanraby", padding + "marigold", "fabric") == []
+    assert of_kind("akanraby", "x" * 5000 + " marigold", "fabric") == []
+
+
+def test_text_that_is_not_a_string_reads_as_nothing(shops):
+    tenant = get_registry().get("akanraby")
+    assert extract(tenant, None) == []  # type: ignore[arg-type]
+    assert extract(tenant, 42) == []  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the entities as a whole
+
+
+MESSAGES = [
+    ("akanraby", "Hi! do you have marigld or the sunset one? 12 yards, under 5k, code OWAMBE10",
+     ["fabric", "fabric", "quantity", "budget", "promo_code"]),
+    ("akanraby", "number 2 and 4, 10 yards each, my order AKA-7KQ2M", ["ordinal", "ordinal", "quantity", "order_ref"]),
+    ("kentehouse", "lagoon batick 6 yards below GHS 150, AKWAABA 15",
+     ["fabric", "category", "quantity", "budget", "promo_code"]),
+    ("kitengenairobi", "2 pairs of pendo kanga and the 3rd one, less than 1500 bob, KARIBU10",
+     ["quantity", "fabric", "ordinal", "budget", "promo_code"]),
+]
+
+
+@pytest.mark.parametrize(("tenant", "message", "kinds"), MESSAGES)
+def test_entities_do_not_overlap_and_point_at_their_words(shops, tenant, message, kinds):
+    found = extract(get_registry().get(tenant), message)
+    assert [e.entity for e in found] == kinds
+    for entity in found:
+        assert message[entity.start:entity.end] == entity.text
+        assert 0 < entity.confidence <= 1
+    for a, b in zip(found, found[1:], strict=False):
+        assert a.end <= b.start
+
+
+def test_rasa_entity_dicts(shops):
+    entity, = extract(get_registry().get("akanraby"), "marigold")
+    assert entity.as_rasa() == {"entity": "fabric", "value": "AK-001", "start": 0, "end": 8,
+                                "confidence_entity": entity.confidence, "extractor": "CatalogEntityExtractor"}
+
+
+def test_an_odd_catalog_is_read_without_errors(shops, caplog):
+    write_shop(shops, "oddshop", HEADER + "\n".join([
+        "1001,!!!,???,;;,---,100,yard,1,5,,",
+        "X-1,🌺🌺,flowers 🌺,💜,⭐,100,yard,1,5,,",
+        "X-2,2024,ankara,red,floral,100,yard,1,5,,",
+        "X-3,Marigold Bloom,ankara,yellow,floral,100,yard,1,5,,",
+        "X-4,Marigold Bloom,ankara,yellow,floral,100,yard,1,5,,",  # the same name twice
+        "X-5," + "Very Long Name " * 20 + ",lace,,,100,piece,1,5,,",
+        "X_6,The One,lace,,,100,piece,1,5,,",
+    ]) + "\n")
+    tenant = get_registry().get("oddshop")
+    assert len(tenant.catalog.fabrics) == 7
+    with caplog.at_level(logging.ERROR):
+        assert of_kind("oddshop", "marigold bloom", "fabric") == []  # two fabrics share the name: Grace asks
+        assert of_kind("oddshop", "x-3 and X4", "fabric") == ["X-3", "X-4"]
+        assert of_kind("oddshop", "x_6 please", "fabric") == ["X_6"]
+        assert of_kind("oddshop", "I want the one", "fabric") == []
+        assert of_kind("oddshop", "in 2024 I bought 1001 yards", "fabric") == []
+        for text in ("!!! ??? --- 🌺🌺 💜 ⭐", "very long name very long name", "flowers"):
+            extract(tenant, text)
+    assert not caplog.records
