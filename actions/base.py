@@ -143,6 +143,13 @@ def settled_first(turn: Turn, action_name: str) -> bool:
     return settle(turn, action_name)
 
 
+def answer_also(turn: Turn, action_name: str) -> None:
+    """The second request a message may carry, answered after the first."""
+    from actions.pending import also
+
+    also(turn, action_name)
+
+
 def first_action_of_turn(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
@@ -179,8 +186,11 @@ class GraceAction(Action):
         with session_scope() as session:
             turn = Turn(tenant=tenant, tracker=tracker, session=session, customer_key=customer_key,
                         wording=Wording(tenant))
-            if not (first_action_of_turn(tracker) and settled_first(turn, self.name())):
+            first = first_action_of_turn(tracker)
+            if not (first and settled_first(turn, self.name())):
                 self.act(turn)
+                if first:
+                    answer_also(turn, self.name())
             if not self.logs_own_fallback and unsure_turn(tracker):
                 log_fallback(turn, f"flow:{self.name()}"[:40])
         return turn.replies, turn.events

@@ -7,6 +7,7 @@ from actions.base import GraceAction, Turn
 from actions.references import referenced
 from grace.shop.customers import remember_preferences
 from grace.shop.fabric_search import FabricQuery, parse_query, search
+from grace.shop.needs import suggest
 from grace.shop.stock import available_stock
 from grace.tenancy.catalog import Fabric
 
@@ -17,8 +18,10 @@ def unavailable_skus(turn: Turn) -> set[str]:
     return {sku for sku, left in available_stock(turn.session, turn.tenant).items() if left <= 0}
 
 
-def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, **intro) -> None:
-    """Send a page of fabrics, numbered after those already offered in this conversation."""
+def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, reasons: dict[str, str] | None = None,
+                 **intro) -> None:
+    """Send a page of fabrics, numbered after those already offered in this conversation (each with why
+    it fits, when `reasons` says)."""
     offered = list(turn.slot("offered_skus") or [])
     if not fabrics:
         turn.say("no_more_options" if offered else "catalog_empty")
@@ -34,6 +37,8 @@ def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, **intro) -> 
                  sku=fabric.sku, price=turn.money(fabric.price_minor), unit=fabric.unit,
                  min_qty=fabric.min_qty, min_unit=fabric.unit_plural(fabric.min_qty),
                  description=fabric.description)
+        if reasons and reasons.get(fabric.sku):
+            turn.replies[-1]["text"] += "\n" + turn.wording("option_reason", reason=reasons[fabric.sku])
     example = fabrics[0]
     turn.say("options_footer", example=offered.index(example.sku) + 1,
              example_qty=max(example.min_qty, 1), example_unit=example.unit_plural(max(example.min_qty, 1)))
@@ -96,10 +101,32 @@ class ActionOfferFabrics(GraceAction):
             offer(turn, FabricQuery(categories=[fabric.category], colors=list(fabric.colors[:1])))
             return
         query = query_of(turn)
+        if turn.intent == "describe_fabric" and recommend(turn, query):
+            return
         if turn.intent == "buy" and query.is_empty() and turn.entity("budget") is None:
             turn.say("ask_style")
             return
         offer(turn, query)
+
+
+def recommend(turn: Turn, query: FabricQuery) -> bool:
+    """A need described (an occasion, the weather, who wears it) answered with fabrics that fit it and
+    why: worded by the model when one is configured, from the fabrics' own descriptions otherwise.
+    False when the message describes no such need."""
+    needs, picks = suggest(turn.tenant.catalog, turn.text, unavailable_skus(turn))
+    if query.categories or query.colors:  # "red lace for a wedding": what they named comes first
+        picks = [p for p in picks if (not query.categories or p.fabric.category in query.categories)
+                 and (not query.colors or set(query.colors) & set(p.fabric.colors))]
+    picks = [p for p in picks if p.fabric in within_budget(turn, [p.fabric])]
+    if not picks:
+        return False
+    from actions.support import answer_from_model  # the model, when configured, words the advice
+
+    spoken = answer_from_model(turn)
+    send_options(turn, [p.fabric for p in picks], "options_intro_spoken" if spoken else "options_intro_needs",
+                 reasons={p.fabric.sku: p.reason for p in picks}, needs=" and ".join(needs))
+    remember_preferences(turn.customer(), categories=[p.fabric.category for p in picks])
+    return True
 
 
 class ActionMoreFabrics(GraceAction):
@@ -121,6 +148,12 @@ class ActionMoreFabrics(GraceAction):
                      query=query.describe())
 
 
+def say_prices(turn: Turn, fabrics: list[Fabric]) -> None:
+    for fabric in fabrics:
+        turn.say("price_one", name=fabric.name, sku=fabric.sku, price=turn.money(fabric.price_minor),
+                 unit=fabric.unit, min_qty=fabric.min_qty, min_unit=fabric.unit_plural(fabric.min_qty))
+
+
 class ActionAnswerPrice(GraceAction):
     action_name = "action_answer_price"
 
@@ -132,9 +165,7 @@ class ActionAnswerPrice(GraceAction):
         if asked:
             turn.set("last_sku", asked[-1].sku)  # "I'll take 12 yards of it" next means this one
         if fabrics:
-            for fabric in fabrics:
-                turn.say("price_one", name=fabric.name, sku=fabric.sku, price=turn.money(fabric.price_minor),
-                         unit=fabric.unit, min_qty=fabric.min_qty, min_unit=fabric.unit_plural(fabric.min_qty))
+            say_prices(turn, fabrics)
         else:
             ranges = []
             for category in sorted(catalog.categories):

@@ -1,38 +1,37 @@
 """Answers about the business: hours, policies, FAQs. Each resumes the funnel after."""
 from __future__ import annotations
 
-import re
-
 from actions.base import GraceAction, Turn, log_fallback
-from grace.shop.textmatch import STOPWORDS, similar
+from actions.support import answer_from_model
 from grace.tenancy.hours import days_mentioned, describe_opening, fmt_time
-from grace.tenancy.registry import FaqEntry
-
-FAQ_MIN_SCORE = 0.34
-_QUESTION_WORDS = STOPWORDS | {"do", "you", "your", "is", "are", "can", "what", "how", "where", "when",
-                               "una", "abeg", "please", "pls", "dey", "get", "have", "we", "u", "does"}
+from grace.understanding.questions import best_answer
 
 
 class ActionAnswerHours(GraceAction):
     action_name = "action_answer_hours"
 
     def act(self, turn: Turn) -> None:
-        hours, tz = turn.tenant.hours, turn.tenant.timezone.key
-        days = days_mentioned(turn.text)
-        if days:
-            turn.say("hours_days", days="\n".join(hours.describe_day(d) for d in days))
-        else:
-            now = turn.tenant.now()
-            if hours.is_open(now):
-                closes = hours.closing_today(now)
-                assert closes is not None  # open now, so it closes today
-                turn.say("hours_open_now", closes=fmt_time(closes), timezone=tz)
-            else:
-                opening = hours.next_opening(now)
-                turn.say("hours_closed_now", next_open=describe_opening(now, opening) if opening else "soon",
-                         timezone=tz)
-            turn.say("hours_week", week=hours.describe_week(), timezone=tz)
+        say_hours(turn, week=True)
         turn.resume()
+
+
+def say_hours(turn: Turn, week: bool) -> None:
+    """The days asked about, else whether the shop is open now (and, with `week`, the whole week)."""
+    hours, tz = turn.tenant.hours, turn.tenant.timezone.key
+    days = days_mentioned(turn.text)
+    if days:
+        turn.say("hours_days", days="\n".join(hours.describe_day(d) for d in days))
+        return
+    now = turn.tenant.now()
+    if hours.is_open(now):
+        closes = hours.closing_today(now)
+        assert closes is not None  # open now, so it closes today
+        turn.say("hours_open_now", closes=fmt_time(closes), timezone=tz)
+    else:
+        opening = hours.next_opening(now)
+        turn.say("hours_closed_now", next_open=describe_opening(now, opening) if opening else "soon", timezone=tz)
+    if week:
+        turn.say("hours_week", week=hours.describe_week(), timezone=tz)
 
 
 class ActionAnswerPolicy(GraceAction):
@@ -44,36 +43,22 @@ class ActionAnswerPolicy(GraceAction):
         turn.resume()
 
 
-def _content_words(text: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _QUESTION_WORDS and len(w) > 2]
-
-
-def best_faq(question: str, faq: tuple[FaqEntry, ...]) -> FaqEntry | None:
-    """The FAQ entry whose question shares the most words with the message (typos tolerated)."""
-    asked = _content_words(question)
-    if not asked:
-        return None
-    best, best_score = None, 0.0
-    for entry in faq:
-        known = _content_words(entry.q)
-        if not known:
-            continue
-        hits = sum(1 for w in asked if any(w == k or (len(w) > 3 and similar(w, k) >= 0.8) for k in known))
-        score = hits / len(set(asked) | set(known)) ** 0.5 / len(asked) ** 0.5
-        if score > best_score:
-            best, best_score = entry, score
-    return best if best_score >= FAQ_MIN_SCORE else None
-
-
 class ActionAnswerFaq(GraceAction):
+    """The business's own answer to the question, matched by meaning (grace.understanding.questions);
+    a question its facts cannot answer goes to the model when one is configured, else it is honestly
+    noted for the team."""
+
     action_name = "action_answer_faq"
 
     def act(self, turn: Turn) -> None:
-        entry = best_faq(turn.text, turn.tenant.faq)
-        if entry:
-            turn.say(text=entry.a)
-        else:
-            turn.say("faq_unknown")
+        match = best_answer(turn.text, turn.tenant.faq)
+        if match:
+            turn.say(text=match.entry.a)
+            turn.resume()
+            return
+        if answer_from_model(turn):
+            log_fallback(turn, "model:faq")
+            return
+        turn.say("faq_unknown")
         turn.resume()
-        if not entry:  # logged after the nudge back, so the log holds the whole answer
-            log_fallback(turn, "faq_unknown")
+        log_fallback(turn, "faq_unknown")  # after the nudge back, so the log holds the whole answer

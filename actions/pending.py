@@ -1,4 +1,5 @@
-"""What a customer's message settles before the action its intent asks for.
+"""What a customer's message settles before the action its intent asks for, and the second request a
+message may carry after it ("are you open today and how much is the marigold?": both answered).
 
 - A pending feedback question: the answer is kept as feedback, unless the message is clearly another
   request (order status, a question, a fabric...), which is answered instead; the question then drops.
@@ -7,6 +8,8 @@
   so an order is never placed while a code in the same message was ignored.
 """
 from __future__ import annotations
+
+import re
 
 from actions.base import LOW_CONFIDENCE, Turn
 
@@ -53,3 +56,31 @@ def settle(turn: Turn, action_name: str) -> bool:
         take_code(turn, str(code), show=turn.intent not in ("select_fabric", "remove_item"))
         return turn.intent not in ANSWERED_AFTER_A_CODE
     return False
+
+
+_HOURS = re.compile(r"\b(open|opened|close|closed|closing|opening|what time|mnafungua|mnafunga|una dey open)\b", re.I)
+_PRICE = re.compile(r"\b(how much|price|prices|cost|costs|bei|hw much|hm)\b", re.I)
+_AVAILABLE = re.compile(r"\b(do you (still )?have|you get|una get|available|in stock|dey\?|iko|mnayo|still have)", re.I)
+
+
+def also(turn: Turn, action_name: str) -> None:
+    """Answer the second request a message carries, when its intent's action answered only the first."""
+    if turn.intent.startswith("EXTERNAL_") or turn.stage == "feedback":
+        return
+    if action_name != "action_answer_hours" and _HOURS.search(turn.text):
+        from actions.info import say_hours
+
+        say_hours(turn, week=False)
+    named = [f for e in turn.entities("fabric") if (f := turn.tenant.catalog.get(str(e.get("value"))))]
+    if not named:
+        return
+    if action_name not in ("action_answer_price", "action_check_availability", "action_update_selection",
+                           "action_show_summary") and _PRICE.search(turn.text):
+        from actions.fabrics import say_prices
+
+        say_prices(turn, named)
+    elif action_name not in ("action_check_availability", "action_update_selection", "action_answer_price") \
+            and _AVAILABLE.search(turn.text):
+        from actions.fabrics import ActionCheckAvailability
+
+        ActionCheckAvailability().act(turn)

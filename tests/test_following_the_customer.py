@@ -9,6 +9,7 @@ from actions.deposit import ActionPaymentVerified
 from actions.fabrics import ActionAnswerPrice, ActionCheckAvailability, ActionOfferFabrics
 from actions.feedback import ActionAskFeedbackText
 from actions.greeting import ActionThank
+from actions.info import ActionAnswerHours
 from actions.ordering import ActionConfirmOrder, ActionOrderStatus
 from actions.selection import ActionShowSummary, ActionUpdateSelection
 from actions.yes_no import ActionAnswerYesNo
@@ -132,3 +133,36 @@ def test_the_summary_on_request_at_any_time(grace_env):
     chat.run(ActionUpdateSelection, "number 1, 4 yards", "select_fabric")
     summary = texts(chat.run(ActionShowSummary, "that's all, send the summary", "ask_summary"))
     assert "(30%)" in summary and "GH₵84" in summary and "Aburi Indigo" in summary
+
+
+def test_a_described_need_gets_fabrics_that_fit_it_with_the_reason(grace_env):
+    chat = Chat("kitengenairobi:+254711000002")
+    replies = chat.run(ActionOfferFabrics, "which of your fabrics would survive a beach wedding in the rainy season?",
+                       "describe_fabric")
+    said = texts(replies)
+    assert "a wedding" in said and "rain" in said  # the question is answered, not three generic favourites
+    options = [r for r in replies if r.get("image")]
+    assert options and all("👉" in r["text"] for r in options)
+    assert all("KSh" in r["text"] for r in options)
+
+
+def test_bad_input_still_gets_a_reply(grace_env):
+    folder = get_registry().root / "kentehouse" / "catalog.csv"
+    folder.write_text(folder.read_text().splitlines()[0] + "\n")  # an empty catalog
+    chat = Chat("kentehouse:+233240000009")
+    for action, text, intent in ((ActionCheckAvailability, "do you have " + "kente " * 1000, "check_availability"),
+                                 (ActionOfferFabrics, "😍😍🔥", "describe_fabric"),
+                                 (ActionCheckAvailability, "X" * 200 + "?", "check_availability"),
+                                 (ActionShowSummary, "", "ask_summary")):
+        assert texts(chat.run(action, text, intent)).strip(), (action, text[:20])
+
+
+def test_two_requests_in_one_message_get_both_answers(grace_env):
+    chat = Chat()
+    both = texts(chat.run(ActionAnswerPrice,
+                          "are you open today and how much is the marigold bloom?", "ask_price"))
+    assert "Marigold Bloom" in both and "₦4,500" in both
+    assert "open" in both.lower() or "closed" in both.lower()
+    hours_first = texts(chat.run(ActionAnswerHours, "what time una dey close? and do you still have lagos sunset",
+                                 "ask_hours"))
+    assert "Lagos Sunset" in hours_first and "we have it" in hours_first

@@ -103,12 +103,23 @@ def report(tally: Tally, floors: Floors) -> tuple[dict, list[str]]:
     return result, problems
 
 
+def quiet_rasa() -> None:
+    """Rasa logs every parse through structlog at debug level: keep the report readable."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    logging.disable(logging.WARNING)
+
+
 async def parse_all(model: Path, files: dict[str, Path]) -> Tally:
     from rasa.core.agent import Agent
     from rasa.core.channels.channel import UserMessage
     from rasa.shared.nlu.training_data.loading import load_data
 
     agent = Agent.load(str(model))
+    quiet_rasa()
     tally = Tally()
     for tenant, path in files.items():
         for example in load_data(str(path)).intent_examples:
