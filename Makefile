@@ -45,11 +45,11 @@ browser:
 
 # The fast loop: no PostgreSQL, Redis or Chromium needed.
 unit: $(STAMP)
-	$(PY) -m pytest -q -m "not services" tests --ignore=tests/e2e --ignore=tests/scale
+	$(PY) -m pytest -q -m "not services" tests --ignore=tests/e2e --ignore=tests/scale --ignore=tests/security
 
 # The tests that reach this machine's PostgreSQL, Redis or Chromium (marked in tests/conftest.py).
 services-tests: $(STAMP) services browser
-	$(PY) -m pytest -q -m services tests --ignore=tests/e2e --ignore=tests/scale
+	$(PY) -m pytest -q -m services tests --ignore=tests/e2e --ignore=tests/scale --ignore=tests/security
 
 # End-to-end test stories (customers' text) per business: every one must pass.
 conversations: $(MODEL)
@@ -62,8 +62,9 @@ nlu-eval: $(MODEL)
 	$(PY) -m tests.nlu.disjoint --hide-training
 	$(PY) -m tests.nlu.gate $(NLU_FLOORS)
 
+# Against a running Grace: the journeys, and the attack suite (each security finding, refused).
 e2e: $(MODEL)
-	$(PY) -m pytest -q tests/e2e
+	$(PY) -m pytest -q tests/e2e tests/security
 
 # Two Rasa replicas behind the balancer on the real PostgreSQL and Redis: load and fault tests (~4 min).
 scale: $(MODEL) services

@@ -18,6 +18,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from grace.config import refuse_placeholder_secrets
+
 TOKEN_HEADER = "X-Grace-Actions-Token"
 log = logging.getLogger("grace.actions.server")
 
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRACE_ACTIONS_PORT", "5055")))
     parser.add_argument("--host", default=os.environ.get("GRACE_ACTIONS_HOST", "127.0.0.1"))
     args = parser.parse_args(argv)
+    refuse_placeholder_secrets("the action server")
     token = os.environ.get("GRACE_ACTIONS_TOKEN", "").strip()
     if not token:
         print("GRACE_ACTIONS_TOKEN is not set: Rasa must prove it is Rasa (make run sets it)", file=sys.stderr)

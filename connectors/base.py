@@ -18,6 +18,20 @@ from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 
 log = logging.getLogger("grace.channels")
+# What each webhook may carry, checked before anything parses it: Twilio posts a form of a few KB,
+# Meta's JSON batches stay far under 1 MB, a REST message is text. (Sanic itself stops reading any body
+# beyond SANIC_REQUEST_MAX_SIZE, which the launcher sets just above the largest of these.)
+MAX_BODY = {"twilio": 64 * 1024, "meta": 1024 * 1024, "rest": 64 * 1024}
+
+
+def too_large(request: Request, channel: str) -> HTTPResponse | None:
+    """413 with the limit when the body is over this channel's size, else None."""
+    limit = MAX_BODY[channel]
+    size = len(request.body or b"")
+    if size > limit:
+        log.warning("%s webhook of %d bytes refused (limit %d)", channel, size, limit)
+        return response.text(f"request body over {limit} bytes", status=413)
+    return None
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 

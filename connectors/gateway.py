@@ -23,7 +23,7 @@ from sanic.response import HTTPResponse
 from connectors.base import OnNewMessage
 from connectors.meta import MetaWhatsAppInput
 from connectors.twilio import TwilioWhatsAppInput
-from grace.config import load_settings
+from grace.config import load_settings, refuse_placeholder_secrets
 from grace.whatsapp.client import LoopSession
 
 log = logging.getLogger("grace.gateway")
@@ -61,6 +61,7 @@ def build_app() -> Sanic:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    refuse_placeholder_secrets("the webhook gateway")
     port = int(os.environ.get("GRACE_WEBHOOK_PORT", "5006"))
     host = os.environ.get("GRACE_WEBHOOK_HOST", "127.0.0.1")
     build_app().run(host=host, port=port, access_log=False, workers=1)

@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.admission import admit, admit_off_loop
-from connectors.base import OnNewMessage
+from connectors.base import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
 from grace.tenancy.registry import Tenant, get_registry
@@ -113,6 +113,8 @@ class MetaWhatsAppInput(WhatsAppInput):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if (refused := too_large(request, "meta")) is not None:
+                return refused
             secret = os.environ.get("META_APP_SECRET")
             if not secret or not os.environ.get("META_ACCESS_TOKEN"):
                 log.error("Meta webhook refused: META_APP_SECRET / META_ACCESS_TOKEN are not set")

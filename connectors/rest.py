@@ -35,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import OnNewMessage, run_turn
+from connectors.base import OnNewMessage, run_turn, too_large
 from grace.concurrency import off_loop
 from grace.config import load_settings
 from grace.errors import TenantFileError, UnknownTenant
@@ -127,6 +127,8 @@ class GraceRestInput(InputChannel):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if (refused := too_large(request, "rest")) is not None:
+                return refused
             body = request.json if isinstance(request.json, dict) else None
             if body is None or not str(body.get("sender") or "").strip():
                 return response.json({"error": "bad_request",

@@ -19,7 +19,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from connectors.admission import admit, admit_off_loop
-from connectors.base import OnNewMessage
+from connectors.base import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
 from grace.tenancy.registry import Tenant, get_registry
@@ -92,6 +92,8 @@ class TwilioWhatsAppInput(WhatsAppInput):
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if (refused := too_large(request, "twilio")) is not None:
+                return refused
             token = os.environ.get("TWILIO_AUTH_TOKEN")
             params = form_params(request)
             signature = request.headers.get("X-Twilio-Signature", "")
@@ -104,6 +106,9 @@ class TwilioWhatsAppInput(WhatsAppInput):
                 return response.text("invalid signature", status=403)
             if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
                 return response.text("From and MessageSid are required", status=400)
+            if not params["From"].startswith("whatsapp:"):  # an SMS to the same number is not a WhatsApp customer
+                log.warning("Twilio webhook from a non-WhatsApp sender refused")
+                return response.text("WhatsApp senders only", status=400)
             known, admitted = await admit_off_loop(route, params)
             if not known:
                 log.warning("Twilio webhook for unknown number %s", params.get("To"))

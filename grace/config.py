@@ -53,3 +53,37 @@ def load_settings() -> Settings:
         rasa_url=os.environ.get("GRACE_RASA_URL", f"http://127.0.0.1:{rasa_port}"),
         rasa_token=_rasa_token(var_dir),
     )
+
+
+# Secrets a deployment sets; a value copied from an example file must never reach production.
+SECRET_VARIABLES = ("GRACE_RASA_TOKEN", "GRACE_ACTIONS_TOKEN", "GRACE_REST_TOKEN", "GRACE_WEB_SECRET_KEY",
+                    "TWILIO_AUTH_TOKEN", "META_APP_SECRET", "META_ACCESS_TOKEN", "META_VERIFY_TOKEN",
+                    "OPENAI_API_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+PLACEHOLDERS = ("change-me", "changeme", "change_me", "replace-me", "placeholder", "your-secret", "xxx", "todo")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def placeholder_secrets(env: dict[str, str] | None = None) -> list[str]:
+    """The variables (secrets, or URLs carrying a password) still holding an example file's placeholder."""
+    env = dict(os.environ) if env is None else env
+    found = [name for name in SECRET_VARIABLES if env.get(name, "").strip().lower() in PLACEHOLDERS]
+    for name in ("DATABASE_URL", "GRACE_DATABASE_URL", "REDIS_URL"):
+        if any(f":{p}@" in env.get(name, "").lower() for p in PLACEHOLDERS):
+            found.append(name)
+    return found
+
+
+def local_development(env: dict[str, str] | None = None) -> bool:
+    """The embedded profile with every server on this machine only: the one place placeholders are harmless."""
+    env = dict(os.environ) if env is None else env
+    hosts = [env.get(name, "127.0.0.1") for name in ("GRACE_RASA_HOST", "GRACE_WEBHOOK_HOST", "GRACE_WEB_HOST",
+                                                     "GRACE_ACTIONS_HOST")]
+    return env.get("GRACE_PROFILE", "embedded") == "embedded" and all(h in LOOPBACK for h in hosts)
+
+
+def refuse_placeholder_secrets(process: str) -> None:
+    """Stop a process from starting with an example file's secrets, outside local development."""
+    found = placeholder_secrets()
+    if found and not local_development():
+        raise SystemExit(f"{process} will not start: {', '.join(found)} still hold a placeholder "
+                         "(e.g. 'change-me' from an example file); set real secrets")

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, text
 from tests.fakes.s3_api import FakeS3
 from tests.fakes.twilio_api import FakeTwilio
 from tests.helpers import chromium, make_tenants, use_bucket
+from tests.running import grace  # noqa: F401  (the running Grace, for tests/e2e and tests/security)
 
 # Tests that need this machine's PostgreSQL, Redis or Chromium run in `make services-tests`, so that
 # `make unit` needs none of them. Marked here by the fixtures (and parameters) that reach them.

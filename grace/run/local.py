@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 from sqlalchemy.engine import make_url
 
-from grace.config import PROJECT_ROOT, load_settings
+from grace.config import PROJECT_ROOT, load_settings, refuse_placeholder_secrets
 from grace.rasa_plugins import profile
 from grace.run.processes import ACTION_SERVER, COMPANIONS, DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, Companion, companion
 
@@ -81,6 +81,8 @@ def prepare(var_dir: Path, log_dir: Path, rasa_port: int, webhook_port: int | No
     ensure_token(var_dir)
     env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port),
+           # Sanic stops reading a body beyond this (Meta's 1 MB webhooks are the largest; connectors/base.py).
+           "SANIC_REQUEST_MAX_SIZE": os.environ.get("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024 + 64 * 1024)),
            # Rasa sends it to the action servers, which answer nobody else (endpoints.yml).
            "GRACE_ACTIONS_TOKEN": ensure_token(var_dir, "GRACE_ACTIONS_TOKEN", "actions_token")}
     chosen = {"gateway": webhook_port, "web": web_port}
@@ -281,6 +283,7 @@ def run(shell_tenant: str | None = None) -> int:
     if exposure_problem(host):
         print(exposure_problem(host), file=sys.stderr)
         return 1
+    refuse_placeholder_secrets("Grace")
     print("Starting Grace (the first start takes about a minute)...")
     signal.signal(signal.SIGTERM, _interrupt)  # stopped while starting: start() stops what it started
     try:

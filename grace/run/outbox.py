@@ -18,6 +18,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from grace.concurrency import off_loop
+from grace.config import refuse_placeholder_secrets
 from grace.errors import GraceError
 from grace.messaging.inbound import is_whatsapp_customer, split_conversation_id
 from grace.messaging.notifications import (
@@ -183,6 +184,7 @@ async def run_forever(poll_seconds: float) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    refuse_placeholder_secrets("the outbox worker")
     asyncio.run(run_forever(float(os.environ.get("GRACE_OUTBOX_POLL_S", "2"))))
 
 

@@ -211,6 +211,13 @@ def main() -> int:
     # The fallback's numbers in a process of their own (it loads the trained model).
     subprocess.run([sys.executable, "-m", "tests.bench.fallback"], check=True)
     print()
+    # Understanding: the time the catalog-aware entities add per message (500 fabrics), and the share of
+    # the held-out messages of three businesses that would reach the model (the gate's report).
+    subprocess.run([sys.executable, "-m", "tests.bench.understanding"], check=True)
+    subprocess.run([sys.executable, "-m", "tests.nlu.gate", "--weighted-f1", "0", "--intent-f1", "0",
+                    "--entity-f1", "0", "--out", str(root / "gate.json")], check=True)
+    print("  (target: under 10% of held-out messages to the model fallback)")
+    print()
     # One process vs two replicas behind the balancer, and memory as tenants grow (PostgreSQL, Redis).
     subprocess.run([sys.executable, "-m", "tests.bench.scaling"], check=True)
     return 0

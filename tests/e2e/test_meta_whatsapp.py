@@ -7,7 +7,6 @@ import time
 
 import requests
 
-from tests.e2e.conftest import META_VERIFY_TOKEN
 from tests.e2e.test_twilio_whatsapp import proof_url_of, stored_file
 from tests.fakes.meta_api import (
     meta_image_payload,
@@ -16,6 +15,7 @@ from tests.fakes.meta_api import (
     meta_text_payload,
 )
 from tests.helpers import AKANRABY_META_ID
+from tests.running import META_VERIFY_TOKEN
 
 JPEG = bytes([0xFF, 0xD8, 0xFF, 0xE0]) + bytes(range(256)) * 4
 

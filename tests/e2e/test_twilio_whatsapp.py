@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
-from tests.e2e.conftest import AKANRABY_NUMBER, PUBLIC_URL
+from tests.running import AKANRABY_NUMBER, PUBLIC_URL
 
 PNG = bytes([0x89]) + b"PNG\r\n\x1a\n" + bytes(range(256)) * 8
 TWIML = "<Response></Response>"

@@ -30,6 +30,7 @@ def test_python_m_web_serves_the_login_page(web_env, grace_env):
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=2).json() == {"status": "ok"}
         assert requests.get(f"http://127.0.0.1:{port}/payments", allow_redirects=False, timeout=2).status_code == 302
         assert (grace_env / "var" / "web_secret").exists()  # the key it made for itself, kept for restarts
+        assert response.headers.get("Server") == "grace"  # waitress, not werkzeug's development server
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -1,4 +1,5 @@
-"""A real Grace (trained model, Rasa server, action server) on free local ports."""
+"""A real Grace (trained model, Rasa server, action server, gateway, dashboard, outbox) on free local ports,
+started once per test session for the tests that ask for it (tests/e2e, tests/security)."""
 from __future__ import annotations
 
 import json

@@ -1,0 +1,69 @@
+"""Each finding of the security review, tried against a running Grace as an attacker would, and refused.
+(Number ownership and the settings page: tests/test_number_ownership.py and tests/web/; the action
+server: tests/test_action_server.py; forged quantities: tests/test_stock.py.)"""
+from __future__ import annotations
+
+import json
+
+import requests
+
+from tests.fakes.meta_api import meta_signature
+from tests.fakes.twilio_api import twilio_form, twilio_signature
+from tests.running import AKANRABY_NUMBER, META_APP_SECRET, PUBLIC_URL
+
+
+def signed_twilio(grace, form: dict) -> requests.Response:
+    signature = twilio_signature(f"{PUBLIC_URL}/webhooks/whatsapp/webhook", form, grace.twilio.auth_token)
+    return requests.post(f"{grace.gateway}/webhooks/whatsapp/webhook", data=form,
+                         headers={"X-Twilio-Signature": signature}, timeout=30)
+
+
+def test_rest_without_the_token_cannot_speak_for_anyone(grace):
+    refused = grace.send("+2348099990001", "where is my order", headers={})
+    assert refused.status_code == 401
+    assert grace.tracker_events("akanraby:web:+2348099990001") == []
+
+
+def test_a_rest_caller_cannot_enter_a_whatsapp_customers_conversation(grace):
+    me = "+2348099990002"
+    grace.whatsapp(me, "hello")
+    grace.wait_whatsapp(me, "AkanrabyAtuche")
+    before = len(grace.tracker_events(f"akanraby:{me}"))
+    grace.say(me, "cancel my order")  # with the token, as a website would: its own conversation
+    assert len(grace.tracker_events(f"akanraby:{me}")) == before
+
+
+def test_an_sms_sender_on_the_whatsapp_webhook_is_refused(grace):
+    form = twilio_form(to=AKANRABY_NUMBER, from_="+2348099990003", body="APPROVE AKA-7KQ2M",
+                       account_sid=grace.twilio.account_sid)
+    form["From"] = "+2349010000009"  # an ops number, over SMS: never an ops command
+    answer = signed_twilio(grace, form)
+    assert answer.status_code == 400 and "WhatsApp senders only" in answer.text
+    assert grace.sent_to("+2349010000009") == []
+
+
+def test_oversized_webhooks_are_refused_before_they_are_parsed(grace):
+    form = twilio_form(to=AKANRABY_NUMBER, from_="+2348099990004", body="x" * (70 * 1024),
+                       account_sid=grace.twilio.account_sid)
+    assert signed_twilio(grace, form).status_code == 413
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [], "pad": "x" * (1100 * 1024)}).encode()
+    meta = requests.post(f"{grace.gateway}/webhooks/meta_whatsapp/webhook", data=body, timeout=30,
+                         headers={"Content-Type": "application/json",
+                                  "X-Hub-Signature-256": meta_signature(body, META_APP_SECRET)})
+    assert meta.status_code == 413
+    rest = grace.send("+2348099990005", "x" * (70 * 1024))
+    assert rest.status_code == 413
+    assert grace.tracker_events("akanraby:web:+2348099990005") == []
+
+
+def test_a_huge_body_is_cut_off_by_the_server_itself(grace):
+    huge = requests.post(f"{grace.base}/webhooks/rest/webhook", data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+                         headers={"Content-Type": "application/json"}, timeout=30)
+    assert huge.status_code == 413
+
+
+def test_message_ids_are_per_sender_so_one_caller_cannot_drop_anothers_message(grace):
+    first = grace.send("+2348099990006", "hello", message_id="m-1")
+    second = grace.send("+2348099990007", "hello", message_id="m-1")  # same id, another sender
+    assert first.status_code == second.status_code == 200
+    assert [d for k, d in grace.tracker_events("akanraby:web:+2348099990007") if k == "user"]
