@@ -1,13 +1,18 @@
-"""`python -m tests.conversations`: the end-to-end test stories (tests/stories/<business>/) through Rasa's
-end-to-end evaluation, each folder as customers of that business (its catalog, codes and references
-are what the entities are read against). Every story must pass: a misread line fails the run.
+"""`python -m tests.conversations`: the end-to-end test stories (tests/stories/<business>/test_*.yml) through
+Rasa's end-to-end evaluation, each folder as customers of that business (its catalog, codes and order
+references are what the entities are read against). Every story must pass: a misread line fails the run.
 
-Rasa's `rasa test core --e2e` reads each customer's text with the trained NLU, checks the intent and the
-annotated entities, then the action the dialogue predicts next. Reports in results/conversations/<business>/.
+For each customer line Rasa checks the intent NLU reads from the text and the annotated entities, then
+the action the dialogue predicts next. Entities are judged as the held-out gate judges them: the kinds
+a story annotates (fabric, quantity, promo_code, order_ref) by their type and words; the other kinds
+the extractor adds (category, colour, budget...) are not annotated in stories and not compared, and a
+quantity's value is structured ({"amount", "unit"}), so values are not compared either.
+Reports in results/conversations/<business>/ (failed_test_stories.yml names the misread lines).
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -18,6 +23,29 @@ from pathlib import Path
 from tests.helpers import ROOT, make_tenants
 
 STORIES = ROOT / "tests" / "stories"
+JUDGED = frozenset({"fabric", "quantity", "promo_code", "order_ref"})
+
+
+def judge_entities_by_words() -> None:
+    """Rasa's story evaluation compares every entity with its value; compare the judged kinds by their
+    type and span only (see the module's docstring)."""
+    import rasa.core.test as rasa_test
+
+    clean = rasa_test._clean_entity_results
+
+    def judged(text: str, entity_results: list[dict]) -> list:
+        kept = [dict(e) for e in entity_results or [] if e.get("entity") in JUDGED]
+        return [{k: v for k, v in e.items() if k != "value"} for e in clean(text, kept)]
+
+    rasa_test._clean_entity_results = judged
+
+
+def evaluate(business: str, model: Path, out: Path) -> None:
+    """In this process (started by main with the business's environment): Rasa's evaluation."""
+    from rasa.model_testing import test_core
+
+    judge_entities_by_words()
+    asyncio.run(test_core(str(model), str(STORIES / business), str(out), use_conversation_test_files=True))
 
 
 def run_business(business: str, model: Path, tenants: Path, out: Path) -> tuple[int, int, str]:
@@ -25,10 +53,9 @@ def run_business(business: str, model: Path, tenants: Path, out: Path) -> tuple[
     env = {**os.environ, "GRACE_DEFAULT_TENANT": business, "GRACE_TENANTS_DIR": str(tenants),
            "TF_CPP_MIN_LOG_LEVEL": "3", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     out.mkdir(parents=True, exist_ok=True)
-    rasa = str(Path(sys.executable).parent / "rasa")
     with open(out / "rasa.log", "w") as log:
-        done = subprocess.run([rasa, "test", "core", "--e2e", "--model", str(model), "--stories",
-                               str(STORIES / business), "--out", str(out)], env=env, cwd=ROOT, stdout=log,
+        done = subprocess.run([sys.executable, "-m", "tests.conversations", "--evaluate", business,
+                               "--model", str(model), "--out", str(out)], env=env, cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT)
     report = out / "story_report.json"
     if done.returncode != 0 or not report.exists():
@@ -42,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "grace.tar.gz")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "conversations")
+    parser.add_argument("--evaluate", help=argparse.SUPPRESS)  # the child process for one business
     parser.add_argument("businesses", nargs="*")
     args = parser.parse_args(argv)
+    if args.evaluate:
+        evaluate(args.evaluate, args.model, args.out)
+        return 0
     businesses = args.businesses or sorted(p.name for p in STORIES.iterdir() if p.is_dir())
     bad = 0
     with tempfile.TemporaryDirectory(prefix="grace-conversations-") as tmp:
@@ -57,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'✓' if passed == total else '✗'} {business}: {passed}/{total} conversations passed")
             if passed != total:
                 bad += 1
-                print(failed[:8000])
+                print(failed[:12000])
     return 1 if bad else 0
 
 

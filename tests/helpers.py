@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 import sqlalchemy
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from grace.run.processes import free_port  # noqa: F401  (tests pick ports the same way)
 
 ROOT = Path(__file__).resolve().parent.parent
 AKANRABY_META_ID = "109000000000001"  # the businesses' Meta phone number ids in tests
@@ -73,12 +74,6 @@ def connections_opened(engine) -> Iterator[list[object]]:
         yield opened
     finally:
         sqlalchemy.event.remove(engine, "connect", count)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_tenants(folder: Path) -> Path:

@@ -233,16 +233,17 @@ def test_twilio_records_repeated_media_urls_and_templates(twilio: FakeTwilio) ->
     assert twilio.requests[0]["form"]["MediaUrl"] == first["MediaUrl"]
 
 
+def twilio_error(code: int, message: str, status: int) -> dict:
+    """Twilio's error body, as its API answers."""
+    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+
+
 @pytest.mark.parametrize("auth", [None, (SID, "wrong"), ("ACother", TOKEN)])
 def test_twilio_rejects_bad_credentials(twilio: FakeTwilio, auth: tuple[str, str] | None) -> None:
     response = _send(twilio, {**WHATSAPP, "Body": "hi"}, auth=auth)
     assert response.status_code == 401
-    assert response.json() == {
-        "code": 20003,
-        "message": "Authenticate",
-        "more_info": "https://www.twilio.com/docs/errors/20003",
-        "status": 401,
-    }
+    assert response.json() == twilio_error(20003, "Authenticate", 401)
     assert twilio.messages == [] and [r["status"] for r in twilio.requests] == [401]
 
 
@@ -607,12 +608,7 @@ def test_twilio_refuses_content_variables_that_do_not_fit_the_template(
     twilio.add_content_template(CONTENT_SID, {"1": "Total", "2": "Yes", "3": "yes"})
     response = _content(twilio, CONTENT_SID, variables)
     assert response.status_code == 400
-    assert response.json() == {
-        "code": 21656,
-        "message": "The ContentVariables Parameter is invalid",
-        "more_info": "https://www.twilio.com/docs/errors/21656",
-        "status": 400,
-    }
+    assert response.json() == twilio_error(21656, "The ContentVariables Parameter is invalid", 400)
     assert twilio.messages == [] and twilio.requests[0]["reason"]
 
 

@@ -129,8 +129,11 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
     Returns the processes: actions, rasa, outbox, gateway[, web]."""
     log_dir = log_dir or var_dir / "logs"
     env = prepare(var_dir, log_dir, rasa_port, webhook_port, web_port)
-    taken = ports_taken({"Rasa": rasa_port, "actions": actions_port,
-                         **{c.name: int(env[c.port_env]) for c in COMPANIONS if c.port_env}})
+    ports = {"Rasa": rasa_port, "actions": actions_port, **{c.name: int(env[c.port_env]) for c in COMPANIONS
+                                                              if c.port_env}}
+    if len(set(ports.values())) < len(ports):
+        raise RuntimeError(f"Grace cannot start: two servers were given the same port ({ports})")
+    taken = ports_taken(ports)
     if taken:
         raise RuntimeError("Grace cannot start: " + "; ".join(taken) + ". Stop it (kill <pid>) or choose other ports.")
     endpoints = write_endpoints(var_dir, actions_port)

@@ -6,6 +6,7 @@ gateway keeps each conversation's turns in order in memory, and the dashboard is
 """
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 
@@ -33,3 +34,18 @@ ACTION_SERVER = "actions.server"  # private: 127.0.0.1 and Rasa's shared secret 
 
 def companion(name: str) -> Companion:
     return next(c for c in COMPANIONS if c.name == name)
+
+
+_given_ports: set[int] = set()
+
+
+def free_port() -> int:
+    """A port nothing listens on, never one this process handed out before (the OS may offer a port
+    just released again, and two servers of one run would then collide)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port

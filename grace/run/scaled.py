@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from grace.config import load_settings
 from grace.rasa_plugins import profile
 from grace.run import local
+from grace.run.processes import free_port
 
 
 @dataclass
@@ -40,12 +40,6 @@ class Cluster:
     def processes(self) -> list[subprocess.Popen]:
         servers = [p for r in self.replicas for p in (r.actions, r.rasa)]
         return [p for p in (*servers, self.balancer, *self.companions) if p is not None]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def create_shared_tables(endpoints: Path) -> None:

@@ -54,7 +54,7 @@ def dashboard(grace):
 @pytest.fixture
 def catalog_kept(grace):
     """The tenant's catalog as the other end-to-end tests expect it, put back afterwards."""
-    path = grace.tenancy.registry / "akanraby" / "catalog.csv"
+    path = grace.tenants / "akanraby" / "catalog.csv"
     original = path.read_text(encoding="utf-8")
     yield original
     with locked(path):
@@ -86,7 +86,7 @@ def test_owner_fixes_a_bad_catalog_row_then_grace_offers_the_new_fabric(grace, d
     assert (line, sku, column) == (str(bad_line), "LC-009", "price") and problem
     expect(page.get_by_role("button", name="Apply these changes")).to_have_count(0)
     screenshot(page, "catalog_report_bad_row")
-    assert (grace.tenancy.registry / "akanraby" / "catalog.csv").read_text(encoding="utf-8") == catalog_kept
+    assert (grace.tenants / "akanraby" / "catalog.csv").read_text(encoding="utf-8") == catalog_kept
 
     upload.write_text(catalog_kept.rstrip("\n") + "\n" + NEW_FABRIC.format(price="27000") + "\n", encoding="utf-8")
     page.goto(f"{dashboard}/catalog")

@@ -147,7 +147,7 @@ def test_stop_ends_proactive_messages_until_the_customer_writes_again(grace):
 
 
 def test_a_reply_over_1600_characters_arrives_whole_in_order(grace):
-    tenant_file = grace.tenancy.registry / "kentehouse" / "tenant.yml"
+    tenant_file = grace.tenants / "kentehouse" / "tenant.yml"
     original = tenant_file.read_text()
     data = yaml.safe_load(original)
     story = " ".join(f"Kente thread number {i} was woven by hand in Bonwire." for i in range(60))

@@ -319,6 +319,17 @@ def _check_template_components(components: Any) -> str | None:
     return None
 
 
+
+def _media_error(payload: dict, kind: str) -> str | None:
+    """What Meta refuses in an image or document message: no id or link, or too long a caption."""
+    media = payload.get(kind)
+    if not isinstance(media, dict) or not (media.get("id") or media.get("link")):
+        return f"{kind}.id or {kind}.link is required"
+    if len(media.get("caption") or "") > MAX_CAPTION_CHARS:
+        return f"{kind}.caption must be at most {MAX_CAPTION_CHARS} characters"
+    return None
+
+
 def validate_send(payload: Any) -> str | None:
     """Why Meta would refuse this send request, or None when it would accept it."""
     if not isinstance(payload, dict):
@@ -332,12 +343,7 @@ def validate_send(payload: Any) -> str | None:
         text = payload.get("text")
         return _check_text(text.get("body") if isinstance(text, dict) else None, MAX_TEXT_CHARS, "text.body")
     if kind == "image":
-        image = payload.get("image")
-        if not isinstance(image, dict) or not (image.get("id") or image.get("link")):
-            return "image.id or image.link is required"
-        if len(image.get("caption") or "") > MAX_CAPTION_CHARS:
-            return f"image.caption must be at most {MAX_CAPTION_CHARS} characters"
-        return None
+        return _media_error(payload, "image")
     if kind == "audio":
         audio = payload.get("audio")
         if not isinstance(audio, dict) or not (audio.get("id") or audio.get("link")):
@@ -347,13 +353,10 @@ def validate_send(payload: Any) -> str | None:
         return None
     if kind == "document":
         document = payload.get("document")
-        if not isinstance(document, dict) or not (document.get("id") or document.get("link")):
-            return "document.id or document.link is required"
-        if len(document.get("caption") or "") > MAX_CAPTION_CHARS:
-            return f"document.caption must be at most {MAX_CAPTION_CHARS} characters"
-        if "filename" in document and (not isinstance(document["filename"], str) or not document["filename"]):
+        if isinstance(document, dict) and "filename" in document and (
+                not isinstance(document["filename"], str) or not document["filename"]):
             return "document.filename must be a non-empty string"
-        return None
+        return _media_error(payload, "document")
     if kind == "interactive":
         return _check_interactive(payload.get("interactive"))
     if kind == "template":
@@ -490,14 +493,6 @@ class FakeMetaGraph(HTTPFake):
                 f"template name ({name}) does not exist in {language}",
             )
         return _check_against(matching[0], template)
-
-    def start(self) -> FakeMetaGraph:
-        super().start()
-        return self
-
-    def __enter__(self) -> FakeMetaGraph:
-        super().__enter__()
-        return self
 
     def add_media(self, content: bytes, mime_type: str) -> str:
         """Store bytes as if a user had sent them; returns the numeric media id a webhook would carry."""

@@ -180,14 +180,6 @@ class FakeOpenAI(HTTPFake):
         self._script: deque[dict[str, Any]] = deque()
         self.default_answer = "Lovely question! Shall I show you some of our ankara? 😊"
 
-    def start(self) -> FakeOpenAI:
-        super().start()
-        return self
-
-    def __enter__(self) -> FakeOpenAI:
-        super().__enter__()
-        return self
-
     def answer(self, content: str, delay: float = 0) -> None:
         """Queue the next completion's text (answers are used in order, then the default)."""
         with self._cond:

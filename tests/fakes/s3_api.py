@@ -142,14 +142,6 @@ class FakeS3(HTTPFake):
         self.access_key, self.secret_key, self.bucket, self.region = access_key, secret_key, bucket, region
         self.objects: dict[str, tuple[bytes, str]] = {}
 
-    def start(self) -> FakeS3:
-        super().start()
-        return self
-
-    def __enter__(self) -> FakeS3:
-        super().__enter__()
-        return self
-
     def _handle(self, method: str, target: str, headers: Message, body: bytes) -> Reply:
         refusal = self._authenticate(method, target, headers, body)
         reply = refusal or self._operate(method, unquote(urlsplit(target).path), headers, body)

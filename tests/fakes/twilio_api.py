@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from typing_extensions import Self
+
 __all__ = ["FakeTwilio", "HTTPFake", "Reply", "twilio_form", "twilio_signature"]
 
 TWILIO_API_VERSION = "2010-04-01"
@@ -123,7 +125,7 @@ class HTTPFake:
         self._thread: threading.Thread | None = None
 
     # lifecycle ---------------------------------------------------------------------------------
-    def start(self) -> HTTPFake:
+    def start(self) -> Self:
         """Bind an OS-chosen port on loopback and serve from a daemon thread."""
         if self._server is not None:
             raise RuntimeError(f"{type(self).__name__} already started")
@@ -147,7 +149,7 @@ class HTTPFake:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> HTTPFake:
+    def __enter__(self) -> Self:
         return self if self._server is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -370,14 +372,6 @@ class FakeTwilio(HTTPFake):
         self._content: dict[str, frozenset[str]] = {}
         for sid, variables in (content_templates or {}).items():
             self.add_content_template(sid, variables)
-
-    def start(self) -> FakeTwilio:
-        super().start()
-        return self
-
-    def __enter__(self) -> FakeTwilio:
-        super().__enter__()
-        return self
 
     def add_content_template(self, sid: str, variables: Iterable[str] | Mapping[str, str] | str = ()) -> None:
         """Register a Content API template: its sid and its variables (see ``__init__``)."""
