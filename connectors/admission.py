@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from connectors.base import OnNewMessage
+from connectors.turns import OnNewMessage
 from connectors.whatsapp import IncomingWhatsApp, answer, claim
 from grace.errors import GraceError
 from grace.messaging.inbound import Inbound

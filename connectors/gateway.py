@@ -20,11 +20,11 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import OnNewMessage
 from connectors.meta import MetaWhatsAppInput
+from connectors.turns import OnNewMessage
 from connectors.twilio import TwilioWhatsAppInput
 from grace.config import load_settings, refuse_placeholder_secrets
-from grace.whatsapp.client import LoopSession
+from grace.whatsapp.sessions import LoopSession
 
 log = logging.getLogger("grace.gateway")
 TURN_TIMEOUT = aiohttp.ClientTimeout(total=300)  # Rasa's own limit for an action call

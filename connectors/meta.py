@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.admission import admit, admit_off_loop
-from connectors.base import OnNewMessage, too_large
+from connectors.turns import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
 from grace.tenancy.registry import Tenant, get_registry

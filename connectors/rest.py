@@ -35,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.base import OnNewMessage, run_turn, too_large
+from connectors.turns import OnNewMessage, run_turn, too_large
 from grace.concurrency import off_loop
 from grace.config import load_settings
 from grace.errors import TenantFileError, UnknownTenant

@@ -19,7 +19,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from connectors.admission import admit, admit_off_loop
-from connectors.base import OnNewMessage, too_large
+from connectors.turns import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
 from grace.tenancy.registry import Tenant, get_registry

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from connectors.base import OnNewMessage, run_turn
+from connectors.turns import OnNewMessage, run_turn
 from grace.concurrency import off_loop
 from grace.messaging.inbound import Inbound, conversation_id
 from grace.messaging.media import MediaRejected, save_media

@@ -12,7 +12,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.admission import Inbox, unfinished
-from connectors.base import OnNewMessage, add_turn_route
+from connectors.turns import OnNewMessage, add_turn_route
 from grace.concurrency import off_loop
 from grace.messaging.inbound import split_conversation_id
 from grace.tenancy.registry import get_registry

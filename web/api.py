@@ -13,7 +13,6 @@ from grace.shop.orders import orders_of
 from grace.shop.payments import AlreadyDecided, PaymentError, payments_of
 from grace.tenancy.accounts import tenant_for_key
 from grace.tenancy.registry import get_registry
-from web.db import db
 from web.openapi import SPEC
 from web.operations import decide, move_order
 from web.queries import (
@@ -25,6 +24,7 @@ from web.queries import (
     payment_json,
     payment_or_404,
 )
+from web.request_store import db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -13,8 +13,8 @@ from flask_wtf.csrf import CSRFError
 from grace.config import load_settings
 from grace.tenancy.accounts import user_for_token
 from web.access import SignedIn
-from web.db import db, init_db
 from web.extensions import csrf, login_manager
+from web.request_store import db, init_db
 from web.whatsapp_text import whatsapp_markup
 
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024

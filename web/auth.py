@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from grace.store.models import User
 from grace.tenancy.accounts import AccountError, authenticate, set_password
 from web.access import SignedIn
-from web.db import db
+from web.request_store import db
 
 bp = Blueprint("auth", __name__)
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from grace.store.models import Order
 from web.access import current_tenant, role_required
 from web.conversations import conversation
-from web.db import db
 from web.queries import customer_or_404, customers
+from web.request_store import db
 
 bp = Blueprint("customers", __name__)
 

@@ -14,8 +14,8 @@ from grace.messaging.notifications import MAX_REPLY_CHARS, ReplyRejected, reply_
 from grace.store.models import Customer, Handoff
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.conversations import conversation
-from web.db import db
 from web.queries import handoffs
+from web.request_store import db
 
 bp = Blueprint("handoffs", __name__, url_prefix="/handoffs")
 

@@ -6,8 +6,8 @@ from flask import Blueprint, render_template
 from grace.shop.orders import orders_of
 from grace.shop.payments import payments_of
 from web.access import current_tenant, role_required
-from web.db import db
 from web.queries import handoffs
+from web.request_store import db
 
 bp = Blueprint("home", __name__)
 

@@ -7,9 +7,9 @@ from grace.shop.fulfilment import FulfilmentError
 from grace.shop.orders import orders_of
 from grace.shop.payments import payments_of
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
-from web.db import db
 from web.operations import move_order
 from web.queries import NEXT_STATUSES, ORDER_STATUSES, order_or_404
+from web.request_store import db
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 

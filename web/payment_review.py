@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from grace.shop.payments import PaymentError, payments_of
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
-from web.db import db
 from web.media import proof_response
 from web.operations import decide
 from web.queries import PAYMENT_STATUSES, payment_or_404
+from web.request_store import db
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 

@@ -21,7 +21,7 @@ from grace.tenancy.accounts import (
     revoke_api_key,
 )
 from web.access import OWNER, current_tenant, role_required
-from web.db import db
+from web.request_store import db
 
 bp = Blueprint("team", __name__)
 

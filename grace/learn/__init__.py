@@ -8,6 +8,6 @@ from __future__ import annotations
 
 
 def main(argv: list[str] | None = None) -> int:
-    from grace.learn.cli import run  # scikit-learn loads only when the loop runs
+    from grace.learn.command import run  # scikit-learn loads only when the loop runs
 
     return run(argv)

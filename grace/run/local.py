@@ -81,7 +81,7 @@ def prepare(var_dir: Path, log_dir: Path, rasa_port: int, webhook_port: int | No
     ensure_token(var_dir)
     env = {**os.environ, "GRACE_VAR_DIR": str(var_dir), "TF_CPP_MIN_LOG_LEVEL": "3",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "GRACE_RASA_PORT": str(rasa_port),
-           # Sanic stops reading a body beyond this (Meta's 1 MB webhooks are the largest; connectors/base.py).
+           # Sanic stops reading a body beyond this (Meta's 1 MB webhooks are the largest; connectors/turns.py).
            "SANIC_REQUEST_MAX_SIZE": os.environ.get("SANIC_REQUEST_MAX_SIZE", str(1024 * 1024 + 64 * 1024)),
            # Rasa sends it to the action servers, which answer nobody else (endpoints.yml).
            "GRACE_ACTIONS_TOKEN": ensure_token(var_dir, "GRACE_ACTIONS_TOKEN", "actions_token")}

@@ -10,10 +10,10 @@ import os
 
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
-from grace.whatsapp.client import LoopSession
 from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text, template_text
 from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
 from grace.whatsapp.provider import MediaRef, Template
+from grace.whatsapp.sessions import LoopSession
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v20.0"

@@ -12,7 +12,6 @@ import aiohttp
 
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
-from grace.whatsapp.client import LoopSession
 from grace.whatsapp.formatting import (
     TWILIO_MAX_BODY,
     button_title,
@@ -23,6 +22,7 @@ from grace.whatsapp.formatting import (
 )
 from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
 from grace.whatsapp.provider import MediaRef, Template, template_for
+from grace.whatsapp.sessions import LoopSession
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 

@@ -13,7 +13,7 @@ from grace.config import PROJECT_ROOT, load_settings
 from grace.errors import GraceError
 from grace.learn.faq import faq_candidates
 from grace.learn.outcome import WINDOW, decide_outcomes
-from grace.learn.report import Period, write_all
+from grace.learn.review import Period, write_all
 from grace.learn.suggest import group_unhandled, training_examples
 from grace.store import session_scope
 from grace.store.models import FallbackLog

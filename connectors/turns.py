@@ -1,4 +1,5 @@
-"""The one inbound path every channel shares: dedupe, run the turn, never an empty reply."""
+"""The one turn path every channel shares: run the turn through Rasa, never an empty reply; the gateway's
+/turn route; request size limits."""
 from __future__ import annotations
 
 import hmac
