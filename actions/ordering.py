@@ -31,6 +31,11 @@ class ActionConfirmOrder(GraceAction):
             turn.set("funnel_stage", "browsing")
             return
         customer = turn.customer()
+        unpaid = unpaid_orders(turn, customer.id)
+        if len(unpaid) >= turn.tenant.max_unpaid_orders and not is_retry(turn):
+            # Each unpaid order holds stock: a customer (or someone posing as many) cannot hold it all.
+            turn.say("too_many_unpaid", count=len(unpaid), references=", ".join(o.reference for o in unpaid))
+            return
         try:
             order = already_placed(turn, customer.id) or place_order(turn.session, turn.tenant, customer, quote)
         except OutOfStock as exc:
@@ -49,6 +54,20 @@ class ActionConfirmOrder(GraceAction):
         for name, value in (("order_ref", order.reference), ("selection", []), ("promo_code", None),
                             ("funnel_stage", "awaiting_payment")):
             turn.set(name, value)
+
+
+def unpaid_orders(turn: Turn, customer_id: int) -> list[Order]:
+    return list(turn.session.execute(select(Order).where(
+        Order.tenant_id == turn.tenant.id, Order.customer_id == customer_id, Order.status == "awaiting_payment",
+    )).scalars())
+
+
+def is_retry(turn: Turn) -> bool:
+    """This very message placed an order already (the sender retried after a lost answer)."""
+    message_id = str(turn.metadata.get("message_id") or "")[:128]
+    return bool(message_id) and turn.session.execute(select(InboundMessage.id).where(
+        InboundMessage.tenant_id == turn.tenant.id, InboundMessage.channel == "order",
+        InboundMessage.message_id == message_id)).first() is not None
 
 
 def already_placed(turn: Turn, customer_id: int) -> Order | None:

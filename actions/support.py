@@ -1,14 +1,21 @@
 """People and off-topic chat: handoff to the team, humour that steers back, fallback."""
 from __future__ import annotations
 
+import logging
+import os
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
 from actions.base import GraceAction, Turn, log_fallback
 from grace.llm.answer import grounded_answer
 from grace.llm.client import configured as llm_configured
 from grace.llm.prompt import Context
 from grace.messaging.notifications import notify_ops
-from grace.store.models import Handoff
+from grace.store.models import FallbackLog, Handoff, utcnow
 from grace.tenancy.hours import describe_opening
 
+log = logging.getLogger("grace.actions.support")
 REDIRECT_KINDS = {"flattery": "flattery", "trivia": "trivia", "smalltalk": "smalltalk",
                   "bot_challenge": "bot_challenge"}
 
@@ -38,9 +45,27 @@ def model_context(turn: Turn) -> Context:
     return Context(stage=turn.stage, selection=list(turn.slot("selection") or []), history=history[:-1])
 
 
+def max_model_answers() -> int:
+    """Model answers one conversation may use in a day: each is a paid call (two when regenerated), and
+    a sender writing nonsense on purpose must not run up the business's bill."""
+    return int(os.environ.get("GRACE_MAX_MODEL_ANSWERS_PER_DAY", "30"))
+
+
+def model_answers_today(turn: Turn) -> int:
+    since = utcnow() - timedelta(days=1)
+    return turn.session.execute(select(func.count(FallbackLog.id)).where(
+        FallbackLog.tenant_id == turn.tenant.id, FallbackLog.conversation_id == turn.tracker.sender_id,
+        FallbackLog.answered_by.like("model%"), FallbackLog.created_at >= since)).scalar_one()
+
+
 def answer_from_model(turn: Turn) -> bool:
-    """Say the model's grounded answer; False when there is none (no model, failure, ungrounded)."""
+    """Say the model's grounded answer; False when there is none (no model, failure, ungrounded, or this
+    conversation used its day's share of model answers)."""
     if not llm_configured() or not turn.text.strip():
+        return False
+    if model_answers_today(turn) >= max_model_answers():
+        log.info("%s used its %d model answers today: the library answers", turn.tracker.sender_id,
+                 max_model_answers())
         return False
     answer = grounded_answer(turn.tenant, turn.text, model_context(turn))
     if answer is None:
@@ -57,6 +82,7 @@ class ActionRedirectOfftopic(GraceAction):
 
     def act(self, turn: Turn) -> None:
         if answer_from_model(turn):
+            log_fallback(turn, "model:redirect")  # counted against the conversation's daily share
             return
         kind = REDIRECT_KINDS.get(turn.intent, "smalltalk")
         lines = list(turn.tenant.voice.redirects.get(kind) or turn.tenant.voice.redirects.get("smalltalk") or [])

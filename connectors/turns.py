@@ -15,6 +15,7 @@ from sanic.response import HTTPResponse
 from grace.concurrency import off_loop
 from grace.config import load_settings
 from grace.messaging.inbound import Inbound
+from grace.messaging.pace import PACE, per_minute
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 
@@ -58,6 +59,10 @@ async def run_turn(inbound: Inbound, tenant: Tenant, on_new_message: OnNewMessag
     say = Wording(tenant)
     if inbound.is_empty():
         return [{"text": say("empty_message")}]
+    if not PACE.allow(inbound.conversation_id):
+        log.warning("%s writes faster than %d messages a minute: not a turn", inbound.conversation_id,
+                    per_minute())
+        return [{"text": say("slow_down")}]
     try:
         replies = await collect_turn(on_new_message, inbound.rasa_text(), inbound.conversation_id, input_channel,
                                      inbound.metadata())

@@ -166,3 +166,15 @@ def test_two_requests_in_one_message_get_both_answers(grace_env):
     hours_first = texts(chat.run(ActionAnswerHours, "what time una dey close? and do you still have lagos sunset",
                                  "ask_hours"))
     assert "Lagos Sunset" in hours_first and "we have it" in hours_first
+
+
+def test_one_customer_cannot_hold_stock_with_endless_unpaid_orders(grace_env):
+    chat = Chat("kitengenairobi:+254711000003")  # the business allows 2 unpaid orders (the default)
+    for _ in range(2):
+        chat.run(ActionOfferFabrics, "show me kitenge", "browse")
+        chat.run(ActionUpdateSelection, "number 1, 2 yards", "select_fabric")
+        assert "reference" in texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
+    chat.run(ActionUpdateSelection, "number 1, 2 yards", "select_fabric")
+    third = texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
+    assert "already have 2 orders waiting for payment" in third
+    assert len(orders_of(chat)) == 2

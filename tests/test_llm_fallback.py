@@ -105,3 +105,15 @@ def test_handled_funnel_turns_never_call_the_model(model):
     chat.run(ActionOfferFabrics, "show me red ankara", "describe_fabric")
     chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
     assert model.requests == []
+
+
+def test_one_conversation_cannot_run_up_the_model_bill(model, monkeypatch):
+    monkeypatch.setenv("GRACE_MAX_MODEL_ANSWERS_PER_DAY", "3")
+    chat = Chat("akanraby:+2348077700001")
+    for n in range(5):
+        model.answer(f"Haha, joke number {n}! Now, shall I show you our Royal Ivory lace?")
+        chat.run(ActionRedirectOfftopic, f"tell me joke {n}", "smalltalk")
+    assert len(model.requests) == 3  # the rest came from the business's humour library
+    other = Chat("akanraby:+2348077700002")  # another customer still gets the model
+    model.answer("Hehe, our Royal Ivory lace is the real joke-stopper 😄")
+    assert "Royal Ivory" in texts(other.run(ActionRedirectOfftopic, "tell me a joke", "smalltalk"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_TEXT = 1000  # NLU reads the start; the whole text is kept in the metadata
+MAX_TEXT = 1000  # NLU reads the start; the text is kept in the metadata up to MAX_KEPT
+MAX_KEPT = 4000  # characters of one message stored in the conversation (more is a paste, not a request)
 # Who a customer is depends on how they reached Grace. A WhatsApp number is vouched for by the provider
 # (a signed webhook); a REST sender is whatever its caller says, so REST conversations live apart
 # ("web:<sender>") and can never read or act in a WhatsApp customer's conversation, and the
@@ -51,7 +52,7 @@ class Inbound:
             meta["media"] = self.media
             meta["caption"] = self.text[:MAX_TEXT]
         if len(self.text) > MAX_TEXT:
-            meta["full_text"] = self.text
+            meta["full_text"] = self.text[:MAX_KEPT]
         if self.customer_name:
             meta["customer_name"] = self.customer_name
         if self.message_id:

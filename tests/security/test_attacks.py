@@ -68,3 +68,12 @@ def test_message_ids_are_per_sender_so_one_caller_cannot_drop_anothers_message(g
     second = grace.send("+2348099990007", "hello", message_id="m-1")  # same id, another sender
     assert first.status_code == second.status_code == 200
     assert [d for k, d in grace.tracker_events("akanraby:web:+2348099990007") if k == "user"]
+
+
+def test_a_flood_from_one_sender_gets_a_pause_not_turns(grace):
+    me = "+2348099990008"
+    answers = [grace.say(me, f"hello {n}") for n in range(22)]  # the limit is 20 a minute
+    assert "faster than I can read" in answers[-1]
+    users = [d for k, d in grace.tracker_events(f"akanraby:web:{me}") if k == "user"]
+    assert len(users) == 20
+    assert "AkanrabyAtuche" in grace.say("+2348099990009", "hello")  # others are served
