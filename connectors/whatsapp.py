@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from connectors.turns import OnNewMessage, run_turn
 from grace.concurrency import off_loop
-from grace.messaging.inbound import Inbound, conversation_id
+from grace.errors import GraceError
+from grace.messaging.inbound import MAX_KEPT, Inbound, conversation_id
 from grace.messaging.media import MediaRejected, save_media
 from grace.shop.ops import answer_ops, is_ops_number
-from grace.tenancy.registry import Tenant, get_registry
+from grace.tenancy.registry import E164, Tenant, get_registry
 from grace.tenancy.wording import Wording
 from grace.whatsapp.choices import resolve_choice
 from grace.whatsapp.contacts import is_stop_request, record_inbound
@@ -48,10 +49,29 @@ class IncomingWhatsApp:
 
     @classmethod
     def from_payload(cls, payload: dict) -> IncomingWhatsApp:
-        return cls(tenant=get_registry().get(payload["tenant"]), business_number=payload["business_number"],
-                   customer=payload["customer"], text=payload["text"], message_id=payload["message_id"],
-                   customer_name=payload.get("customer_name"),
-                   media=[MediaRef(ref, content_type) for ref, content_type in payload.get("media") or []])
+        """A message kept in the inbox, checked again as a webhook would be: the inbox (Redis in the scaled
+        profile) is a store, not a signature, so whatever it hands back must still look like a message one
+        of this business's numbers received. GraceError when it does not."""
+        try:
+            tenant = get_registry().get(str(payload["tenant"]))
+            business, customer = str(payload["business_number"]), str(payload["customer"])
+            text, message_id = payload["text"], str(payload["message_id"])
+            media = [MediaRef(str(ref), str(kind)) for ref, kind in payload.get("media") or []]
+            name = payload.get("customer_name")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GraceError(f"not an inbox entry: {exc!r}") from None
+        problems = [what for what, bad in (
+            ("the customer is not a phone number", not E164.match(customer)),
+            ("the business number is not one of the business's", business not in tenant.whatsapp_numbers
+             and business != str(tenant.extra.get("meta_phone_number_id") or "")),
+            ("the text is not text, or too long", not isinstance(text, str) or len(text) > MAX_KEPT),
+            ("the message id is empty or too long", not 0 < len(message_id) <= 128),
+            ("too many media", len(media) > 10),
+        ) if bad]
+        if problems:
+            raise GraceError("inbox entry refused: " + "; ".join(problems))
+        return cls(tenant=tenant, business_number=business, customer=customer, text=text, message_id=message_id,
+                   customer_name=str(name)[:120] if name else None, media=media)
 
 
 def claim(message: IncomingWhatsApp, channel: str) -> Inbound:

@@ -185,12 +185,14 @@ def test_the_databases_and_redis_of_the_urls_are_deployed():
     secret = k8s_named("Secret", "grace-secrets")["stringData"]
     password = k8s_named("Secret", "grace-postgres")["stringData"]["POSTGRES_PASSWORD"]
     assert secret["DATABASE_URL"].startswith(f"postgresql://grace:{password}@postgres:{k8s_service_port('postgres')}/")
-    assert secret["REDIS_URL"].startswith(f"redis://redis:{k8s_service_port('redis')}/")
+    redis_password = k8s_named("Secret", "grace-redis")["stringData"]["REDIS_PASSWORD"]
+    assert secret["REDIS_URL"].startswith(f"redis://:{redis_password}@redis:{k8s_service_port('redis')}/")
     services = compose()["services"]
     env = compose_env(compose_grace_services()["rasa"])
     assert env["DATABASE_URL"].startswith("postgresql://grace:x@postgres:5432/")
     assert services["postgres"]["environment"]["POSTGRES_DB"] == env["DATABASE_URL"].rsplit("/", 1)[1]
-    assert env["REDIS_URL"].startswith("redis://redis:6379/")
+    assert env["REDIS_URL"].startswith("redis://:x@redis:6379/")  # with the password Redis requires
+    assert "--requirepass" in services["redis"]["command"]
 
 
 def test_the_image_is_built_from_the_repository_with_the_model():
@@ -199,6 +201,7 @@ def test_the_image_is_built_from_the_repository_with_the_model():
     assert "models/grace.tar.gz" in dockerfile
     ignored = {line.strip() for line in (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()}
     assert not ignored & {"models", "tenants", "grace", "actions", "connectors", "web", "data"}
+    assert {".env", "*.env"} <= ignored  # a developer's secrets never enter an image
     assert Path(PROJECT_ROOT / compose()["services"]["migrate"]["build"]["dockerfile"]).exists()
 
 

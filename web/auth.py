@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from grace.store.models import User
@@ -29,6 +29,7 @@ def login():  # rate-limited by web.app.limit_logins
             flash("Wrong email or password.", "error")
             return render_template("login.html", email=request.form.get("email", "")), 401
         db().commit()
+        session.clear()  # a new session at login: nothing planted before it (fixation) survives
         login_user(SignedIn(user))
         if user.must_change_password:
             return redirect(url_for("auth.password"))

@@ -105,3 +105,11 @@ def test_pages_forbid_scripts_and_framing(client):
     headers = client.get("/payments").headers
     assert "script-src 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_logging_in_starts_a_new_session(client):
+    with client.session_transaction() as planted:
+        planted["planted_by_an_attacker"] = "x"  # e.g. a session cookie set on the victim's browser
+    login(client, "owner@akanraby.test")
+    with client.session_transaction() as session:
+        assert "planted_by_an_attacker" not in session and session.get("_user_id")
