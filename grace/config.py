@@ -34,6 +34,12 @@ def _rasa_token(var_dir: Path) -> str | None:
     return None
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A database URL SQLAlchemy 1.4 accepts: hosting platforms (Heroku, Render...) hand out
+    `postgres://`, a scheme SQLAlchemy 1.4 refuses; it means `postgresql://`."""
+    return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
+
+
 def load_settings() -> Settings:
     """Read settings now: tests and the CLI change the environment between calls."""
     var_dir = Path(os.environ.get("GRACE_VAR_DIR", PROJECT_ROOT / "var"))
@@ -48,8 +54,8 @@ def load_settings() -> Settings:
         var_dir=var_dir,
         tenants_dir=Path(os.environ.get("GRACE_TENANTS_DIR", PROJECT_ROOT / "tenants")),
         default_tenant=os.environ.get("GRACE_DEFAULT_TENANT", "akanraby"),
-        database_url=database_url,
-        tracker_database_url=tracker_database_url,
+        database_url=sqlalchemy_url(database_url),
+        tracker_database_url=sqlalchemy_url(tracker_database_url),
         rasa_url=os.environ.get("GRACE_RASA_URL", f"http://127.0.0.1:{rasa_port}"),
         rasa_token=_rasa_token(var_dir),
     )

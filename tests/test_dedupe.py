@@ -3,6 +3,7 @@ on 127.0.0.1:6379: a message is handled once, and one acknowledged but unfinishe
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ def use_backend(name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Re
 
     forget()
     monkeypatch.setenv("REDIS_URL", REDIS_TEST_URL)
+    monkeypatch.setenv("GRACE_REDIS_BREAK_S", "0")  # each test sees Redis as it is (the breaker has its own test)
     try:
         yield client
     finally:
@@ -197,3 +199,48 @@ def test_the_sql_inbox_keeps_its_connection_between_webhooks(grace_env, monkeypa
             finish_turn("whatsapp", f"SM{number}")
     assert opened == []
     assert claim_unfinished("whatsapp", timedelta(seconds=-1)) == [payload("SM-first")]
+
+
+def test_a_redis_that_hangs_is_left_alone_for_a_while_instead_of_costing_every_webhook(redis_inbox, monkeypatch):
+    """Redis accepts the connection and never answers: the first call waits for its timeout and records the
+    message in SQL; the calls after it go straight to SQL (no new connection to the silent Redis)."""
+    connections: list[socket.socket] = []
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    accepting = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        silent.settimeout(0.2)
+        while not accepting.is_set():
+            try:
+                connections.append(silent.accept()[0])
+            except OSError:
+                continue
+
+    listener = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    listener.start()
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{silent.getsockname()[1]}/{REDIS_DB}")
+    try:
+        assert first_delivery("akanraby", "whatsapp", "SMh1", payload("SMh1"))  # waits, then SQL
+        opened = len(connections)
+        monkeypatch.setenv("GRACE_REDIS_BREAK_S", "60")  # the breaker (30 s by default) is open from that failure
+        for n in range(2, 7):
+            assert first_delivery("akanraby", "whatsapp", f"SMh{n}", payload(f"SMh{n}"))
+        assert not first_delivery("akanraby", "whatsapp", "SMh3", payload("SMh3"))  # still deduplicated, in SQL
+        assert opened >= 1 and len(connections) == opened  # the breaker kept the others off the silent Redis
+    finally:
+        accepting.set()
+        listener.join(timeout=5)
+        for connection in connections:
+            connection.close()
+        silent.close()
+        monkeypatch.setenv("GRACE_REDIS_BREAK_S", "0")
+        redis_failed_recovered()
+
+
+def redis_failed_recovered() -> None:
+    """The breaker opened for the silent Redis closes for the next tests (a break of 0 s)."""
+    from grace.messaging.inbox import redis_up
+
+    assert redis_up()

@@ -14,6 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 from sqlalchemy import create_engine, text
 
+from grace.config import load_settings
 from grace.rasa_plugins.event_broker import AnalyticsEventBroker
 from grace.rasa_plugins.lock_store import AtomicRedisLockStore
 from grace.rasa_plugins.profile import ProfileError, load_profile, write_endpoints
@@ -106,8 +107,9 @@ def test_several_workers_are_allowed_with_redis(clean_env):
 
 def test_rasa_builds_the_scaled_services_from_the_file_and_they_share_one_database(clean_env, tmp_path, pg_url):  # noqa: F811
     clean_env.setenv("GRACE_PROFILE", "scaled")
-    clean_env.setenv("DATABASE_URL", pg_url)
+    clean_env.setenv("DATABASE_URL", "postgres://" + pg_url.removeprefix("postgresql://"))  # as Heroku hands it out
     clean_env.setenv("REDIS_URL", "redis://127.0.0.1:6379/13")
+    assert load_settings().database_url == pg_url  # Grace reads it as SQLAlchemy needs it; Rasa's plug-ins too
     path = written(tmp_path)
     engine, _ = get_engine(pg_url)  # the app store, migrated, in the same database
 

@@ -9,7 +9,8 @@ turns, and SQLite's busy waits would add up to a hundred milliseconds to an
 ack. On a server database (PostgreSQL) they share the app store.
 GRACE_DEDUPE_DATABASE_URL overrides both.
 
-When Redis fails, that call uses SQL instead, so an acknowledged message is
+When Redis fails, that call uses SQL instead, and so do the calls of the next
+30 s (GRACE_REDIS_BREAK_S) without trying Redis, so an acknowledged message is
 never lost: its pending turn is replayed from SQL too (claim_unfinished always
 looks there). The price is rare: a provider redelivering the same message
 across Redis's failure or recovery gets it answered twice.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from datetime import datetime, timedelta
 
 from redis import RedisError
@@ -36,8 +38,22 @@ MAX_ID = inbox_redis.MAX_ID
 _kept_in_sql: set[tuple[str, str]] = set()
 
 
+_redis_failed_at = float("-inf")
+
+
 def redis_url() -> str | None:
     return os.environ.get("REDIS_URL") or None
+
+
+def redis_up() -> bool:
+    """False for a while after Redis failed (a circuit breaker): a Redis that hangs would otherwise cost
+    every webhook its 2-second timeout before SQL takes over."""
+    return time.monotonic() >= _redis_failed_at + float(os.environ.get("GRACE_REDIS_BREAK_S", "30"))
+
+
+def redis_failed() -> None:
+    global _redis_failed_at
+    _redis_failed_at = time.monotonic()
 
 
 def dedupe_database_url() -> str:
@@ -57,10 +73,11 @@ def first_delivery(tenant_id: str, channel: str, message_id: str, pending: dict 
     was answered loses nothing: the next start replays it. `pending_id` (default: the message id) names
     the pending turn where message ids are unique per tenant only (REST senders choose theirs)."""
     url = redis_url()
-    if url:
+    if url and redis_up():
         try:
             return inbox_redis.first_delivery(url, tenant_id, channel, message_id, pending, pending_id)
         except RedisError as error:
+            redis_failed()
             log.error("Redis failed recording message %s on %s (%s): recorded in SQL instead", message_id,
                       channel, error)
     first = _sql_first_delivery(tenant_id, channel, message_id, pending, pending_id)
@@ -71,10 +88,11 @@ def first_delivery(tenant_id: str, channel: str, message_id: str, pending: dict 
 
 def finish_turn(channel: str, message_id: str) -> None:
     url = redis_url()
-    if url:
+    if url and redis_up():
         try:
             inbox_redis.finish_turn(url, channel, message_id)
         except RedisError as error:
+            redis_failed()
             log.error("Redis failed crossing off message %s on %s (%s): the next start may answer it again",
                       message_id, channel, error)
         if (channel, message_id[:MAX_ID]) not in _kept_in_sql:
@@ -87,10 +105,11 @@ def claim_unfinished(channel: str, older_than: timedelta) -> list[dict]:
     """Payloads of turns left unfinished (their process died), each claimed by exactly one caller."""
     claimed: list[dict] = []
     url = redis_url()
-    if url:
+    if url and redis_up():
         try:
             claimed = inbox_redis.claim_unfinished(url, channel, older_than)
         except RedisError as error:
+            redis_failed()
             log.error("Redis failed listing unfinished %s turns (%s): they wait for the next start", channel, error)
     # SQL too with Redis: turns admitted while Redis failed, or before the switch to Redis.
     return claimed + _sql_claim_unfinished(channel, older_than)
@@ -99,12 +118,13 @@ def claim_unfinished(channel: str, older_than: timedelta) -> list[dict]:
 def pending_since(channel: str, message_id: str) -> datetime | None:
     """When the unfinished turn of this message was started (or last taken over); None once it is done."""
     url = redis_url()
-    if url:
+    if url and redis_up():
         try:
             since = inbox_redis.pending_since(url, channel, message_id)
             if since is not None:
                 return since
         except RedisError as error:
+            redis_failed()
             log.error("Redis failed reading message %s on %s (%s): looking in SQL", message_id, channel, error)
     return _sql_pending_since(channel, message_id)
 
@@ -113,12 +133,13 @@ def take_over(channel: str, message_id: str, seen: datetime) -> bool:
     """Claim an unfinished turn whose process died, as last seen at `seen` (pending_since): True for exactly
     one of several callers; the turn stays pending (under the new time) until finish_turn."""
     url = redis_url()
-    if url:
+    if url and redis_up():
         try:
             outcome = inbox_redis.take_over(url, channel, message_id, seen)
             if outcome != inbox_redis.ABSENT:
                 return outcome == inbox_redis.TAKEN
         except RedisError as error:
+            redis_failed()
             log.error("Redis failed taking over message %s on %s (%s): trying SQL", message_id, channel, error)
     taken = _sql_take_over(channel, message_id, seen)
     if url and taken:

@@ -17,11 +17,18 @@ from rasa.core.brokers.sql import SQLEventBroker
 from sqlalchemy import Column, Float, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
+from grace.config import sqlalchemy_url
+
 TABLE = "analytics_events"
 
 
 class AnalyticsEventBroker(SQLEventBroker):
     Base: Any = declarative_base()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if isinstance(kwargs.get("host"), str):  # `url: ${DATABASE_URL}` arrives as the host
+            kwargs["host"] = sqlalchemy_url(kwargs["host"])
+        super().__init__(*args, **kwargs)
 
     class SQLBrokerEvent(Base):
         __tablename__ = TABLE

@@ -18,6 +18,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from grace.config import sqlalchemy_url
 from grace.store.db import make_engine
 
 
@@ -25,6 +26,8 @@ class GraceSQLTrackerStore(SQLTrackerStore):
     engine: Engine  # set by SQLTrackerStore.__init__; declared here as Rasa's is inferred from an untyped call
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if isinstance(kwargs.get("host"), str):  # endpoints.yml `url: ${DATABASE_URL}` arrives as the host
+            kwargs["host"] = sqlalchemy_url(kwargs["host"])
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
             url = self.engine.url.render_as_string(hide_password=False)
