@@ -34,6 +34,19 @@ def texts(path: Path) -> list[str]:
     return [example.get("text") for example in load_data(str(path)).intent_examples]
 
 
+def story_texts(folder: Path) -> list[str]:
+    """What customers say in the end-to-end test stories (annotations removed): test data too."""
+    import yaml
+
+    said = []
+    for path in sorted(folder.glob("*/test_*.yml")):
+        for story in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stories") or []:
+            for step in story.get("steps") or []:
+                if isinstance(step, dict) and isinstance(step.get("user"), str):
+                    said.append(re.sub(r"\[([^\]]*)\](\([^)]*\)|\{[^}]*\})", r"\1", step["user"]).strip())
+    return said
+
+
 def too_close(held_out: list[str], training: list[str]) -> list[tuple[str, str, int]]:
     """(held-out message, nearest training example, words apart) for each message too close to one."""
     by_length: dict[int, list[tuple[str, ...]]] = {}
@@ -60,6 +73,9 @@ def too_close(held_out: list[str], training: list[str]) -> list[tuple[str, str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--training", type=Path, default=ROOT / "data" / "nlu")
+    parser.add_argument("--stories", type=Path, default=None,
+                        help="also the customers' lines of end-to-end test stories (tests/stories): for whoever "
+                             "writes training data from misread story lines, so none is copied")
     parser.add_argument("--hide-training", action="store_true",
                         help="name the held-out messages only (for whoever writes them, who must not see data/)")
     parser.add_argument("sets", nargs="*", type=Path, default=[ROOT / "tests" / "nlu" / "holdout",
@@ -67,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     training = texts(args.training)
     held_out = [text for folder in args.sets for path in sorted(folder.glob("*.yml")) for text in texts(path)]
+    if args.stories:
+        held_out += story_texts(args.stories)
     offenders = too_close(held_out, training)
     for text, nearest, distance in offenders:
         print(f"✗ {text!r} is {distance} word(s) from a training example"
               + ("" if args.hide_training else f": {nearest!r}"))
-    print(f"{len(held_out)} held-out and dev messages, {len(training)} training examples: "
+    print(f"{len(held_out)} held-out, dev and story messages, {len(training)} training examples: "
           f"{len(offenders)} too close (within {MAX_WORDS_APART} words; fewer for short messages)")
     return 1 if offenders else 0
 
