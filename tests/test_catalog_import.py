@@ -351,3 +351,13 @@ def test_excel_unicode_text_tab_separated_is_read(grace_env):
     report = apply_upload(tenant(), as_csv(rows, delimiter="\t", newline="\r\n").encode("utf-16"), "catalog.txt")
     assert report.ok, report.errors
     assert tenant().catalog.get("TX-1").name == "Ọ̀yọ́ Indigo"
+
+
+def test_a_zip_bomb_posing_as_a_workbook_is_refused_before_it_is_unpacked(grace_env):
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/worksheets/sheet1.xml", b"0" * (60 * 1024 * 1024))  # 60 MB of zeros, a few KB packed
+    before = catalog_path("akanraby").read_text(encoding="utf-8")
+    with pytest.raises(UploadError, match="unpacks to 60 MB"):
+        check_upload(tenant(), bomb.getvalue(), "catalog.xlsx")
+    assert catalog_path("akanraby").read_text(encoding="utf-8") == before

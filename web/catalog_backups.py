@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, flash, redirect, url_for
 
 from grace.errors import GraceError
+from grace.shop.catalog_import import guarded_csv
 from grace.tenancy.catalog import CatalogError
 from grace.tenancy.files import backups, restore_backup
 from web.access import OWNER, current_tenant, role_required
@@ -51,7 +52,7 @@ def _backup_or_404(tenant_id: str, name: str) -> Path:
 def download(name: str):
     tenant = current_tenant()
     path = _backup_or_404(tenant.id, name)
-    return Response(path.read_bytes(), mimetype="text/csv",
+    return Response(guarded_csv(path.read_text(encoding="utf-8-sig")), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{tenant.id}-{name}"'})
 
 

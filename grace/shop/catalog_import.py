@@ -178,7 +178,13 @@ def save_fabric_image(tenant: Tenant, sku: str, data: bytes, filename: str, cont
 
 def export_catalog_csv(tenant: Tenant) -> str:
     """The catalog as CSV for Excel (BOM so accents and ₦ survive); no cell can run as a formula."""
-    header, rows = rows_from_text(catalog_path(tenant.id).read_text(encoding="utf-8-sig"))
+    return guarded_csv(catalog_path(tenant.id).read_text(encoding="utf-8-sig"))
+
+
+def guarded_csv(text: str) -> str:
+    """A catalog file's text as a download for Excel: no cell can run as a formula (also for backups,
+    which may hold a file edited by hand on the server)."""
+    header, rows = rows_from_text(text)
     cells = [[_guard(row.get(name, "")) for name in header] for row in rows]
     return "\ufeff" + csv_text([_guard(name) for name in header], cells, newline="\r\n")
 
@@ -320,11 +326,29 @@ def _json_table(data: bytes) -> tuple[list[list[str]], int]:
     return [header, *rows], -1  # lines are reported as the item's position in the list
 
 
+MAX_XLSX_UNPACKED = 50 * 1024 * 1024  # a 5 MB workbook of a few thousand rows unpacks to far less
+
+
+def _refuse_a_bomb(data: bytes) -> None:
+    """An XLSX is a zip: refuse one that would unpack to more than a catalog could ever be (a zip bomb
+    would take the server's memory while openpyxl reads it)."""
+    import zipfile
+
+    try:
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except zipfile.BadZipFile:
+        raise UploadError("the workbook cannot be read (not a valid XLSX): save it again from Excel") from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise UploadError(f"the workbook unpacks to {unpacked // (1024 * 1024)} MB; a catalog is far smaller "
+                          "(save only the catalog sheet, as .xlsx or .csv)")
+
+
 def _xlsx_table(data: bytes) -> tuple[list[list[str]], int]:
     if not data.startswith(b"PK"):
         raise UploadError("not an XLSX workbook (an old .xls? save it as .xlsx or .csv)")
     from openpyxl import load_workbook
 
+    _refuse_a_bomb(data)
     table: list[list[str]] = []
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)  # values, not formulas

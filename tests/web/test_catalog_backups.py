@@ -1,6 +1,8 @@
 """Earlier catalogs on the catalog page: listed for everyone, restored by owners, a restore undone."""
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from grace.shop.catalog_import import apply_upload
@@ -15,6 +17,10 @@ def replace_catalog(grace_env, price: str) -> str:
     report = apply_upload(get_registry().get("akanraby"), edited(grace_env, price=price), "catalog.csv")
     assert report.ok
     return catalog_text(grace_env)
+
+
+def rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
 
 
 def backup_names(page: str) -> list[str]:
@@ -55,7 +61,7 @@ def test_everyone_sees_and_downloads_backups_but_only_owners_restore(client, app
         page = reader.get("/catalog").get_data(as_text=True)
         assert f"/catalog/backups/{path.name}" in page and "Restore</button>" not in page
         download = reader.get(f"/catalog/backups/{path.name}")
-        assert download.status_code == 200 and download.get_data(as_text=True) == original
+        assert download.status_code == 200 and rows(download.get_data(as_text=True)) == rows(original)
         assert post_form(reader, f"/catalog/backups/{path.name}/restore", page="/catalog").status_code == 403
     assert catalog_text(grace_env) == uploaded
 
@@ -70,3 +76,13 @@ def test_another_tenants_backups_and_other_files_are_not_found(client, grace_env
     for name in ("..%2Fcatalog.csv", "catalog.csv", "tenant.yml"):
         assert client.get(f"/catalog/backups/{name}").status_code == 404, name
     assert catalog_text(grace_env) == uploaded
+
+
+def test_a_backup_edited_by_hand_downloads_with_no_cell_that_runs_as_a_formula(client, grace_env):
+    replace_catalog(grace_env, "9999")
+    [path] = backups("akanraby")
+    path.write_text(path.read_text(encoding="utf-8").replace("Marigold Bloom", '=HYPERLINK("http://x.test")', 1),
+                    encoding="utf-8")
+    login(client, "viewer@akanraby.test")
+    cells = [cell for row in rows(client.get(f"/catalog/backups/{path.name}").get_data(as_text=True)) for cell in row]
+    assert "'=HYPERLINK(\"http://x.test\")" in cells and not any(c.startswith(("=", "+", "@")) for c in cells)
