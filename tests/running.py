@@ -29,6 +29,7 @@ class Grace:
                  tenants, webhook_port: int) -> None:
         self.var_dir, self.rasa_port, self.env = var_dir, rasa_port, env
         self.gateway = f"http://127.0.0.1:{webhook_port}"  # WhatsApp webhooks: the gateway answers at once
+        self.web = ""  # the dashboard's URL
         self.twilio, self.meta, self.tenants = twilio, meta, tenants
         self.base = f"http://127.0.0.1:{rasa_port}"
         self.token = (var_dir / "rasa_token").read_text().strip()
@@ -119,9 +120,12 @@ def grace(tmp_path_factory):
                       META_API_BASE_URL=meta.base_url, GRACE_MEDIA_BASE_URL=f"{PUBLIC_URL}/media",
                       GRACE_OUTBOX_POLL_S="0.5", GRACE_REST_TOKEN=REST_TOKEN)
     os.environ.pop("GRACE_RASA_TOKEN", None)
-    processes = local.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=free_port())
+    web_port = free_port()
+    processes = local.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=web_port)
     try:
-        yield Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants, webhook_port)
+        running = Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants, webhook_port)
+        running.web = f"http://127.0.0.1:{web_port}"  # the dashboard `make run` starts
+        yield running
     finally:
         local.stop(processes)
         twilio.stop()

@@ -19,13 +19,15 @@ from flask_login import current_user
 from grace.errors import GraceError
 from grace.messaging.media import MediaNotFound, MediaUnavailable, media_root, read_media, stored_name
 from grace.store.models import Payment
-from grace.tenancy.registry import get_registry
+from grace.tenancy.registry import TENANT_ID, get_registry
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 PUBLIC_FOLDER = "fabrics"
 
 
 def _send(tenant_id: str, name: str):
+    if not TENANT_ID.match(tenant_id):  # "..": the folder above every tenant's media is nobody's
+        abort(404)
     if os.environ.get("GRACE_MEDIA_S3_BUCKET") and "/" not in name:
         return _send_stored(tenant_id, name)
     folder = media_root() / tenant_id

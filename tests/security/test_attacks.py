@@ -3,6 +3,7 @@
 server: tests/test_action_server.py; forged quantities: tests/test_stock.py.)"""
 from __future__ import annotations
 
+import http.client
 import json
 
 import requests
@@ -77,3 +78,16 @@ def test_a_flood_from_one_sender_gets_a_pause_not_turns(grace):
     users = [d for k, d in grace.tracker_events(f"akanraby:web:{me}") if k == "user"]
     assert len(users) == 20
     assert "AkanrabyAtuche" in grace.say("+2348099990009", "hello")  # others are served
+
+
+def test_the_media_route_never_serves_the_folder_above_the_tenants_media(grace):
+    above = grace.var_dir / "fabrics"  # what /media/../fabrics/... would reach: var/, beside the stores
+    above.mkdir(exist_ok=True)
+    (above / "secret.png").write_bytes(b"not for you")
+    host, port = grace.web.removeprefix("http://").split(":")
+    for path in ("/media/%2E%2E/fabrics/secret.png", "/media/../fabrics/secret.png"):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", path)  # sent as written: no client-side clean-up of the dots
+        answer = connection.getresponse()
+        assert answer.status == 404 and b"not for you" not in answer.read(), path
+        connection.close()

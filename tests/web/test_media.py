@@ -24,3 +24,4 @@ def test_other_media_only_for_the_tenants_users(client):
     fresh = client.application.test_client()
     login(fresh, "viewer@akanraby.test")
     assert fresh.get(f"/media/akanraby/{name}").data == PNG
+
