@@ -239,14 +239,14 @@ Grace is up.
 Press Ctrl-C to stop."""
 
 
-def _interrupt(*_: object) -> None:
+def interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # the servers run in sessions of their own: a signal to us alone must stop them
 
 
 def serve(processes: list[subprocess.Popen], rasa_port: int, shell_tenant: str | None) -> None:
     """Until Ctrl-C, SIGTERM or a server stops (or the shell ends), then stop them all."""
 
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         if shell_tenant:
             from grace.run.shell import chat
@@ -288,7 +288,7 @@ def run(shell_tenant: str | None = None) -> int:
         return 1
     refuse_placeholder_secrets("Grace")
     print("Starting Grace (the first start takes about a minute)...")
-    signal.signal(signal.SIGTERM, _interrupt)  # stopped while starting: start() stops what it started
+    signal.signal(signal.SIGTERM, interrupt)  # stopped while starting: start() stops what it started
     try:
         processes = start(settings.var_dir, rasa_port, actions_port, host)
     except (RuntimeError, profile.ProfileError) as exc:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grace.config import load_settings
+from grace.config import load_settings, refuse_placeholder_secrets
 from grace.rasa_plugins import profile
 from grace.run import local
 from grace.run.processes import free_port
@@ -95,7 +96,8 @@ def start(var_dir: Path, rasa_port: int, replicas: int = 2, host: str = "127.0.0
               and local.wait_until_up(f"http://127.0.0.1:{rasa_port}/balancer/health", cluster.balancer, 30)
               and all(local.wait_until_up(f"http://127.0.0.1:{r.rasa_port}/webhooks/rest/", r.rasa,
                                            local.RASA_LOAD_S * replicas) for r in started))
-    except BaseException:
+    except BaseException:  # Ctrl-C or SIGTERM while starting: nothing may be left running
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop(cluster)
         raise
     if not ok:
@@ -118,12 +120,17 @@ def run(shell_tenant: str | None = None) -> int:
     if local.exposure_problem(host):
         print(local.exposure_problem(host), file=sys.stderr)
         return 1
+    refuse_placeholder_secrets("Grace (scaled)")
     print(f"Starting Grace, scaled: {replicas} Rasa replicas behind a balancer (about a minute)...")
+    signal.signal(signal.SIGTERM, local.interrupt)  # stopped while starting: start() stops what it started
     try:
         cluster = start(load_settings().var_dir, rasa_port, replicas, host)
     except (RuntimeError, profile.ProfileError) as exc:
         print(exc, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nStopped while starting.", file=sys.stderr)
+        return 130
     settings = load_settings()
     actions = ", ".join(f"http://127.0.0.1:{r.actions_port}/webhook" for r in cluster.replicas)
     rasa = ", ".join(f"http://127.0.0.1:{r.rasa_port}" for r in cluster.replicas)
