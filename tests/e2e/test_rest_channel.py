@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from tests.e2e.test_twilio_whatsapp import order_and_send_proof
+from tests.helpers import ROOT
 
 
 def test_whole_funnel_then_ops_verify_reaches_the_customer(grace):
@@ -105,3 +108,10 @@ def test_only_the_dashboard_speaks_in_the_simulators_namespace(grace):
     assert grace.tracker_events(f"akanraby:web:{sender}") and grace.tracker_events(f"akanraby:sim:{sender}") == []
     grace.say(sender, "hello", namespace="simulator", headers={"Authorization": f"Bearer {grace.token}"})
     assert grace.tracker_events(f"akanraby:sim:{sender}")
+
+
+def test_make_shell_chats_as_a_customer_through_the_protected_channel(grace):
+    done = subprocess.run([sys.executable, "-m", "grace.run.cli", "shell", "--tenant", "kentehouse",
+                           "--sender", "+233240000077"], input="hello\n", cwd=ROOT, env=grace.env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Kente House Accra" in done.stdout, done.stdout + done.stderr
