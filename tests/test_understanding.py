@@ -525,3 +525,18 @@ def test_an_odd_catalog_is_read_without_errors(shops, caplog):
         for text in ("!!! ??? --- 🌺🌺 💜 ⭐", "very long name very long name", "flowers"):
             extract(tenant, text)
     assert not caplog.records
+
+
+@pytest.mark.parametrize(("message", "sku"), [
+    ("Is Market Day still available", "AK-007"),
+    ("market day dey?", "AK-007"),
+    ("una get sunday best", "AK-003"),
+    ("sunday best still available?", "AK-003"),
+])
+def test_a_name_of_everyday_words_asked_about_is_the_fabric(shops, message, sku):
+    assert of_kind("akanraby", message, "fabric") == [sku]
+
+
+@pytest.mark.parametrize("message", ["what time is sunday service", "it's market day today"])
+def test_the_same_words_in_passing_are_not(shops, message):
+    assert of_kind("akanraby", message, "fabric") == []
