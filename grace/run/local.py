@@ -14,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 from sqlalchemy.engine import make_url
@@ -140,18 +142,25 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
     actions = spawn_actions("actions", actions_port, env, log_dir)
     rasa = spawn_rasa("rasa", rasa_port, host, endpoints, env, log_dir)
     processes = [actions, rasa, *spawn_companions(env, log_dir)]
+    await_or_stop(processes, lambda: wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
+                  and companions_up(processes[2:], env)
+                  and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, RASA_LOAD_S),
+                  "Grace", log_dir)
+    return processes
+
+
+def await_or_stop(processes: list[subprocess.Popen], ready: Callable[[], bool], what: str, log_dir: Path) -> None:
+    """Wait until `ready()` says every server answers. When one did not, or Ctrl-C or SIGTERM came while
+    waiting, stop everything started (nothing may be left running) and raise."""
     try:
-        ok = (wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
-              and companions_up(processes[2:], env)
-              and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, RASA_LOAD_S))
-    except BaseException:  # Ctrl-C or SIGTERM while starting: nothing may be left running
+        ok = ready()
+    except BaseException:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop(processes)
         raise
     if not ok:
         stop(processes)
-        raise RuntimeError(f"Grace did not start; see the logs in {log_dir}/")
-    return processes
+        raise RuntimeError(f"{what} did not start; see the logs in {log_dir}/")
 
 
 STOP_S = 8  # then what still runs is killed: `make run` is gone within 10 s of being asked
@@ -275,6 +284,28 @@ def exposure_problem(host: str) -> str | None:
     return None
 
 
+T = TypeVar("T")
+
+
+def launch(host: str, what: str, starting: str, start_servers: Callable[[], T]) -> T | None:
+    """The checks before a start (Rasa exposed without the REST token, example-file secrets), then the
+    start; None, with the reason printed, when refused, failed or stopped while starting."""
+    problem = exposure_problem(host)
+    if problem:
+        print(problem, file=sys.stderr)
+        return None
+    refuse_placeholder_secrets(what)
+    print(starting)
+    signal.signal(signal.SIGTERM, interrupt)  # stopped while starting: the start stops what it started
+    try:
+        return start_servers()
+    except (RuntimeError, profile.ProfileError) as exc:
+        print(exc, file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\nStopped while starting.", file=sys.stderr)
+    return None
+
+
 def run(shell_tenant: str | None = None) -> int:
     if not MODEL.exists():
         print("No trained model: run 'make train' first.", file=sys.stderr)
@@ -283,20 +314,10 @@ def run(shell_tenant: str | None = None) -> int:
     rasa_port = int(os.environ.get("GRACE_RASA_PORT", DEFAULT_RASA_PORT))
     actions_port = int(os.environ.get("GRACE_ACTIONS_PORT", DEFAULT_ACTIONS_PORT))
     host = os.environ.get("GRACE_RASA_HOST", "127.0.0.1")
-    if exposure_problem(host):
-        print(exposure_problem(host), file=sys.stderr)
+    processes = launch(host, "Grace", "Starting Grace (the first start takes about a minute)...",
+                       lambda: start(settings.var_dir, rasa_port, actions_port, host))
+    if processes is None:
         return 1
-    refuse_placeholder_secrets("Grace")
-    print("Starting Grace (the first start takes about a minute)...")
-    signal.signal(signal.SIGTERM, interrupt)  # stopped while starting: start() stops what it started
-    try:
-        processes = start(settings.var_dir, rasa_port, actions_port, host)
-    except (RuntimeError, profile.ProfileError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopped while starting.", file=sys.stderr)
-        return 130
     print(describe(host, rasa_port, f"http://127.0.0.1:{actions_port}/webhook", settings.var_dir,
                    settings.database_url))
     serve(processes, rasa_port, shell_tenant)

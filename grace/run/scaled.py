@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grace.config import load_settings, refuse_placeholder_secrets
+from grace.config import load_settings
 from grace.rasa_plugins import profile
 from grace.run import local
 from grace.run.processes import free_port
@@ -91,18 +90,16 @@ def start(var_dir: Path, rasa_port: int, replicas: int = 2, host: str = "127.0.0
         cluster.balancer = local.spawn("balancer", [sys.executable, "-m", "grace.run.balancer", "--host", host,
                                                      "--port", str(rasa_port), *upstreams], env, log_dir)
         cluster.companions = local.spawn_companions(env, log_dir)
-        ok = (all(local.wait_until_up(f"http://127.0.0.1:{r.actions_port}/health", r.actions, 60) for r in started)
-              and local.companions_up(cluster.companions, env)
-              and local.wait_until_up(f"http://127.0.0.1:{rasa_port}/balancer/health", cluster.balancer, 30)
-              and all(local.wait_until_up(f"http://127.0.0.1:{r.rasa_port}/webhooks/rest/", r.rasa,
-                                           local.RASA_LOAD_S * replicas) for r in started))
-    except BaseException:  # Ctrl-C or SIGTERM while starting: nothing may be left running
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except BaseException:  # a spawn failed, or Ctrl-C: what started so far stops
         stop(cluster)
         raise
-    if not ok:
-        stop(cluster)
-        raise RuntimeError(f"Grace (scaled) did not start; see the logs in {log_dir}/")
+    balancer = cluster.balancer
+    local.await_or_stop(cluster.processes, lambda: (
+        all(local.wait_until_up(f"http://127.0.0.1:{r.actions_port}/health", r.actions, 60) for r in started)
+        and local.companions_up(cluster.companions, env)
+        and local.wait_until_up(f"http://127.0.0.1:{rasa_port}/balancer/health", balancer, 30)
+        and all(local.wait_until_up(f"http://127.0.0.1:{r.rasa_port}/webhooks/rest/", r.rasa,
+                                     local.RASA_LOAD_S * replicas) for r in started)), "Grace (scaled)", log_dir)
     return cluster
 
 
@@ -117,20 +114,11 @@ def run(shell_tenant: str | None = None) -> int:
     rasa_port = int(os.environ.get("GRACE_RASA_PORT", local.DEFAULT_RASA_PORT))
     host = os.environ.get("GRACE_RASA_HOST", "127.0.0.1")
     replicas = int(os.environ.get("GRACE_REPLICAS", "2"))
-    if local.exposure_problem(host):
-        print(local.exposure_problem(host), file=sys.stderr)
+    cluster = local.launch(host, "Grace (scaled)",
+                           f"Starting Grace, scaled: {replicas} Rasa replicas behind a balancer (about a minute)...",
+                           lambda: start(load_settings().var_dir, rasa_port, replicas, host))
+    if cluster is None:
         return 1
-    refuse_placeholder_secrets("Grace (scaled)")
-    print(f"Starting Grace, scaled: {replicas} Rasa replicas behind a balancer (about a minute)...")
-    signal.signal(signal.SIGTERM, local.interrupt)  # stopped while starting: start() stops what it started
-    try:
-        cluster = start(load_settings().var_dir, rasa_port, replicas, host)
-    except (RuntimeError, profile.ProfileError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopped while starting.", file=sys.stderr)
-        return 130
     settings = load_settings()
     actions = ", ".join(f"http://127.0.0.1:{r.actions_port}/webhook" for r in cluster.replicas)
     rasa = ", ".join(f"http://127.0.0.1:{r.rasa_port}" for r in cluster.replicas)
