@@ -27,6 +27,7 @@ def test_each_role_opens_its_pages_and_is_refused_the_others(client, role):
         assert status == (200 if role in allowed else 403), (role, path, status)
 
 
+@pytest.mark.services  # this machine's Redis
 def test_login_limit_is_shared_through_redis_by_every_dashboard_process(web_env, monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
     prefix = f"grace-test-{uuid.uuid4().hex}"
