@@ -1,9 +1,12 @@
 """Grace end to end through the REST channel: trained model, Rasa, action server, store."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
+
+import requests
 
 from tests.e2e.test_twilio_whatsapp import order_and_send_proof
 from tests.helpers import ROOT
@@ -115,3 +118,16 @@ def test_make_shell_chats_as_a_customer_through_the_protected_channel(grace):
                            "--sender", "+233240000077"], input="hello\n", cwd=ROOT, env=grace.env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Kente House Accra" in done.stdout, done.stdout + done.stderr
+
+
+def test_entities_are_read_against_the_customers_business_in_parse_and_in_the_tracker(grace):
+    parsed = requests.post(f"{grace.base}/model/parse", params={"token": grace.token},
+                           json={"text": "abeg una still get marigld bloom?"}, timeout=60).json()
+    assert {"entity": "fabric", "value": "AK-001"}.items() <= next(
+        e for e in parsed["entities"] if e["entity"] == "fabric").items()  # the default business's catalog
+    me = "+233240000088"
+    said = grace.say(me, "chale is Volta Lagoon still available? I need 4 yards", tenant="kentehouse")
+    assert "Volta Lagoon" in said
+    [user] = [json.loads(d) for kind, d in grace.tracker_events(f"kentehouse:web:{me}") if kind == "user"]
+    found = {(e["entity"], json.dumps(e["value"])) for e in user["parse_data"]["entities"]}
+    assert ("fabric", '"KH-019"') in found and ("quantity", '{"amount": 4, "unit": "yard"}') in found
