@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from actions.base import LOW_CONFIDENCE, Turn
+from actions.base import Turn
 
 # Intents that are a request of their own, answered even while Grace waits for feedback.
 CLEAR_REQUESTS = frozenset({
@@ -27,10 +27,16 @@ ANSWERED_AFTER_A_CODE = frozenset({
 })
 
 
+# While a question is pending, the customer is most likely answering it: another request must be read
+# with high confidence to take over (real ones are, ~0.99: "where is my order?"; a compliment misread as
+# a request is not: "the adire is even finer in person" reads as a handoff at 0.78).
+PENDING_YIELD_CONFIDENCE = 0.9
+
+
 def is_clear_request(turn: Turn) -> bool:
     """A request of its own, read with confidence. A description ("the adire is even finer in person")
     is feedback unless asked as a question."""
-    if turn.confidence < LOW_CONFIDENCE:
+    if turn.confidence < PENDING_YIELD_CONFIDENCE:
         return False
     if turn.intent == "describe_fabric":
         return turn.text.rstrip().endswith("?")

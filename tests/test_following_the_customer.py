@@ -12,6 +12,7 @@ from actions.greeting import ActionThank
 from actions.info import ActionAnswerHours
 from actions.ordering import ActionConfirmOrder, ActionOrderStatus
 from actions.selection import ActionShowSummary, ActionUpdateSelection
+from actions.support import ActionHandoff
 from actions.yes_no import ActionAnswerYesNo
 from grace.shop.payments import record_proof, verify_payment
 from grace.store import session_scope
@@ -178,3 +179,15 @@ def test_one_customer_cannot_hold_stock_with_endless_unpaid_orders(grace_env):
     third = texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
     assert "already have 2 orders waiting for payment" in third
     assert len(orders_of(chat)) == 2
+
+
+def test_praise_misread_as_a_request_while_feedback_is_pending_is_kept_as_feedback(grace_env):
+    chat = Chat()
+    summary_of(chat)
+    chat.run(ActionConfirmOrder, "yes", "affirm")
+    chat.slots["funnel_stage"] = "paid"
+    chat.run(ActionAskFeedbackText)
+    said = texts(chat.run(ActionHandoff, "The adire is even finer in person", "human_handoff", confidence=0.78))
+    assert "Thank you for the feedback" in said and "team" not in said.split("feedback")[0]
+    with session_scope() as session:
+        assert [f.text for f in session.execute(select(Feedback)).scalars()] == ["The adire is even finer in person"]
