@@ -78,7 +78,7 @@ learn: $(STAMP)
 	$(PY) -m grace.learn
 
 tune-fallback: $(MODEL)
-	$(PY) scripts/tune_fallback.py
+	$(PY) -m tests.nlu.tune_fallback
 
 migrate: $(STAMP)
 	$(PY) -m grace.store.migrate upgrade

@@ -135,21 +135,6 @@ def log_fallback(turn: Turn, answered_by: str) -> None:
         answered_by=answered_by, answer=answer[:4000]))
 
 
-def settled_first(turn: Turn, action_name: str) -> bool:
-    """What a message settles before its intent's action runs (a pending feedback question, a promo
-    code); True when that was the whole answer."""
-    from actions.pending import settle  # pending things know the actions they may hand over to
-
-    return settle(turn, action_name)
-
-
-def answer_also(turn: Turn, action_name: str) -> None:
-    """The second request a message may carry, answered after the first."""
-    from actions.pending import also
-
-    also(turn, action_name)
-
-
 def first_action_of_turn(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
@@ -186,11 +171,15 @@ class GraceAction(Action):
         with session_scope() as session:
             turn = Turn(tenant=tenant, tracker=tracker, session=session, customer_key=customer_key,
                         wording=Wording(tenant))
+            # What the message settles first (a pending question, a promo code) and the second request
+            # it may carry: actions/pending.py, built on the actions, so imported here, not at the top.
+            from actions import pending
+
             first = first_action_of_turn(tracker)
-            if not (first and settled_first(turn, self.name())):
+            if not (first and pending.settle(turn, self.name())):
                 self.act(turn)
                 if first:
-                    answer_also(turn, self.name())
+                    pending.also(turn, self.name())
             if not self.logs_own_fallback and unsure_turn(tracker):
                 log_fallback(turn, f"flow:{self.name()}"[:40])
         return turn.replies, turn.events

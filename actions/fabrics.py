@@ -117,7 +117,9 @@ def recommend(turn: Turn, query: FabricQuery) -> bool:
     if query.categories or query.colors:  # "red lace for a wedding": what they named comes first
         picks = [p for p in picks if (not query.categories or p.fabric.category in query.categories)
                  and (not query.colors or set(query.colors) & set(p.fabric.colors))]
-    picks = [p for p in picks if p.fabric in within_budget(turn, [p.fabric])]
+    budget = turn.entity("budget")
+    if isinstance(budget, int):  # a need with a budget: only what fits it (said once, by offer(), if nothing)
+        picks = [p for p in picks if p.fabric.price_minor <= budget]
     if not picks:
         return False
     from actions.support import answer_from_model  # the model, when configured, words the advice

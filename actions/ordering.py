@@ -7,7 +7,14 @@ from sqlalchemy.exc import IntegrityError
 from actions.base import GraceAction, Turn
 from grace.messaging.notifications import notify_ops
 from grace.shop.customers import remember_preferences
-from grace.shop.orders import OPEN_STATUSES, build_quote, latest_order, order_by_reference, place_order
+from grace.shop.orders import (
+    OPEN_STATUSES,
+    build_quote,
+    customer_orders,
+    latest_order,
+    order_by_reference,
+    place_order,
+)
 from grace.shop.stock import OutOfStock, set_reservations
 from grace.store.models import Handoff, InboundMessage, Order
 
@@ -31,7 +38,7 @@ class ActionConfirmOrder(GraceAction):
             turn.set("funnel_stage", "browsing")
             return
         customer = turn.customer()
-        unpaid = unpaid_orders(turn, customer.id)
+        unpaid = customer_orders(turn.session, turn.tenant.id, customer.id, ("awaiting_payment",))
         if len(unpaid) >= turn.tenant.max_unpaid_orders and not is_retry(turn):
             # Each unpaid order holds stock: a customer (or someone posing as many) cannot hold it all.
             turn.say("too_many_unpaid", count=len(unpaid), references=", ".join(o.reference for o in unpaid))
@@ -54,12 +61,6 @@ class ActionConfirmOrder(GraceAction):
         for name, value in (("order_ref", order.reference), ("selection", []), ("promo_code", None),
                             ("funnel_stage", "awaiting_payment")):
             turn.set(name, value)
-
-
-def unpaid_orders(turn: Turn, customer_id: int) -> list[Order]:
-    return list(turn.session.execute(select(Order).where(
-        Order.tenant_id == turn.tenant.id, Order.customer_id == customer_id, Order.status == "awaiting_payment",
-    )).scalars())
 
 
 def is_retry(turn: Turn) -> bool:
@@ -125,9 +126,7 @@ def order_line(turn: Turn, order: Order) -> dict:
 
 def describe_open_orders(turn: Turn) -> bool:
     """Tell the customer where each of their open orders stands; False when they have none."""
-    orders = turn.session.execute(select(Order).where(
-        Order.tenant_id == turn.tenant.id, Order.customer_id == turn.customer().id, Order.status.in_(TRACKED),
-    ).order_by(Order.created_at.desc(), Order.id.desc())).scalars().all()
+    orders = customer_orders(turn.session, turn.tenant.id, turn.customer().id, TRACKED)
     if not orders:
         return False
     if len(orders) == 1:

@@ -12,6 +12,11 @@ from __future__ import annotations
 import re
 
 from actions.base import Turn
+from actions.fabrics import ActionCheckAvailability, say_prices
+from actions.feedback import save_feedback
+from actions.info import say_hours
+from actions.references import named
+from actions.selection import take_code
 
 # Intents that are a request of their own, answered even while Grace waits for feedback.
 CLEAR_REQUESTS = frozenset({
@@ -19,12 +24,9 @@ CLEAR_REQUESTS = frozenset({
     "ask_payment_details", "ask_summary", "check_availability", "cancel_order", "inform_paid", "apply_promo",
     "more_options", "browse", "buy", "select_fabric", "remove_item", "share_image",
 })
-# After a code is settled these intents still get their own answer (the code was said on the way).
-ANSWERED_AFTER_A_CODE = frozenset({
-    "order_status", "human_handoff", "ask_hours", "ask_delivery", "ask_returns", "ask_faq",
-    "ask_payment_details", "check_availability", "browse", "describe_fabric", "more_options", "cancel_order",
-    "inform_paid", "share_image", "select_fabric", "remove_item",
-})
+# After a code is settled these still get their own answer (the code was said on the way); the others
+# (a yes, a price or the summary asked for, a code alone) are answered by the fresh summary itself.
+ANSWERED_AFTER_A_CODE = (CLEAR_REQUESTS | {"describe_fabric"}) - {"ask_price", "ask_summary", "apply_promo", "buy"}
 
 
 # While a question is pending, the customer is most likely answering it: another request must be read
@@ -50,15 +52,11 @@ def settle(turn: Turn, action_name: str) -> bool:
         return False
     if turn.stage == "feedback":
         if not is_clear_request(turn):
-            from actions.feedback import save_feedback
-
             save_feedback(turn)
             return True
         turn.set("funnel_stage", "paid")  # they moved on: the question is not asked again
     code = turn.entity("promo_code")
     if code and action_name != "action_apply_promo":
-        from actions.selection import take_code
-
         take_code(turn, str(code), show=turn.intent not in ("select_fabric", "remove_item"))
         return turn.intent not in ANSWERED_AFTER_A_CODE
     return False
@@ -74,19 +72,13 @@ def also(turn: Turn, action_name: str) -> None:
     if turn.intent.startswith("EXTERNAL_") or turn.stage == "feedback":
         return
     if action_name != "action_answer_hours" and _HOURS.search(turn.text):
-        from actions.info import say_hours
-
         say_hours(turn, week=False)
-    named = [f for e in turn.entities("fabric") if (f := turn.tenant.catalog.get(str(e.get("value"))))]
-    if not named:
+    fabrics = named(turn)
+    if not fabrics:
         return
     if action_name not in ("action_answer_price", "action_check_availability", "action_update_selection",
                            "action_show_summary") and _PRICE.search(turn.text):
-        from actions.fabrics import say_prices
-
-        say_prices(turn, named)
+        say_prices(turn, fabrics)
     elif action_name not in ("action_check_availability", "action_update_selection", "action_answer_price") \
             and _AVAILABLE.search(turn.text):
-        from actions.fabrics import ActionCheckAvailability
-
         ActionCheckAvailability().act(turn)

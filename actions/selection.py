@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from actions.base import GraceAction, Turn
+from actions.ordering import describe_open_orders
 from actions.references import referenced
 from grace.shop.customers import remember_preferences
 from grace.shop.orders import PromoError, build_quote, check_promotion
@@ -139,8 +140,6 @@ class ActionShowSummary(GraceAction):
         if selection:
             show_summary(turn, selection, turn.slot("promo_code"))
             return
-        from actions.ordering import describe_open_orders  # an order placed already is the summary
-
-        if not describe_open_orders(turn):
+        if not describe_open_orders(turn):  # an order placed already is the summary
             turn.say("selection_empty")
             turn.resume()

@@ -79,14 +79,18 @@ def _key_opens(tenant_id: str, key: str) -> bool:
         return tenant_for_key(session, key) == tenant_id
 
 
+async def holds_rasa_token(request: Request) -> bool:
+    """The caller is this deployment itself (the dashboard's simulator, `make shell`): it has Rasa's token."""
+    return _same((await off_loop(load_settings)).rasa_token or "", _bearer(request))
+
+
 async def refusal(request: Request, tenant_id: str) -> str | None:
     """Why this call may not talk for customers of this business, or None when it may."""
     token = rest_token()
     if not token and not exposed():
         return None  # only this machine can reach the channel
-    given = _bearer(request)
-    if _same(token, given) or _same((await off_loop(load_settings)).rasa_token or "", given):
-        return None  # the REST token, or Rasa's own (the dashboard's simulator holds it)
+    if _same(token, _bearer(request)) or await holds_rasa_token(request):
+        return None
     key = request.headers.get("X-API-Key", "").strip()
     if key and await off_loop(_key_opens, tenant_id, key):
         return None
@@ -97,10 +101,7 @@ async def refusal(request: Request, tenant_id: str) -> str | None:
 
 async def is_simulator(request: Request, meta: dict) -> bool:
     """Only holders of Rasa's own token (the dashboard) may speak in the simulator's namespace."""
-    if meta.get("namespace") != "simulator":
-        return False
-    settings = await off_loop(load_settings)
-    return _same(settings.rasa_token or "", _bearer(request))
+    return meta.get("namespace") == "simulator" and await holds_rasa_token(request)
 
 
 def rest_message_id(customer: str, message_id: str) -> str:

@@ -120,19 +120,13 @@ class Chat:
 
 def found_in(sender: str, text: str) -> list[dict]:
     """The entities CatalogEntityExtractor would add to this message of this conversation."""
-    from grace.errors import GraceError
     from grace.messaging.inbound import split_conversation_id
-    from grace.tenancy.registry import get_registry
-    from grace.understanding import extract
+    from grace.rasa_plugins.catalog_entities import entities_of
 
     if not text or text.startswith("/"):
         return []
     tenant_id, _ = split_conversation_id(sender)
-    try:
-        tenant = get_registry().get(tenant_id)
-    except GraceError:  # as the pipeline component: a broken business's messages carry no entities
-        return []
-    return [entity.as_rasa() for entity in extract(tenant, text)]
+    return entities_of(tenant_id or "", text)
 
 
 def texts(messages: list[dict]) -> str:

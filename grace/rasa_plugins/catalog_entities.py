@@ -26,7 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from grace.config import load_settings
 from grace.tenancy.registry import get_registry
-from grace.understanding import MAX_CHARS, extract
+from grace.understanding import EXTRACTOR, MAX_CHARS, extract
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +73,15 @@ class CatalogEntityExtractor(GraphComponent, EntityExtractorMixin):
         text = message.get(TEXT)
         if not isinstance(text, str) or not text.strip():
             return []
-        try:
-            tenant = get_registry().get(tenant_id_of(message))
-        except Exception as exc:  # unknown tenant, broken files: the message goes on without entities
-            log.warning("no catalog entities: tenant of message unavailable (%s)", exc)
-            return []
-        entities = [entity.as_rasa(self.name) for entity in extract(tenant, text[:MAX_CHARS])]
-        return entities
+        return entities_of(tenant_id_of(message), text, self.name)
+
+
+def entities_of(tenant_id: str, text: str, extractor: str = EXTRACTOR) -> list[dict[str, Any]]:
+    """Rasa's entity dicts for a message of this tenant; none when the tenant is unknown or its files are
+    broken (the message goes on without entities, never an error)."""
+    try:
+        tenant = get_registry().get(tenant_id)
+    except Exception as exc:
+        log.warning("no catalog entities: tenant of message unavailable (%s)", exc)
+        return []
+    return [entity.as_rasa(extractor) for entity in extract(tenant, text[:MAX_CHARS])]

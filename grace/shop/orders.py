@@ -150,6 +150,13 @@ def place_order(session: Session, tenant: Tenant, customer: Customer, quote: Quo
     return order
 
 
+def customer_orders(session: Session, tenant_id: str, customer_id: int, statuses: tuple[str, ...]) -> list[Order]:
+    """The customer's orders in these states, newest first."""
+    return list(session.execute(select(Order).where(
+        Order.tenant_id == tenant_id, Order.customer_id == customer_id, Order.status.in_(statuses),
+    ).order_by(Order.created_at.desc(), Order.id.desc())).scalars())
+
+
 def latest_order(session: Session, tenant_id: str, customer_id: int,
                  statuses: tuple[str, ...] | None = None) -> Order | None:
     query = select(Order).where(Order.tenant_id == tenant_id, Order.customer_id == customer_id)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import logging
 import multiprocessing
 import os
 import random
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import ROOT, make_tenants
+from tests.nlu.gate import quiet_rasa
 
 MODEL_ACTIONS = ("action_grace_fallback", "action_redirect_offtopic")
 CATALOG_SIZE = 500
@@ -119,7 +119,7 @@ async def replay_stories(model: Path) -> Replay:
     from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 
     agent = Agent.load(str(model))
-    quiet()
+    quiet_rasa()
     processor, domain = agent.processor, agent.domain
     replay = Replay()
     for path in sorted((ROOT / "tests" / "stories").glob("*/test_*.yml")):
@@ -202,13 +202,6 @@ async def fallback_overheads(runs: int) -> list[float]:
     return overheads
 
 
-def quiet() -> None:
-    import structlog
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    logging.disable(logging.WARNING)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "grace.tar.gz")
@@ -216,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    quiet()
+    quiet_rasa()
     print("Model fallback")
     if args.skip_model or not args.model.exists():
         print("  turns reaching the model: skipped (no trained model)")

@@ -1,6 +1,6 @@
 """Tune the FallbackClassifier on the dev NLU set: what each threshold costs and what it catches.
 
-    .venv/bin/python scripts/tune_fallback.py [--model models/grace.tar.gz] [--nlu tests/nlu/dev]
+    .venv/bin/python -m tests.nlu.tune_fallback [--model models/grace.tar.gz] [--nlu tests/nlu/dev]
 
 Tuned on the dev split, never on the held-out set the gate judges (a threshold chosen on the test set
 would flatter it). Parses every dev message once with the trained model and reads DIET's own ranking (the
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.nlu.gate import quiet_rasa
+
+ROOT = Path(__file__).resolve().parents[2]
 THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 AMBIGUITIES = (0.0, 0.05, 0.08, 0.1, 0.15, 0.2)
 
@@ -50,14 +51,6 @@ def rates(parsed: list[Parsed], threshold: float, ambiguity: float) -> tuple[flo
     lost = sum(falls_back(p, threshold, ambiguity) for p in correct) / max(1, len(correct))
     caught = sum(falls_back(p, threshold, ambiguity) for p in wrong) / max(1, len(wrong))
     return lost, caught
-
-
-def quiet_rasa() -> None:
-    """Rasa logs every parse through structlog at debug level: keep the table readable."""
-    import structlog
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    logging.disable(logging.WARNING)
 
 
 async def parse_all(model: Path, nlu: Path) -> list[Parsed]:
