@@ -2,15 +2,13 @@
 
 Served by waitress: a production WSGI server in pure Python (no compiler, runs wherever Grace runs),
 with a bounded thread pool and request size limits, unlike werkzeug's development server. Behind a
-reverse proxy set GRACE_WEB_PROXIES to the number of proxies in front, so rate limits see the real
-client address (X-Forwarded-For, trusted only that many hops deep).
+reverse proxy set GRACE_WEB_PROXIES (web/app.py).
 """
 from __future__ import annotations
 
 import os
 
 from waitress import serve  # type: ignore[import-untyped]
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from grace.config import refuse_placeholder_secrets
 from web.app import MAX_UPLOAD_BYTES, create_app
@@ -20,11 +18,7 @@ def main() -> None:
     refuse_placeholder_secrets("the dashboard")
     host = os.environ.get("GRACE_WEB_HOST", "127.0.0.1")
     port = int(os.environ.get("GRACE_WEB_PORT", "8000"))
-    app = create_app()
-    proxies = int(os.environ.get("GRACE_WEB_PROXIES", "0"))
-    if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
-    serve(app, host=host, port=port, threads=8, max_request_body_size=MAX_UPLOAD_BYTES + 1024 * 1024,
+    serve(create_app(), host=host, port=port, threads=8, max_request_body_size=MAX_UPLOAD_BYTES + 1024 * 1024,
           ident="grace")
 
 

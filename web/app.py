@@ -9,6 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from grace.config import load_settings
 from grace.tenancy.accounts import user_for_token
@@ -46,6 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(config or {})
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or secret_key()
+
+    proxies = int(os.environ.get("GRACE_WEB_PROXIES", "0"))
+    if proxies:  # behind that many proxies: rate limits see the real client (X-Forwarded-For, no deeper)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     init_db(app)
     csrf.init_app(app)

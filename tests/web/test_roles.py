@@ -43,3 +43,18 @@ def test_login_limit_is_shared_through_redis_by_every_dashboard_process(web_env,
     assert attempt(first) == 429 and attempt(second) == 429
     assert login(create_app({"RATELIMIT_KEY_PREFIX": f"{prefix}-other"}).test_client(),
                  "ops@akanraby.test", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("proxies, other_client_limited", [("1", False), ("0", True)])
+def test_behind_a_proxy_the_login_limit_is_per_client_only_when_the_proxies_are_configured(
+        web_env, monkeypatch, proxies, other_client_limited):
+    monkeypatch.setenv("GRACE_WEB_PROXIES", proxies)
+    client = create_app({"LOGIN_LIMIT": "2 per minute"}).test_client()
+
+    def attempt(address: str) -> int:  # every request reaches the app from the proxy's own address
+        return client.post("/login", data={"email": "ops@akanraby.test", "password": "guess",
+                                           "csrf_token": csrf_token(client)},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    assert [attempt("203.0.113.1"), attempt("203.0.113.1"), attempt("203.0.113.1")] == [401, 401, 429]
+    assert (attempt("198.51.100.7") == 429) == other_client_limited
