@@ -6,31 +6,66 @@ import re
 
 from actions.base import Turn
 from grace.shop.orders import latest_order
+from grace.shop.selection import Mention
 from grace.tenancy.catalog import Fabric
 
 _POINTER = re.compile(r"\b(it|that one|this one|that|this|dis one|dat one|am|hiyo|hii|ile|same one)\b", re.I)
 _AGAIN = re.compile(r"\b(same as (last time|before|my last order)|last time|the usual|as before|again)\b", re.I)
 
 
-def named(turn: Turn) -> list[Fabric]:
-    """Fabrics the message names (full or partial names, skus, misspellings), in order."""
+def named_at(turn: Turn) -> list[Mention]:
+    """Fabrics the message names (full or partial names, skus, misspellings), where written."""
     catalog = turn.tenant.catalog
-    return _unique([f for e in turn.entities("fabric") if (f := catalog.get(str(e.get("value"))))])
+    return [Mention(fabric, int(entity.get("start") or 0))
+            for entity in turn.entities("fabric") if (fabric := catalog.get(str(entity.get("value"))))]
 
 
-def by_ordinal(turn: Turn) -> list[Fabric]:
-    """ "the second one", "number 3", "the last one" among the fabrics shown in this conversation."""
-    offered = list(turn.slot("offered_skus") or [])
+def numbered_at(turn: Turn, among: list[str] | None = None) -> list[Mention]:
+    """ "the second one", "number 3", "the last one", where written: among `among` (default: the
+    fabrics shown in this conversation)."""
+    listed = list(turn.slot("offered_skus") or []) if among is None else among
     found = []
     for entity in turn.entities("ordinal"):
         value = entity.get("value")
         if not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
             continue
         number = int(value)
-        index = len(offered) - 1 if number == -1 else number - 1
-        if 0 <= index < len(offered) and (fabric := turn.tenant.catalog.get(offered[index])):
-            found.append(fabric)
-    return _unique(found)
+        index = len(listed) - 1 if number == -1 else number - 1
+        if 0 <= index < len(listed) and (fabric := turn.tenant.catalog.get(listed[index])):
+            found.append(Mention(fabric, int(entity.get("start") or 0)))
+    return found
+
+
+def mentioned(turn: Turn, among: list[str] | None = None) -> list[Mention]:
+    """Fabrics named or numbered, in the order written, each once."""
+    seen: set[str] = set()
+    found = []
+    for mention in sorted(named_at(turn) + numbered_at(turn, among), key=lambda m: m.position):
+        if mention.fabric.sku not in seen:
+            seen.add(mention.fabric.sku)
+            found.append(mention)
+    return found
+
+
+def named(turn: Turn) -> list[Fabric]:
+    """Fabrics the message names, in order."""
+    return _unique([m.fabric for m in named_at(turn)])
+
+
+def by_ordinal(turn: Turn) -> list[Fabric]:
+    """ "the second one", "number 3", "the last one" among the fabrics shown in this conversation."""
+    return _unique([m.fabric for m in numbered_at(turn)])
+
+
+def by_category(turn: Turn, in_play: list[str]) -> list[Mention]:
+    """ "the kente": a kind of cloth names a fabric when exactly one of that kind is in play."""
+    fabrics = [f for f in (turn.tenant.catalog.get(s) for s in in_play) if f]
+    for entity in turn.entities("category"):
+        kind = set(str(entity.get("value")).lower().replace("-", " ").split())
+        matching = _unique([f for f in fabrics if kind <= set(f.category.lower().replace("-", " ").split())])
+        if len(matching) == 1:
+            return [Mention(matching[0], int(entity.get("start") or 0))]
+    return []
 
 
 def by_colour(turn: Turn) -> list[Fabric]:

@@ -1,12 +1,14 @@
 """Choosing fabrics and quantities, promo codes, and the order summary."""
 from __future__ import annotations
 
+import re
+
 from actions.base import GraceAction, Turn
 from actions.ordering import describe_open_orders
-from actions.references import referenced
+from actions.references import by_category, mentioned, referenced
 from grace.shop.customers import remember_preferences
 from grace.shop.orders import PromoError, build_quote, check_promotion
-from grace.shop.selection import apply_selection, find_references, parse_selection, remove_from_selection
+from grace.shop.selection import Amount, Mention, apply_selection, check_selection, remove_from_selection
 from grace.shop.stock import available_stock
 
 # What the summary's buttons stand for, in words NLU reads like a customer's (a payload is
@@ -46,6 +48,43 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
     turn.set("funnel_stage", "reviewing")
 
 
+# The words that may stand beside a quantity when the message changes the last fabric's ("make it 20
+# yards", "20 instead pls"): any other word may name a fabric Grace does not know, so it is not assumed.
+_QUANTITY_ONLY_WORDS = frozenset(
+    "make it am change to increase reduce instead please pls abeg let be the same just i want need of that one x "
+    "ok okay actually".split())
+
+
+def amounts(turn: Turn) -> list[Amount]:
+    """The quantities the message gives, as written, and where."""
+    found = []
+    for entity in turn.entities("quantity"):
+        value = entity.get("value")
+        amount = value.get("amount") if isinstance(value, dict) else None
+        if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+            found.append(Amount(float(amount), int(entity.get("start") or 0)))
+    return found
+
+
+def only_a_quantity(turn: Turn) -> bool:
+    """Whether the message gives a quantity and says nothing else ("make it 20 yards")."""
+    spans = [(e.get("start") or 0, e.get("end") or 0) for e in turn.entities("quantity")]
+    rest = "".join(" " if any(a <= i < b for a, b in spans) else ch for i, ch in enumerate(turn.text.lower()))
+    return bool(spans) and all(word in _QUANTITY_ONLY_WORDS for word in re.findall(r"[a-z]+", rest))
+
+
+def chosen(turn: Turn, offered: list[str], in_play: list[str]) -> list[Mention]:
+    """The fabrics a choice is about: named or numbered, else the one kind in play ("the kente"), else
+    the blue one / it / same as last time, else the last fabric when only a quantity is given."""
+    found = mentioned(turn, among=offered) or by_category(turn, in_play)
+    if not found:
+        found = [Mention(fabric, 0) for fabric in referenced(turn)]
+    last = turn.tenant.catalog.get(turn.slot("last_sku") or "")
+    if not found and last is not None and only_a_quantity(turn):
+        found = [Mention(last, 0)]
+    return found
+
+
 class ActionUpdateSelection(GraceAction):
     action_name = "action_update_selection"
 
@@ -53,15 +92,15 @@ class ActionUpdateSelection(GraceAction):
         catalog = turn.tenant.catalog
         selection = list(turn.slot("selection") or [])
         offered = list(turn.slot("offered_skus") or [])
-        parsed = parse_selection(
-            turn.text, catalog, numbered=offered, context=offered + [i["sku"] for i in selection],
-            last_sku=turn.slot("last_sku"), available=available_stock(turn.session, turn.tenant),
-            referenced=referenced(turn),
-        )
+        mentions = chosen(turn, offered, offered + [i["sku"] for i in selection])
+        parsed = check_selection(mentions, amounts(turn), available_stock(turn.session, turn.tenant))
         if parsed.problems:
             example = offered[0] if offered else catalog.fabrics[0].sku if catalog.fabrics else "AB-001"
             for problem in parsed.problems:
-                turn.say(problem.key, example_sku=example, **problem.params)
+                key = problem.key
+                if key == "selection_unknown_fabric" and not offered:
+                    key = "selection_unknown_fabric_no_list"  # never "a number from my list" when none was shown
+                turn.say(key, example_sku=example, **problem.params)
             if selection:
                 turn.say("selection_kept")
             else:
@@ -83,15 +122,15 @@ class ActionRemoveItem(GraceAction):
     def act(self, turn: Turn) -> None:
         selection = list(turn.slot("selection") or [])
         skus = [i["sku"] for i in selection]
-        refs = [r for r in find_references(turn.text, turn.tenant.catalog, numbered=skus, context=skus)
-                if r.fabric.sku in skus]
+        # "number 2" is the second line of the selection here, not of the fabrics shown
+        refs = [m.fabric for m in mentioned(turn, among=skus) or by_category(turn, skus) if m.fabric.sku in skus]
         if not refs:
             turn.say("remove_unknown" if selection else "selection_empty")
             if selection:
                 show_summary(turn, selection, turn.slot("promo_code"))
             return
-        selection = remove_from_selection(selection, [r.fabric.sku for r in refs])
-        turn.say("removed", names=", ".join(r.fabric.name for r in refs))
+        selection = remove_from_selection(selection, [f.sku for f in refs])
+        turn.say("removed", names=", ".join(f.name for f in refs))
         turn.set("selection", selection)
         show_summary(turn, selection, turn.slot("promo_code"))
 

@@ -116,6 +116,35 @@ def test_bad_quantities_and_unknown_fabrics_keep_the_selection(grace_env):
         assert chat.slots["selection"] == kept
 
 
+def test_an_unknown_fabric_before_any_list_is_not_asked_for_by_number(grace_env):
+    reply = texts(Chat().run(ActionUpdateSelection, "10 yards of the Zebra Queen", "select_fabric"))
+    assert "couldn't tell which fabric" in reply and "from my list" not in reply and "name or its code" in reply
+
+
+def test_quantities_go_to_the_fabric_written_nearest_and_numbers_count_in_the_cart_when_removing(grace_env):
+    chat = Chat()
+    chat.run(ActionUpdateSelection, "12yds lagos sunset and 6 yards coral reef, also marigold x 20", "select_fabric")
+    names = {"lagos": "AK-002", "coral": "AK-009", "marigold": "AK-001"}
+    assert chat.slots["selection"] == [{"sku": names["lagos"], "qty": 12}, {"sku": names["coral"], "qty": 6},
+                                       {"sku": names["marigold"], "qty": 20}]
+    reply = texts(chat.run(ActionRemoveItem, "remove number 2 abeg", "remove_item"))
+    assert "Coral" in reply.split("\n")[0]
+    assert [i["sku"] for i in chat.slots["selection"]] == [names["lagos"], names["marigold"]]
+    chat.run(ActionUpdateSelection, "make it 30 yards", "select_fabric")  # the last fabric chosen
+    assert chat.slots["selection"][-1] == {"sku": names["marigold"], "qty": 30}
+
+
+def test_a_kind_of_cloth_names_the_one_fabric_of_that_kind_in_play(grace_env):
+    catalog = get_registry().get("akanraby").catalog
+    lace = next(f for f in catalog.fabrics if f.category == "lace" and f.stock > 0)
+    ankara = next(f for f in catalog.fabrics if f.category == "ankara" and f.stock > 0)
+    chat = Chat()
+    chat.run(ActionUpdateSelection, f"{ankara.sku} {ankara.min_qty} yards and {lace.sku} {lace.min_qty} pieces",
+             "select_fabric")
+    texts(chat.run(ActionRemoveItem, "take out the lace", "remove_item"))
+    assert [i["sku"] for i in chat.slots["selection"]] == [ankara.sku]
+
+
 def test_sold_out_fabric_is_never_offered_nor_sold(grace_env):
     catalog = get_registry().get("akanraby").catalog
     sold_out = [f for f in catalog.fabrics if f.stock == 0]

@@ -164,6 +164,62 @@ def test_a_colour_alone_is_a_colour_and_a_full_name_with_a_colour_is_the_fabric(
     assert read("akanraby", "royal blue please") == [("colour", "royal blue", "royal blue")]
 
 
+@pytest.mark.parametrize(("tenant", "message", "sku", "words"), [
+    # Ochre Ripple is the only fabric called ochre, and none is ochre-coloured
+    ("akanraby", "remove the ochre", "AD-003", "ochre"),
+    ("akanraby", "the ochre one", "AD-003", "ochre"),
+    ("akanraby", "ochre dey?", "AD-003", "ochre"),
+    ("akanraby", "6 yards of the ochre", "AD-003", "ochre"),
+    # Champagne Whisper is the only fabric called champagne, and the only champagne one
+    ("akanraby", "the champagne one", "LC-002", "champagne"),
+    ("akanraby", "is the champagne still available", "LC-002", "champagne"),
+    ("akanraby", "the champaign one", "LC-002", "champaign"),
+    ("akanraby", "Champagne?", "LC-002", "Champagne"),  # all the message says
+    ("akanraby", "the ocher one", "AD-003", "ocher"),
+    ("akanraby", "the ivory one", "LC-001", "ivory"),
+    ("akanraby", "the emerald one", "GE-001", "emerald"),
+    # a full name of a colour and a telling word needs no pointer
+    ("akanraby", "I need royal ivory", "LC-001", "royal ivory"),
+    ("akanraby", "2 pieces royal ivory", "LC-001", "royal ivory"),
+    ("kentehouse", "IS GOLDEN COWRIES AVAILABLE", "KH-017", "GOLDEN COWRIES"),
+    ("kentehouse", "I NEED GOLDEN COWRIES", "KH-017", "GOLDEN COWRIES"),
+    ("kentehouse", "how much for golden cowries", "KH-017", "golden cowries"),
+    ("kentehouse", "6 yards golden cowries", "KH-017", "golden cowries"),
+    ("kentehouse", "the cowries one", "KH-017", "cowries"),  # the only cowrie-shell fabric
+    ("kitengenairobi", "the plaid one", "KC-021", "plaid"),  # Amboseli Plaid, the only plaid
+])
+def test_a_fabric_called_by_its_own_colour_or_pattern_word_is_the_fabric(shops, tenant, message, sku, words):
+    found = [(entity, value, text) for entity, value, text in read(tenant, message)
+             if entity in ("fabric", "colour", "pattern")]
+    assert found == [("fabric", sku, words)]
+
+
+@pytest.mark.parametrize(("tenant", "message", "expected"), [
+    ("akanraby", "something blue", [("colour", "blue")]),
+    ("akanraby", "red ankara", [("colour", "red"), ("category", "ankara")]),
+    ("akanraby", "any green lace", [("colour", "green"), ("category", "lace")]),
+    # a fabric's own colour word, but said as a colour: no pointer, "in", "colour", a longer colour
+    ("akanraby", "something ochre", [("colour", "ochre")]),
+    ("akanraby", "any champagne lace", [("colour", "champagne"), ("category", "lace")]),
+    ("akanraby", "do you have it in champagne", [("colour", "champagne")]),
+    ("akanraby", "the champagne colour", [("colour", "champagne")]),
+    ("akanraby", "the emerald green one", [("colour", "emerald green")]),
+    # a word of one fabric's name that other fabrics carry as their colour or pattern
+    ("akanraby", "the golden one", [("colour", "gold")]),    # Golden Jubilee, but many fabrics are gold
+    ("akanraby", "the wine one", [("colour", "wine")]),      # Wine Heritage, but Oba's Crown is wine too
+    ("akanraby", "the indigo one", [("colour", "indigo")]),  # Indigo River, Abeokuta Moon, Midnight Batik
+    ("kentehouse", "the blue one", [("colour", "blue")]),    # Takpekpe Blue among many blue fabrics
+    ("kentehouse", "anything with cowries", [("pattern", "cowrie shells")]),
+    ("kitengenairobi", "the red one", [("colour", "red")]),  # Moran Red Shuka among many red fabrics
+    ("kitengenairobi", "the stripe one", [("pattern", "stripes")]),  # Malindi Stripe among many striped
+    ("kitengenairobi", "any plaid", [("pattern", "plaid")]),
+])
+def test_a_colour_or_pattern_word_said_as_one_stays_a_colour_or_pattern(shops, tenant, message, expected):
+    found = [(entity, value) for entity, value, _ in read(tenant, message)
+             if entity in ("fabric", "category", "colour", "pattern")]
+    assert found == expected
+
+
 def test_each_shop_has_its_own_fabrics(shops):
     assert of_kind("kentehouse", "volta lagoon", "fabric") == ["KH-019"]
     assert of_kind("akanraby", "volta lagoon", "fabric") == []
@@ -213,6 +269,54 @@ def test_please_check_is_no_pattern(shops):
     assert of_kind("kitengenairobi", "please check if you have it", "pattern") == []
 
 
+@pytest.mark.parametrize(("tenant", "message"), [
+    ("akanraby", "Good evening o, hope work no too stress una today"),  # "stress" is no misspelt "stripes"
+    ("kentehouse", "Good afternoon Kente House"),  # the shop's name, not its kente
+    ("kitengenairobi", "hello Kitenge Corner"),
+    ("kitengenairobi", "how is Nairobi treating you"),  # the city, not Nairobi Nights
+    ("akanraby", "do you deliver to ogun state, like abeokuta side?"),  # the town, not Abeokuta Moon
+    ("kitengenairobi", "I stay the lamu side"),  # not Lamu Dhow
+])
+def test_greetings_shop_names_and_places_name_nothing(shops, tenant, message):
+    assert [(entity, value) for entity, value, _ in read(tenant, message)] == []
+
+
+def test_the_shops_name_leaves_the_rest_of_the_message_alone(shops):
+    assert [(e, v) for e, v, _ in read("kitengenairobi", "Hi Kitenge Corner, any red kikoi?")] == [
+        ("colour", "red"), ("category", "kikoi")]
+    assert of_kind("kentehouse", "kente house, do you have kente stoles", "category") == ["kente stole"]
+
+
+def test_a_new_shop_name_is_read_on_the_next_message(shops):
+    settings = shops / "kentehouse" / "tenant.yml"
+    assert of_kind("kentehouse", "hello Kente House", "category") == []
+    settings.write_text(settings.read_text().replace("name: Kente House Accra", "name: Cloth Corner Accra", 1))
+    touch_later(settings)
+    assert of_kind("kentehouse", "hello Kente House", "category") == ["kente"]
+    assert of_kind("kentehouse", "hello Cloth Corner", "category") == []
+
+
+@pytest.mark.parametrize(("message", "colour"), [
+    ("kitenge ya kijani", "green"), ("kikoi nyekundu iko?", "red"), ("shuka ya bluu", "blue"),
+    ("nataka nyeusi", "black"), ("something ocher", "ochre"),
+])
+def test_swahili_and_other_spellings_of_colours(shops, message, colour):
+    assert of_kind("kitengenairobi", message, "colour") == [colour]
+
+
+def test_a_swahili_word_near_a_colour_is_no_colour(shops):
+    assert of_kind("kitengenairobi", "kitenge ya kijana wangu", "colour") == []
+
+
+@pytest.mark.parametrize(("tenant", "message", "sku"), [
+    ("kitengenairobi", "how much is amboseli", "KC-021"),
+    ("kitengenairobi", "the nairobi one", "KC-002"),
+    ("akanraby", "the abeokuta one", "AD-002"),
+])
+def test_a_place_pointed_at_is_still_the_fabric(shops, tenant, message, sku):
+    assert of_kind(tenant, message, "fabric") == [sku]
+
+
 # ---------------------------------------------------------------- budgets
 
 
@@ -233,6 +337,10 @@ def test_please_check_is_no_pattern(shops):
     ("kitengenairobi", "kikoi less than 1500 bob", 150_000),
     ("kitengenairobi", "below ksh 2,000", 200_000),
     ("kitengenairobi", "within 3k", 300_000),
+    ("kitengenairobi", "budget ni 3k", 300_000),
+    ("kitengenairobi", "budget yangu ni 2,500 bob", 250_000),
+    ("kitengenairobi", "kitenge chini ya 2k", 200_000),
+    ("akanraby", "my budget is like 10k", 1_000_000),
 ])
 def test_budgets_are_minor_units_of_the_shops_currency(shops, tenant, message, minor):
     assert of_kind(tenant, message, "budget") == [minor]
@@ -276,6 +384,12 @@ def test_parse_money_uses_the_currency(shops):
     ("change it to 15 abeg", 15, None),
     ("marigold x3", 3, None),
     ("2 more of the lace", 2, None),
+    ("half a yard", 0.5, "yard"),
+    ("6 and a half yards", 6.5, "yard"),
+    ("one and half yards of marigold", 1.5, "yard"),
+    ("number 1, -5 yards", -5, "yard"),  # as written: the order refuses it, never reads 5
+    ("minus 3 yards of marigold", -3, "yard"),
+    ("marigold - 5 yards", 5, "yard"),  # a dash, not a sign
 ])
 def test_quantities_with_their_unit(shops, message, amount, unit):
     assert of_kind("akanraby", message, "quantity") == [{"amount": amount, "unit": unit}]
@@ -303,6 +417,10 @@ def test_option_numbers_prices_phones_refs_and_years_are_no_quantity(shops, mess
     ("#1 and #5", [1, 5]),
     ("the last one", [-1]),
     ("first", [1]),
+    ("nos 2 and 3", [2, 3]),
+    ("namba 2", [2]),
+    ("number two", [2]),
+    ("option three please", [3]),
 ])
 def test_option_numbers(shops, message, ordinals):
     assert of_kind("akanraby", message, "ordinal") == ordinals
@@ -310,7 +428,8 @@ def test_option_numbers(shops, message, ordinals):
 
 @pytest.mark.parametrize("message", [
     "first time buying here", "is this my first order?", "last week I ordered", "deliver on the 2nd of june",
-    "no 5 yards is too much", "12 yards", "the second time I asked",
+    "no 5 yards is too much", "12 yards", "the second time I asked", "you are my number one customer",
+    "no one has replied", "no two are the same",
 ])
 def test_dates_and_other_firsts_are_no_option_number(shops, message):
     assert of_kind("akanraby", message, "ordinal") == []

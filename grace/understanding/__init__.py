@@ -8,16 +8,20 @@ Each Entity has entity, value, start, end (offsets in the text), confidence and 
 as written); Entity.as_rasa() is the Rasa entity dict. The values:
 
     fabric      the sku ("AK-001"), from a name, part of one, a misspelling or the sku itself,
-                sold-out fabrics too; confidence is the match score (1.0 for an sku or a full name)
+                sold-out fabrics too; confidence is the match score (1.0 for an sku or a full name);
+                a fabric's own colour word pointed at ("the ochre one" for Ochre Ripple when no
+                fabric is ochre) is the fabric, a colour many fabrics have stays a colour
     category    a catalog category ("lace"); a word several categories share stands for itself
-                ("kente" in a shop with asante kente and ewe kente)
-    colour      a catalog colour ("royal blue") or a common colour word ("purple")
+                ("kente" in a shop with asante kente and ewe kente); not in the shop's own name
+                ("hello Kente House")
+    colour      a catalog colour ("royal blue") or a common colour word ("purple", Swahili "kijani")
     pattern     a catalog pattern ("floral" also for "flowers")
     budget      an int: minor units of the tenant's currency ("under 5k" -> 500000 for NGN)
-    quantity    {"amount": int (a float for "2.5 yards"), "unit": "yard"|"piece"|"bundle"|"metre"|
+    quantity    {"amount": int (a float for "2.5 yards", "half a yard"), "unit": "yard"|"piece"|"bundle"|"metre"|
                 "roll"|"pair"|"set"|"bale"|None}; None when the customer wrote a bare amount
                 ("give me 10 of it", "make it 20"): the fabric's own unit
-    ordinal     an int from 1: "the second one", "number 3", "#2", "2nd"; -1 for "the last one"
+    ordinal     an int from 1: "the second one", "number 3", "namba 2", "number two", "#2", "2nd"; -1 for
+                "the last one"
     promo_code  the code upper-cased without spaces ("akwaaba 15" -> "AKWAABA15"), the tenant's
                 own (valid or expired, confidence 1.0) or one that only looks like a code (0.8)
     order_ref   "AKA-7KQ2M" (the tenant's prefix, any case, with or without the dash)

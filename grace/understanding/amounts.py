@@ -1,9 +1,10 @@
 """Budgets, quantities and option numbers in a message.
 
 Budgets become integer minor units of the tenant's currency through grace.money.to_minor
-("under 5k" in a NGN shop -> 500000 kobo). A quantity is a number with a unit ("12 yards",
-"6yds", "ten yards") or a bare number that can only be an amount ("10 of it", "make it 20",
-"x3"); prices, option numbers, phone numbers, years and order references are not quantities.
+("under 5k" in a NGN shop -> 500000 kobo; "budget ni 3k", "chini ya 2k" in Swahili). A quantity is a
+number with a unit ("12 yards", "6yds", "ten yards", "6 and a half yards") or a bare number that can
+only be an amount ("10 of it", "make it 20", "x3"); prices, option numbers, phone numbers, years and
+order references are not quantities.
 """
 from __future__ import annotations
 
@@ -78,11 +79,12 @@ def _money(suffix: str = "") -> str:
 
 _STRONG_CUES = (r"under|below|beneath|less\s+than|lesser\s+than|lower\s+than|cheaper\s+than|not\s+more\s+than"
                 r"|no\s+more\s+than|nothing\s+more\s+than|not\s+above|not\s+over|not\s+exceeding|not\s+to\s+exceed"
-                r"|not\s+exceed|no\s+pass|not\s+pass|maximum\s+of|maximum|max|at\s+most|budget")
+                r"|not\s+exceed|no\s+pass|not\s+pass|maximum\s+of|maximum|max|at\s+most|budget"
+                r"|chini\s+ya|isizidi\s+ya|isizidi|isipite")  # Swahili: below, not exceeding
 _WEAK_CUES = r"within|up\s*to|i\s+(?:only\s+)?have(?:\s+only|\s+just)?|i\s+get|i\s+got|all\s+i\s+have\s+is"
 _BUDGET = re.compile(
     rf"\b(?:(?P<strong>{_STRONG_CUES})|(?P<weak>{_WEAK_CUES}))"
-    rf"(?:\s+(?:is|of|na|be|about|around|roughly)\b|\s*[:=-])*\s*"
+    rf"(?:\s+(?:is|of|na|be|about|around|roughly|like|ni|yangu|yetu)\b|\s*[:=-])*\s*"
     rf"{_money()}{_NOT_QUANTITY}"
 )
 _BUDGET_AFTER = re.compile(
@@ -141,8 +143,27 @@ _BARE = (
 )
 
 
+# "-5 yards", "minus 5 yards": kept as written, negative, so the order can refuse it rather than read 5
+# ("marigold - 5 yards", with a space after the dash, is a dash).
+_NEGATIVE = re.compile(rf"(?:(?<![\w.,-])-|\bminus\s+)(?P<num>{_NUMBER})\s*(?P<unit>{_UNIT})(?![\w])")
+
+# "half a yard", "6 and a half yards", "one and half yards"
+_HALF = re.compile(rf"{_NOT_AFTER}(?:(?P<num>{_NUMBER}|{_WORD_NUMBER})\s+and\s+(?:a\s+)?half|half(?:\s+an?)?)\s+"
+                   rf"(?P<unit>{_UNIT})(?![\w])")
+
+
 def find_quantities(low: str) -> list[Found]:
     found: list[Found] = []
+    for match in _HALF.finditer(low) if "half" in low else ():
+        whole = _number(match.group("num")) if match.group("num") else 0
+        if whole is not None and whole <= 1_000_000:
+            found.append(Found("quantity", {"amount": whole + 0.5, "unit": UNITS[match.group("unit")]},
+                               match.start(), match.end()))
+    for match in _NEGATIVE.finditer(low) if "-" in low or "minus" in low else ():
+        amount = _number(match.group("num"))
+        if amount is not None:
+            found.append(Found("quantity", {"amount": -amount, "unit": UNITS[match.group("unit")]},
+                               match.start(), match.end()))
     for match in _QUANTITY.finditer(low):
         amount = _number(match.group("num"))
         if amount is not None and amount <= 1_000_000:
@@ -163,9 +184,17 @@ def find_quantities(low: str) -> list[Found]:
 # ---------------------------------------------------------------- option numbers
 
 _OPTION = re.compile(
-    r"(?<![\w#])(?P<cue>number|numba|num|nbr|no\.|no|n°|option|opt|item|design|pic|picture|photo|image|#)\s*"
+    r"(?<![\w#])(?P<cue>number|numba|nambari|namba|num|nbr|nos\.|nos|no\.|no|n°|option|opt|item|design|pic|picture"
+    r"|photo|image|#)\s*"
     rf"(?P<nums>\d{{1,2}}(?:\s*(?:,|and|&|n|or|/)\s*\d{{1,2}})*)(?!\d)(?!\s*(?:{_UNIT}|k\b|%|naira|cedis?|bob))"
 )
+# "number two", "option three please"; not "number one customer", "no one", "no two are the same".
+_OPTION_WORD = re.compile(
+    r"(?<![\w#])(?:number|numba|nambari|namba|option|opt|item|design|pic|picture|photo|image)\s+"
+    rf"(?P<word>{'|'.join(sorted(UNITS_WORD_NUMBERS, key=len, reverse=True))})"
+    r"(?=\s*(?:$|[,.!?;:&)]|(?:and|or|n|pls|plz|please|abeg|too|also|biko|tafadhali)\b))"
+)
+_OPTION_WORD_CUES = ("numb", "namb", "opt", "item", "design", "pic", "photo", "image")
 _ORDINAL = re.compile(rf"(?<![\w])(?:(?P<digits>\d{{1,2}})(?:st|nd|rd|th)|(?P<word>{'|'.join(ORDINAL_WORDS)}))\b")
 _ORDINAL_NOUNS = frozenset("one ones option options fabric design pic picture photo image item print".split())
 _ORDINAL_OK_AFTER = frozenset("and or pls please too also abeg is looks dey na".split())
@@ -184,6 +213,8 @@ def find_ordinals(low: str, tokens: list[Token]) -> list[Found]:
             start = match.start() if first else match.start("nums") + number.start()
             found.append(Found("ordinal", value, start, match.start("nums") + number.end()))
             first = False
+    for match in _OPTION_WORD.finditer(low) if any(cue in low for cue in _OPTION_WORD_CUES) else ():
+        found.append(Found("ordinal", UNITS_WORD_NUMBERS[match.group("word")], match.start(), match.end()))
     by_start = {t.start: k for k, t in enumerate(tokens)}
     for match in _ORDINAL.finditer(low):
         k = by_start.get(match.start())

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from grace.tenancy.catalog import Catalog
-from grace.understanding.text import Token, name_words, singular_forms
+from grace.understanding.text import Token, name_words
 from grace.understanding.vocabulary import (
     BASIC_COLOURS,
     COLOUR_SPELLINGS,
     COMMON,
     GENERIC_ATTRIBUTE_WORDS,
     MULTIWORD_COLOURS,
+    SWAHILI_COLOURS,
 )
 
 # Other names of categories: (customer's words, catalog categories they may mean, first one present wins).
@@ -49,6 +50,25 @@ COLOUR_ALIASES: dict[str, tuple[str, ...]] = {
 KIND_ORDER = ("category", "pattern", "colour")
 
 
+def plural_forms(word: str) -> list[str]:
+    """The plural of a catalog word ("lace" -> "laces", "dress" -> "dresses"); none for one that already
+    is a plural ("stripes", "cowrie shells"): "stripess" would make "stress" a near miss of a pattern."""
+    if word.endswith(("ss", "x", "ch", "sh", "z")):
+        return [word + "es"]
+    if word.endswith(("s", "ed")) or len(word) < 3:  # "stripes", "beaded"
+        return []
+    return [word + "s"]
+
+
+def singular_form(word: str) -> str | None:
+    """The singular of a plural catalog word ("stripes" -> "stripe", "dresses" -> "dress"), else None."""
+    if word.endswith(("sses", "xes", "ches", "shes", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return None
+
+
 @dataclass(frozen=True)
 class AttributeMatch:
     kind: str
@@ -68,6 +88,10 @@ class AttributeIndex:
     def words(self) -> frozenset[str]:
         """Every word that is (part of) a category, colour or pattern."""
         return frozenset(w for phrase in self.phrases for w in phrase)
+
+    def single_words(self, kinds: tuple[str, ...] = ("colour", "pattern")) -> dict[str, tuple[str, str]]:
+        """Each one-word phrase of these kinds and what it reads as: "golden" -> ("colour", "gold")."""
+        return {p[0]: hit for p, hit in self.phrases.items() if len(p) == 1 and hit[0] in kinds}
 
     def add(self, phrase: tuple[str, ...] | list[str], kind: str, value: str) -> None:
         phrase = tuple(phrase)
@@ -92,11 +116,11 @@ class AttributeIndex:
                 words = name_words(value)
                 if not words:
                     continue
-                for plural in (words[-1] + "s", words[-1] + "es"):
+                for plural in plural_forms(words[-1]):
                     index.add((*words[:-1], plural), kind, value)
-                for singular in singular_forms(words[-1]):
-                    if singular not in COMMON:  # "checks" -> not "check"
-                        index.add((*words[:-1], singular), kind, value)
+                singular = singular_form(words[-1])
+                if singular and singular not in COMMON:  # "checks" -> not "check"
+                    index.add((*words[:-1], singular), kind, value)
         for kind, aliases, values in (("category", CATEGORY_ALIASES, categories),
                                       ("pattern", PATTERN_ALIASES, patterns)):
             for alias, targets in aliases.items():
@@ -117,15 +141,21 @@ class AttributeIndex:
             for word, owned in sorted(owners.items()):
                 value = owned[0] if len(owned) == 1 else word
                 index.add((word,), kind, value)
-                index.add((word + "s",), kind, value)
+                for plural in plural_forms(word):
+                    index.add((plural,), kind, value)
         for alias, targets in COLOUR_ALIASES.items():
             target = next((t for t in targets if t in colours), None)
             if target:
                 index.add((alias,), "colour", target)
         for colour in (*MULTIWORD_COLOURS, *sorted(BASIC_COLOURS)):
             spelled = COLOUR_SPELLINGS.get(colour, colour)
-            index.add(colour.split(), "colour", spelled if spelled in colours else colour)
-        index.fuzzy_words = sorted(p[0] for p in index.phrases if len(p) == 1 and len(p[0]) >= 5)
+            index.add(colour.split(), "colour", spelled if spelled in colours else spelled)
+        for word, colour in SWAHILI_COLOURS.items():
+            target = next((t for t in (colour, *COLOUR_ALIASES.get(colour, ())) if t in colours), colour)
+            index.add((word,), "colour", target)
+        # Not the Swahili colours: "kijana" (a young man) is no misspelt "kijani".
+        index.fuzzy_words = sorted(p[0] for p in index.phrases
+                                   if len(p) == 1 and len(p[0]) >= 5 and p[0] not in SWAHILI_COLOURS)
         return index
 
 

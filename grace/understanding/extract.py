@@ -51,6 +51,23 @@ def _gaps(text: str, tokens: list[Token]) -> list[str]:
     return gaps
 
 
+def _shop_name_spans(shop_name: tuple[str, ...], tokens: list[Token], joined: list[bool]) -> list[tuple[int, int]]:
+    """Token spans where the customer writes the shop's name, or its first two words or more: "Kente House",
+    "kitenge corner nairobi". Their words name the shop, not a category ("hello Kente House")."""
+    if not shop_name:
+        return []
+    least = min(2, len(shop_name))
+    spans = []
+    for i in range(len(tokens)):
+        k = 0
+        while (k < len(shop_name) and i + k < len(tokens) and tokens[i + k].norm == shop_name[k]
+               and (k == 0 or joined[i + k - 1])):
+            k += 1
+        if k >= least:
+            spans.append((i, i + k))
+    return spans
+
+
 def _candidates(index: TenantIndex, text: str) -> list[tuple[str, Entity]]:
     low = lower_same_length(text)
     tokens = tokenize(text)
@@ -68,9 +85,21 @@ def _candidates(index: TenantIndex, text: str) -> list[tuple[str, Entity]]:
         add("fabric_sku", "fabric", match.sku, tokens[match.start].start, tokens[match.end - 1].end)
     for amount in (*find_budgets(low, index.currency), *find_quantities(low), *find_ordinals(low, tokens)):
         add(amount.kind, amount.kind, amount.value, amount.start, amount.end)
+    shop = _shop_name_spans(index.shop_name, tokens, joined)
+
+    def in_shop_name(start: int, end: int) -> bool:
+        return any(a <= start and end <= b for a, b in shop)
+
+    attributes = [a for a in find_attributes(index.attributes, tokens, joined) if not in_shop_name(a.start, a.end)]
     for match in find_by_name(index.fabrics, tokens, joined):
+        if in_shop_name(match.start, match.end):
+            continue
+        size = match.end - match.start
+        if match.by_attribute and any(a.start <= match.start and match.end <= a.end and a.end - a.start > size
+                                      for a in attributes):
+            continue  # "the emerald green one": a longer colour than the fabric's own word "emerald"
         add("fabric", "fabric", match.sku, tokens[match.start].start, tokens[match.end - 1].end, match.score)
-    for attribute in find_attributes(index.attributes, tokens, joined):
+    for attribute in attributes:
         add(attribute.kind, attribute.kind, attribute.value, tokens[attribute.start].start,
             tokens[attribute.end - 1].end, attribute.score)
     return found

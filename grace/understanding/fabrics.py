@@ -8,8 +8,15 @@ accepted when it settles on one fabric and
   - it holds a distinctive word: one no other fabric's name has, that is no colour, category,
     pattern or everyday word ("marigold", "lagoon"; a place like "lagos" only as "the lagos one"), or
   - it holds two or more words of the name, one of them not everyday ("watamu sunset").
-Colour, category and pattern words alone never name a fabric: "gold" is a colour. Words of places
-after "in", "to", "at" are places ("I live in the rift valley"), and a word after "my name is" a name.
+Colour, category and pattern words alone never name a fabric: "gold" is a colour. The exception is a
+fabric's own colour or pattern word: one only its name has and no other fabric carries as its colour
+or pattern ("ochre" of Ochre Ripple when no fabric is ochre, "champagne" of Champagne Whisper, the only
+champagne one). It tells the name apart like a name word ("I need royal ivory"), and names the fabric
+alone when pointed at or all the message says ("the ochre one", "remove the champagne", "plaid iko?",
+"champagne?"), not when said as a colour ("something ochre", "any champagne lace", "in champagne",
+"the champagne colour"). "blue" of Takpekpe Blue, among many blue fabrics, stays a colour.
+Words of places after "in", "to", "at" or before "side", "state" are places ("I live in the rift
+valley", "like abeokuta side", "how is nairobi"), and a word after "my name is" a name.
 The confidence is rapidfuzz's token-sort ratio of the words against the name's words, times
 0.9 + 0.1 x the share of the name they cover.
 """
@@ -20,11 +27,24 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from grace.tenancy.catalog import Catalog
+from grace.tenancy.catalog import Catalog, Fabric
 from grace.understanding.text import Token, name_words, singular_forms
-from grace.understanding.vocabulary import COMMON, LOCATIVES, PLACES, POINTERS_AFTER, POINTERS_BEFORE
+from grace.understanding.vocabulary import (
+    COLOUR_NOUNS,
+    COLOUR_SPELLINGS,
+    COMMON,
+    LOCATIVES,
+    LOCATIVES_AFTER,
+    MESSAGE_FILLERS,
+    OWN_WORD_POINTERS_AFTER,
+    OWN_WORD_POINTERS_BEFORE,
+    PLACES,
+    POINTERS_AFTER,
+    POINTERS_BEFORE,
+)
 
 _SKU_PARTS = re.compile(r"^([a-z]+)[-_ ]?(\d+)$")
+_POINTERS_BUT_IS = POINTERS_BEFORE - {"is"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,7 @@ class FabricMatch:
     end: int    # token index, exclusive
     score: float
     by_sku: bool
+    by_attribute: bool = False  # named only by its own colour or pattern word ("the ochre one")
 
 
 def is_common(word: str) -> bool:
@@ -49,9 +70,12 @@ class FabricIndex:
     sku_numbers: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)  # ("ak", 3) -> (sku, width)
     fuzzy_words: list[str] = field(default_factory=list)
     attribute_words: frozenset[str] = frozenset()
+    own: dict[str, str] = field(default_factory=dict)  # "ochre" -> "AD-003": a fabric's own colour/pattern word
 
     @classmethod
-    def build(cls, catalog: Catalog, attribute_words: frozenset[str]) -> FabricIndex:
+    def build(cls, catalog: Catalog, attribute_words: frozenset[str],
+              attribute_of: dict[str, tuple[str, str]] | None = None) -> FabricIndex:
+        """`attribute_of`: the colour and pattern one word reads as ("golden" -> ("colour", "gold"))."""
         index = cls(attribute_words=attribute_words)
         owners: dict[str, set[str]] = {}
         for fabric in catalog.fabrics:
@@ -71,6 +95,7 @@ class FabricIndex:
                 index.sku_numbers.setdefault((parts.group(1), int(parts.group(2))), (fabric.sku, len(parts.group(2))))
         index.owners = {w: frozenset(s) for w, s in owners.items()}
         index.fuzzy_words = sorted(w for w in index.owners if len(w) >= 5 and not is_common(w))
+        index.own = _own_words(catalog, index.owners, attribute_of or {})
         return index
 
     def kind(self, word: str) -> str:
@@ -84,10 +109,32 @@ class FabricIndex:
         return "name"
 
 
+def _carries(fabric: Fabric, kind: str, value: str) -> bool:
+    """Whether the fabric is of this colour or pattern ("emerald" also for an "emerald green" fabric)."""
+    said = set(name_words(value))
+    values = fabric.colors if kind == "colour" else (fabric.pattern,)
+    return any(v == value or (said and said <= set(name_words(v))) for v in values)
+
+
+def _own_words(catalog: Catalog, owners: dict[str, frozenset[str]],
+               attribute_of: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """The colour and pattern words that are one fabric's own: only its name has the word and no
+    other fabric carries that colour or pattern. "ochre" -> "AD-003"; not "golden" where many are gold."""
+    own: dict[str, str] = {}
+    for word, skus in owners.items():
+        if len(skus) != 1 or word not in attribute_of:
+            continue
+        sku = next(iter(skus))
+        kind, value = attribute_of[word]
+        if all(f.sku == sku or not _carries(f, kind, value) for f in catalog.fabrics):
+            own[word] = sku
+    return own
+
+
 def _word_matches(index: FabricIndex, token: Token) -> dict[str, tuple[str, float]]:
     """The fabrics whose names have this word: sku -> (name word, score 0-100)."""
     hits: dict[str, tuple[str, float]] = {}
-    for form in dict.fromkeys((token.norm, token.base)):
+    for form in dict.fromkeys((token.norm, token.base, COLOUR_SPELLINGS.get(token.norm, token.norm))):
         for sku in index.owners.get(form, ()):
             hits.setdefault(sku, (form, 100.0))
     if hits or token.has_digit:
@@ -108,19 +155,34 @@ def _word_matches(index: FabricIndex, token: Token) -> dict[str, tuple[str, floa
     return hits
 
 
-def _pointed(tokens: list[Token], start: int, end: int, attribute_words: frozenset[str]) -> bool:
+def _pointed(tokens: list[Token], start: int, end: int, attribute_words: frozenset[str],
+             before_words: frozenset[str] = POINTERS_BEFORE) -> bool:
     """A word before or after the span that points at a fabric: "the lagos one", "have garden party"."""
     before = tokens[start - 1].norm if start > 0 else ""
     after = tokens[end].norm if end < len(tokens) else ""
-    return before in POINTERS_BEFORE or after in POINTERS_AFTER or after in attribute_words
+    return before in before_words or after in POINTERS_AFTER or after in attribute_words
 
 
-def _located_or_named(tokens: list[Token], start: int) -> tuple[bool, bool]:
-    """Whether the span follows "in", "to the", ... (a place meant as a place) or "my name is",
-    "called", "I am" (a person)."""
+def _pointed_as_fabric(tokens: list[Token], start: int, end: int) -> bool:
+    """Whether a fabric's own colour or pattern word is meant as the fabric: "the ochre one", "remove the
+    champagne", "plaid iko?", "champagne?"; not "something ochre", "any champagne lace" or "the champagne
+    colour"."""
     before = tokens[start - 1].norm if start > 0 else ""
     before2 = tokens[start - 2].norm if start > 1 else ""
-    located = before in LOCATIVES or (before == "the" and before2 in LOCATIVES)
+    after = tokens[end].norm if end < len(tokens) else ""
+    if after in COLOUR_NOUNS or before in COLOUR_NOUNS or (before == "of" and before2 in COLOUR_NOUNS):
+        return False
+    alone = all(t.norm in MESSAGE_FILLERS for t in (*tokens[:start], *tokens[end:]))
+    return alone or before in OWN_WORD_POINTERS_BEFORE or after in OWN_WORD_POINTERS_AFTER
+
+
+def _located_or_named(tokens: list[Token], start: int, end: int) -> tuple[bool, bool]:
+    """Whether the span follows "in", "to the", ... or comes before "side", "state", ... (a place meant as
+    a place: "like abeokuta side") or follows "my name is", "called", "I am" (a person)."""
+    before = tokens[start - 1].norm if start > 0 else ""
+    before2 = tokens[start - 2].norm if start > 1 else ""
+    after = tokens[end].norm if end < len(tokens) else ""
+    located = before in LOCATIVES or (before == "the" and before2 in LOCATIVES) or after in LOCATIVES_AFTER
     named = before in ("called", "named", "im") or (before, before2) in (("is", "name"), ("am", "i"))
     return located, named
 
@@ -145,10 +207,15 @@ def _span_match(index: FabricIndex, tokens: list[Token], start: int, end: int,
     name = index.names[sku]
     kinds = {w: index.kind(w) for w in words}
     pointed = _pointed(tokens, start, end, index.attribute_words)
-    telling = [w for w, k in kinds.items() if k in ("name", "place")]
-    distinctive = [w for w in telling if len(index.owners.get(w, ())) == 1 and (kinds[w] == "name" or pointed)]
+    # "how much is amboseli" asks about a fabric, "how is nairobi treating you" about a city
+    how_is = start > 1 and tokens[start - 1].norm == "is" and tokens[start - 2].norm in ("how", "hows")
+    place_pointed = _pointed(tokens, start, end, index.attribute_words, _POINTERS_BUT_IS) if how_is else pointed
+    own = {w for w in words if index.own.get(w) == sku}
+    telling = [w for w, k in kinds.items() if k in ("name", "place") or w in own]
+    distinctive = [w for w in telling if len(index.owners.get(w, ())) == 1 and (
+        kinds[w] == "name" or (place_pointed if kinds[w] == "place" else _pointed_as_fabric(tokens, start, end)))]
     is_full = set(name) <= set(words)
-    located, named = _located_or_named(tokens, start)
+    located, named = _located_or_named(tokens, start, end)
     if located and all(kinds[w] != "name" for w in words):
         return None  # "I live in the rift valley", "deliver to lagos"
     if named and not is_full:
@@ -165,7 +232,8 @@ def _span_match(index: FabricIndex, tokens: list[Token], start: int, end: int,
     meant = " ".join(w for w in name if w in words) or " ".join(words)
     coverage = len(set(words) & set(name)) / len(name) if name else 1.0
     score = fuzz.token_sort_ratio(said, meant) / 100 * (0.9 + 0.1 * coverage)
-    return FabricMatch(sku, start, end, round(score, 3), by_sku=False)
+    by_attribute = all(kinds[w] == "attribute" for w in words)
+    return FabricMatch(sku, start, end, round(score, 3), by_sku=False, by_attribute=by_attribute)
 
 
 def find_by_name(index: FabricIndex, tokens: list[Token], joined: list[bool]) -> list[FabricMatch]:

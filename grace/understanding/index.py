@@ -15,6 +15,7 @@ from grace.tenancy.registry import Promotion, Tenant
 from grace.understanding.attributes import AttributeIndex
 from grace.understanding.codes import CodeIndex
 from grace.understanding.fabrics import FabricIndex
+from grace.understanding.text import name_words
 from grace.understanding.vocabulary import GENERIC_ATTRIBUTE_WORDS
 
 MAX_TENANTS = 256
@@ -30,19 +31,23 @@ class TenantIndex:
     attributes: AttributeIndex
     fabrics: FabricIndex
     codes: CodeIndex
+    tenant_name: str = ""                 # "Kente House Accra"
+    shop_name: tuple[str, ...] = ()      # ("kente", "house", "accra"): its words name the shop, not a category
 
     @classmethod
     def build(cls, tenant: Tenant) -> TenantIndex:
         attributes = AttributeIndex.build(tenant.catalog)
-        fabrics = FabricIndex.build(tenant.catalog, attributes.words | GENERIC_ATTRIBUTE_WORDS)
+        fabrics = FabricIndex.build(tenant.catalog, attributes.words | GENERIC_ATTRIBUTE_WORDS,
+                                    attributes.single_words())
         plain_words = frozenset(fabrics.owners) | attributes.words
         codes = CodeIndex.build([p.code for p in tenant.promotions], tenant.order_prefix, plain_words)
         return cls(tenant.id, tenant.currency, tenant.catalog, tuple(tenant.promotions), tenant.order_prefix,
-                   attributes, fabrics, codes)
+                   attributes, fabrics, codes, tenant.name, tuple(name_words(tenant.name or "")))
 
     def is_for(self, tenant: Tenant) -> bool:
         return (self.catalog is tenant.catalog and self.promotions == tuple(tenant.promotions)
-                and self.order_prefix == tenant.order_prefix and self.currency == tenant.currency)
+                and self.order_prefix == tenant.order_prefix and self.currency == tenant.currency
+                and self.tenant_name == tenant.name)
 
 
 _cache: OrderedDict[str, TenantIndex] = OrderedDict()

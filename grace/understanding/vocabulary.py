@@ -119,9 +119,17 @@ africa london usa uk america
 BASIC_COLOURS = _words("""
 red blue green yellow orange purple pink brown black white grey gray gold golden silver cream ivory beige
 navy teal turquoise maroon burgundy wine peach lilac violet indigo coral mustard khaki tan nude champagne
-magenta fuchsia aqua mint lemon lime olive emerald ochre rust copper bronze multicolour multicolor colourful
+magenta fuchsia aqua mint lemon lime olive emerald ochre ocher rust copper bronze multicolour multicolor colourful
 colorful
 """)
+
+# Colour words in Swahili, read as the English colour ("kitenge ya kijani"). Not "fedha" (silver, also money).
+SWAHILI_COLOURS = {
+    "nyekundu": "red", "bluu": "blue", "buluu": "blue", "samawati": "blue", "kijani": "green", "njano": "yellow",
+    "manjano": "yellow", "nyeusi": "black", "nyeupe": "white", "zambarau": "purple", "waridi": "pink",
+    "pinki": "pink", "kahawia": "brown", "hudhurungi": "brown", "kijivu": "grey", "dhahabu": "gold",
+    "machungwa": "orange", "chungwa": "orange",
+}
 
 # Colours of two words.
 MULTIWORD_COLOURS = (
@@ -131,7 +139,7 @@ MULTIWORD_COLOURS = (
 )
 
 # The spelling a catalog most likely uses for a colour word a customer writes.
-COLOUR_SPELLINGS = {"gray": "grey", "multicolor": "multicolour", "colorful": "colourful"}
+COLOUR_SPELLINGS = {"gray": "grey", "multicolor": "multicolour", "colorful": "colourful", "ocher": "ochre"}
 
 # Words in category and pattern names that say nothing by themselves ("fugu cloth", "border print").
 GENERIC_ATTRIBUTE_WORDS = _words("cloth cloths fabric fabrics print prints material premium super fine quality plain")
@@ -167,3 +175,14 @@ POINTERS_AFTER = _words("one ones print fabric fabrics cloth material design pat
                         "still available avail dey left remaining iko bado ipo")  # "market day still available"
 # Words before a place that say it is where someone is or sends to ("in the rift valley", "at makola market").
 LOCATIVES = _words("in to from at near around via inside outside")
+# ... and after it ("I dey lekki side", "ogun state", "ikeja axis").
+LOCATIVES_AFTER = _words("side axis state county region area mainland island cbd environs")
+# Around a word that is both a colour or pattern and one fabric's own word ("Ochre Ripple", "Amboseli Plaid"),
+# the words that say the fabric is meant: "the ochre one", "remove the champagne", "plaid iko?".
+OWN_WORD_POINTERS_BEFORE = _words("the that this dat dis di d of remove drop cancel")
+OWN_WORD_POINTERS_AFTER = _words("one ones still available avail dey left remaining iko bado ipo fabric cloth material "
+                                 "design")
+# ... or the word is all the message says, but for these: "champagne?", "ochre pls".
+MESSAGE_FILLERS = _words("ok okay kk pls plz please abeg biko tafadhali o oh sir ma madam dear sis bro")
+# ... and the words that say the colour is: "the champagne colour", "a shade of ochre".
+COLOUR_NOUNS = _words("colour color colours colors shade shades tone tones hue")

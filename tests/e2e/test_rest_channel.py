@@ -58,6 +58,8 @@ def test_empty_emoji_and_very_long_messages_all_get_replies(grace):
     assert "didn't get any message" in grace.say(me, "   ")
     assert grace.say(me, "👍🏾")
     assert grace.say(me, "abeg " * 1000)
+    assert grace.say(me, "use my code " + "OWAMBE" * 33 + "10")  # a 200-character code
+    assert grace.say(me, "do you have " + "marigold lace " * 360)  # 5,000 characters naming fabrics
 
 
 def test_one_phone_two_businesses_two_conversations(grace):
