@@ -1,4 +1,4 @@
-"""Small text helpers shared by fabric search and selection parsing."""
+"""Small text helpers for fabric search."""
 from __future__ import annotations
 
 import re
@@ -10,14 +10,6 @@ WORD_NUMBERS = {
     "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
     "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100, "a dozen": 12, "dozen": 12,
 }
-ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "last": -1,
-}
-STOPWORDS = {"the", "a", "an", "of", "and", "with", "for", "i", "want", "one", "yards", "yard",
-             "piece", "pieces", "print", "fabric", "fabrics", "wax", "my", "me", "to", "it", "in", "pls"}
-
-
 def normalise(text: str) -> str:
     """Lower case, word numbers as digits ("ten yards" -> "10 yards")."""
     text = text.lower().replace("’", "'")
