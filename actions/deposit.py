@@ -9,10 +9,11 @@ from actions.base import GraceAction, Turn
 from actions.fabrics import offer
 from actions.ordering import payment_request
 from grace.messaging.inbound import MEDIA_INTENT
-from grace.shop.fabric_search import parse_query
+from grace.shop.fabric_search import query_from
 from grace.shop.orders import OPEN_STATUSES, latest_order, order_by_reference
 from grace.shop.payments import record_proof
 from grace.store.models import Payment
+from grace.understanding import extract
 
 log = logging.getLogger("grace.actions.payments")
 PROOF_TYPES = ("image/", "application/pdf")
@@ -83,7 +84,9 @@ class ActionHandleImage(GraceAction):
         prefs = dict(customer.preferences or {})
         prefs["style_images"] = ([m["url"] for m in media] + prefs.get("style_images", []))[:10]
         customer.preferences = prefs
-        offer(turn, parse_query(turn.metadata.get("caption") or "", turn.tenant.catalog), intro_style=True)
+        # A picture's caption is no message NLU read: the same reader finds what it asks for
+        caption = extract(turn.tenant, str(turn.metadata.get("caption") or ""))
+        offer(turn, query_from((e.entity, e.value) for e in caption), intro_style=True)
 
 
 def order_for_event(turn: Turn):

@@ -6,7 +6,7 @@ import re
 from actions.base import GraceAction, Turn
 from actions.references import referenced
 from grace.shop.customers import remember_preferences
-from grace.shop.fabric_search import FabricQuery, parse_query, search
+from grace.shop.fabric_search import FabricQuery, query_from, search
 from grace.shop.needs import suggest
 from grace.shop.stock import available_stock
 from grace.tenancy.catalog import Fabric
@@ -49,14 +49,9 @@ def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, reasons: dic
 
 def query_of(turn: Turn) -> FabricQuery:
     """The categories, colours and patterns the message asks for, as the catalog names them (found by the
-    catalog-aware entities; the text is read only when the message carries none, e.g. a caption)."""
-    query = FabricQuery(categories=_values(turn, "category"), colors=_values(turn, "colour"),
-                        patterns=_values(turn, "pattern"))
-    return query if not query.is_empty() else parse_query(turn.text, turn.tenant.catalog)
-
-
-def _values(turn: Turn, name: str) -> list[str]:
-    return list(dict.fromkeys(str(e.get("value")) for e in turn.entities(name)))
+    catalog-aware entities)."""
+    entities = sorted(turn.tracker.latest_message.get("entities") or [], key=lambda e: e.get("start") or 0)
+    return query_from((str(e.get("entity")), e.get("value")) for e in entities)
 
 
 def within_budget(turn: Turn, fabrics: list[Fabric]) -> list[Fabric]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from actions.deposit import ActionPaymentVerified
+from actions.deposit import ActionHandleImage, ActionPaymentVerified
 from actions.fabrics import ActionAnswerPrice, ActionCheckAvailability, ActionOfferFabrics
 from actions.feedback import ActionAskFeedbackText
 from actions.greeting import ActionThank
@@ -191,3 +191,23 @@ def test_praise_misread_as_a_request_while_feedback_is_pending_is_kept_as_feedba
     assert "Thank you for the feedback" in said and "team" not in said.split("feedback")[0]
     with session_scope() as session:
         assert [f.text for f in session.execute(select(Feedback)).scalars()] == ["The adire is even finer in person"]
+
+
+def test_a_kind_several_categories_share_shows_all_of_them(grace_env):
+    catalog = get_registry().get("kentehouse").catalog
+    chat = Chat("kentehouse:+233240000011")
+    said = texts(chat.run(ActionOfferFabrics, "show me kente", "browse"))
+    shown = [catalog.get(sku) for sku in chat.slots["offered_skus"]]
+    assert "Here are some kente" in said and "closest" not in said  # asante and ewe kente are kente
+    assert shown and all("kente" in f.category for f in shown)
+    chat.run(ActionOfferFabrics, "any ewe kente with stripes?", "describe_fabric")
+    assert catalog.get(chat.slots["offered_skus"][-1]).category == "ewe kente"
+
+
+def test_a_picture_s_caption_is_read_like_a_message(grace_env):
+    chat = Chat()
+    said = chat.run(ActionHandleImage, "", "share_image",
+                    metadata={"media": [{"url": "file:///style.jpg", "content_type": "image/jpeg"}],
+                              "caption": "i want this style in lace abeg"})
+    offered = [get_registry().get("akanraby").catalog.get(s) for s in chat.slots["offered_skus"]]
+    assert offered and all(f.category == "lace" for f in offered), texts(said)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from grace.money import format_money
-from grace.shop.textmatch import words
 from grace.tenancy.catalog import Fabric
 from grace.tenancy.registry import FaqEntry, Tenant
 
@@ -33,7 +32,7 @@ def asks_about_payment(text: str) -> bool:
 
 
 def _terms(text: str) -> set[str]:
-    return {w for w in words(text) if len(w) > 2 and w not in STOP_WORDS}
+    return {w for w in re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)*", text.lower()) if len(w) > 2 and w not in STOP_WORDS}
 
 
 @lru_cache(maxsize=8192)

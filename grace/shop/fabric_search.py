@@ -1,35 +1,10 @@
 """What fabric a customer asks for, and which catalog fabrics fit it best."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from grace.shop.textmatch import fuzzy_in, normalise, words
 from grace.tenancy.catalog import Catalog, Fabric
-
-# Ways customers name colours, patterns and categories that differ from the catalog's words.
-COLOR_ALIASES = {
-    "wine": ("burgundy", "maroon", "wine"), "burgundy": ("wine", "maroon", "burgundy"),
-    "gold": ("gold", "golden", "yellow"), "golden": ("gold",), "navy": ("navy", "blue"),
-    "indigo": ("indigo", "blue"), "teal": ("teal", "green", "blue"), "cream": ("cream", "ivory", "white"),
-    "ivory": ("ivory", "cream", "white"), "peach": ("peach", "orange", "pink"),
-    "lilac": ("lilac", "purple"), "violet": ("purple",), "grey": ("grey", "gray", "silver"),
-    "gray": ("grey", "gray", "silver"), "silver": ("silver", "grey"), "maroon": ("maroon", "burgundy", "wine"),
-}
-PATTERN_ALIASES = {
-    "flower": "floral", "flowers": "floral", "flowery": "floral", "floral": "floral",
-    "stripe": "stripes", "stripes": "stripes", "striped": "stripes", "lines": "stripes",
-    "geometric": "geometric", "shapes": "geometric", "squares": "geometric", "triangles": "geometric",
-    "dots": "polka dots", "polka": "polka dots", "spots": "polka dots",
-    "tie-dye": "tie-dye", "tie": "tie-dye", "dye": "tie-dye", "abstract": "abstract",
-    "plain": "plain", "embroidered": "embroidered", "embroidery": "embroidered", "beaded": "beaded",
-    "beads": "beaded", "stones": "beaded", "sequin": "sequins", "sequins": "sequins", "chevron": "chevron",
-}
-CATEGORY_ALIASES = {
-    "aso oke": "aso-oke", "asooke": "aso-oke", "aso-oke": "aso-oke", "ankara": "ankara", "ankra": "ankara",
-    "wax": "ankara", "adire": "adire", "kampala": "adire", "tie and dye": "adire", "kente": "kente",
-    "lace": "lace", "laces": "lace", "george": "george", "voile": "voile", "brocade": "brocade",
-    "damask": "brocade",
-}
 
 
 @dataclass
@@ -54,35 +29,26 @@ class FabricQuery:
                    list(data.get("patterns", [])))
 
 
-def parse_query(text: str, catalog: Catalog) -> FabricQuery:
-    """Categories, colours and patterns named in a message, in the catalog's own words."""
-    text = normalise(text)
-    tokens = words(text)
+def query_from(entities: Iterable[tuple[str, object]]) -> FabricQuery:
+    """The query a message's catalog-aware entities make ((entity, value) pairs: grace.understanding
+    found the categories, colours and patterns in the catalog's own words, aliases and typos included)."""
     query = FabricQuery()
-    for phrase, category in CATEGORY_ALIASES.items():
-        if category in catalog.categories and fuzzy_in(phrase, tokens, 0.85) and category not in query.categories:
-            query.categories.append(category)
-    for category in sorted(catalog.categories):
-        if fuzzy_in(category.replace("-", " "), tokens, 0.85) and category not in query.categories:
-            query.categories.append(category)
-    known_colors = catalog.colors
-    for token in tokens:
-        for color in (token, *COLOR_ALIASES.get(token, ())):
-            if color in known_colors and color not in query.colors:
-                query.colors.append(color)
-                break
-        pattern = PATTERN_ALIASES.get(token)
-        if pattern and pattern not in query.patterns:
-            query.patterns.append(pattern)
-    for pattern in catalog.patterns:
-        if fuzzy_in(pattern, tokens, 0.9) and pattern not in query.patterns:
-            query.patterns.append(pattern)
+    for entity, value in entities:
+        found = {"category": query.categories, "colour": query.colors, "pattern": query.patterns}.get(entity)
+        if found is not None and isinstance(value, str) and value not in found:
+            found.append(value)
     return query
+
+
+def _of_kind(fabric: Fabric, categories: list[str]) -> bool:
+    """ "kente" asks for every kind of kente (asante kente, ewe kente); "lace" for lace."""
+    kinds = set(fabric.category.replace("-", " ").split())
+    return any(c == fabric.category or set(c.replace("-", " ").split()) <= kinds for c in categories)
 
 
 def _score(fabric: Fabric, query: FabricQuery) -> int:
     score = 0
-    if fabric.category in query.categories:
+    if _of_kind(fabric, query.categories):
         score += 4
     score += 2 * len(set(fabric.colors).intersection(query.colors))
     if fabric.pattern in query.patterns or any(p in fabric.pattern for p in query.patterns):
@@ -105,7 +71,7 @@ def search(catalog: Catalog, query: FabricQuery, unavailable: set[str],
         return SearchResult(sorted(in_stock, key=lambda f: rank.get(f.sku, len(rank))), exact=True)
 
     def exact(f: Fabric) -> bool:
-        return ((not query.categories or f.category in query.categories)
+        return ((not query.categories or _of_kind(f, query.categories))
                 and (not query.colors or bool(set(f.colors).intersection(query.colors)))
                 and (not query.patterns or any(p in f.pattern for p in query.patterns)))
 
