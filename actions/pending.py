@@ -3,6 +3,8 @@ message may carry after it ("are you open today and how much is the marigold?": 
 
 - A pending feedback question: the answer is kept as feedback, unless the message is clearly another
   request (order status, a question, a fabric...), which is answered instead; the question then drops.
+- A pending "how many?" (a quantity refused or below the minimum): a message that gives an amount and
+  names no fabric answers it for that fabric ("12", "ok 14 yards then"); anything else drops it.
 - A promo code anywhere in the message: applied, or refused with the reason, first. A "yes" (or any
   answer that is not a request of its own) that came with a code gets the fresh summary to confirm,
   so an order is never placed while a code in the same message was ignored.
@@ -16,7 +18,9 @@ from actions.fabrics import ActionCheckAvailability, say_prices
 from actions.feedback import save_feedback
 from actions.info import say_hours
 from actions.references import named
-from actions.selection import take_code
+from actions.selection import only_a_quantity, take_code, update_selection
+from grace.shop.selection import Amount, Mention
+from grace.understanding import only_a_number
 
 # Intents that are a request of their own, answered even while Grace waits for feedback.
 CLEAR_REQUESTS = frozenset({
@@ -55,11 +59,31 @@ def settle(turn: Turn, action_name: str) -> bool:
             save_feedback(turn)
             return True
         turn.set("funnel_stage", "paid")  # they moved on: the question is not asked again
+    asked = turn.slot("quantity_asked")
+    if asked:
+        amount = quantity_answer(turn)
+        fabric = turn.tenant.catalog.get(asked)
+        if amount is not None and fabric is not None:
+            update_selection(turn, [Mention(fabric, 0)], [Amount(float(amount), 0)])
+            return True
+        turn.set("quantity_asked", None)  # they moved on: the question is not asked again
     code = turn.entity("promo_code")
     if code and action_name != "action_apply_promo":
         take_code(turn, str(code), show=turn.intent not in ("select_fabric", "remove_item"))
         return turn.intent not in ANSWERED_AFTER_A_CODE
     return False
+
+
+def quantity_answer(turn: Turn) -> int | float | None:
+    """The amount a message gives when it says nothing else ("14 yards then", "12 pls"): the answer to
+    "how many?" ("10 yards of the Zebra Queen" names a fabric Grace does not know: no answer)."""
+    if any(turn.entities(kind) for kind in ("fabric", "ordinal", "promo_code", "order_ref", "category")):
+        return None
+    quantities = [e.get("value") for e in turn.entities("quantity")]
+    if len(quantities) == 1 and isinstance(quantities[0], dict) and only_a_quantity(turn):
+        amount = quantities[0].get("amount")
+        return amount if isinstance(amount, (int, float)) and not isinstance(amount, bool) else None
+    return only_a_number(turn.text) if not quantities else None
 
 
 _HOURS = re.compile(r"\b(open|opened|close|closed|closing|opening|what time|mnafungua|mnafunga|una dey open)\b", re.I)

@@ -85,35 +85,52 @@ def chosen(turn: Turn, offered: list[str], in_play: list[str]) -> list[Mention]:
     return found
 
 
+# The problems after which Grace waits for a quantity of that fabric ("How many yards of Marigold?",
+# "the minimum is 6 yards"): the next message may be a number alone.
+QUANTITY_PROBLEMS = frozenset({"selection_qty_not_positive", "selection_qty_whole", "selection_qty_absurd",
+                               "selection_below_minimum", "selection_not_enough_stock"})
+
+
+def update_selection(turn: Turn, mentions: list[Mention], quantities: list[Amount]) -> None:
+    """Put the fabrics at their quantities in the cart and show the summary; or say every problem and
+    keep the cart as it was."""
+    catalog = turn.tenant.catalog
+    selection = list(turn.slot("selection") or [])
+    offered = list(turn.slot("offered_skus") or [])
+    parsed = check_selection(mentions, quantities, available_stock(turn.session, turn.tenant))
+    if parsed.problems:
+        example = offered[0] if offered else catalog.fabrics[0].sku if catalog.fabrics else "AB-001"
+        for problem in parsed.problems:
+            key = problem.key
+            if key == "selection_unknown_fabric" and not offered:
+                key = "selection_unknown_fabric_no_list"  # never "a number from my list" when none was shown
+            turn.say(key, example_sku=example, **problem.params)
+        asked = {p.params.get("sku") for p in parsed.problems if p.key in QUANTITY_PROBLEMS}
+        sku = asked.pop() if len(asked) == 1 and len(parsed.problems) == 1 else None
+        turn.set("quantity_asked", sku)
+        if selection:
+            turn.say("selection_kept")
+        elif sku is None:
+            turn.resume()  # a quantity asked for is the question already
+        return
+    turn.set("quantity_asked", None)
+    selection = apply_selection(selection, parsed.items)
+    for fabric in parsed.defaulted:
+        turn.say("selection_defaulted", name=fabric.name, min_qty=fabric.min_qty,
+                 unit=fabric.unit_plural(fabric.min_qty))
+    turn.set("selection", selection)
+    turn.set("last_sku", parsed.items[-1][0].sku)
+    remember_preferences(turn.customer(), skus=[f.sku for f, _ in parsed.items])
+    show_summary(turn, selection, turn.slot("promo_code"))
+
+
 class ActionUpdateSelection(GraceAction):
     action_name = "action_update_selection"
 
     def act(self, turn: Turn) -> None:
-        catalog = turn.tenant.catalog
-        selection = list(turn.slot("selection") or [])
         offered = list(turn.slot("offered_skus") or [])
-        mentions = chosen(turn, offered, offered + [i["sku"] for i in selection])
-        parsed = check_selection(mentions, amounts(turn), available_stock(turn.session, turn.tenant))
-        if parsed.problems:
-            example = offered[0] if offered else catalog.fabrics[0].sku if catalog.fabrics else "AB-001"
-            for problem in parsed.problems:
-                key = problem.key
-                if key == "selection_unknown_fabric" and not offered:
-                    key = "selection_unknown_fabric_no_list"  # never "a number from my list" when none was shown
-                turn.say(key, example_sku=example, **problem.params)
-            if selection:
-                turn.say("selection_kept")
-            else:
-                turn.resume()
-            return
-        selection = apply_selection(selection, parsed.items)
-        for fabric in parsed.defaulted:
-            turn.say("selection_defaulted", name=fabric.name, min_qty=fabric.min_qty,
-                     unit=fabric.unit_plural(fabric.min_qty))
-        turn.set("selection", selection)
-        turn.set("last_sku", parsed.items[-1][0].sku)
-        remember_preferences(turn.customer(), skus=[f.sku for f, _ in parsed.items])
-        show_summary(turn, selection, turn.slot("promo_code"))
+        in_play = offered + [i["sku"] for i in turn.slot("selection") or []]
+        update_selection(turn, chosen(turn, offered, in_play), amounts(turn))
 
 
 class ActionRemoveItem(GraceAction):

@@ -211,3 +211,19 @@ def test_a_picture_s_caption_is_read_like_a_message(grace_env):
                               "caption": "i want this style in lace abeg"})
     offered = [get_registry().get("akanraby").catalog.get(s) for s in chat.slots["offered_skus"]]
     assert offered and all(f.category == "lace" for f in offered), texts(said)
+
+
+def test_how_many_is_answered_by_a_number_alone_and_dropped_by_another_request(grace_env):
+    chat = Chat("kentehouse:+233240000012")
+    chat.run(ActionOfferFabrics, "show me batik", "browse")
+    first = chat.slots["offered_skus"][0]
+    asked = texts(chat.run(ActionUpdateSelection, "number 1, 0 yards", "select_fabric"))
+    assert "How many yards" in asked and "Reply with the number" not in asked
+    summary = texts(chat.run(ActionUpdateSelection, "ok 6 pls", "select_fabric"))
+    assert chat.slots["selection"] == [{"sku": first, "qty": 6}] and "GH₵" in summary
+    chat.run(ActionUpdateSelection, "number 2, 1 yard", "select_fabric")  # below the minimum: asked again
+    assert chat.slots["quantity_asked"] == chat.slots["offered_skus"][1]
+    chat.run(ActionAnswerHours, "what time do you close today", "ask_hours")
+    assert chat.slots["quantity_asked"] is None  # they moved on; a later "12" is no answer to it
+    texts(chat.run(ActionUpdateSelection, "12", "select_fabric"))
+    assert chat.slots["selection"] == [{"sku": first, "qty": 6}]

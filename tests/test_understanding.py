@@ -659,3 +659,13 @@ def test_a_name_of_everyday_words_asked_about_is_the_fabric(shops, message, sku)
 @pytest.mark.parametrize("message", ["what time is sunday service", "it's market day today"])
 def test_the_same_words_in_passing_are_not(shops, message):
     assert of_kind("akanraby", message, "fabric") == []
+
+
+@pytest.mark.parametrize(("message", "number"), [
+    ("12", 12), ("12 pls", 12), ("ok twelve", 12), ("make it 20 then", 20), ("oya 14 yards abeg", 14),
+    ("sawa 8", 8), ("2.5", 2.5), ("6 🙏🏾", 6),
+    ("12 of the marigold", None), ("number 2", None), ("I have 12 children", None), ("AKA-7KQ2M", None), ("", None),
+])
+def test_a_message_that_is_only_a_number(message, number):
+    from grace.understanding import only_a_number
+    assert only_a_number(message) == number

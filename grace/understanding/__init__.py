@@ -3,6 +3,7 @@
     extract(tenant, text) -> list[Entity]     the entities in the first 1,000 characters; never raises
     index_for(tenant) -> TenantIndex          the tenant's index, cached, rebuilt when its files change
     parse_money(text, currency) -> int|None   "5k", "GHS 200", "1500 bob" in minor units (grace.money)
+    only_a_number(text) -> int|float|None     "12 pls", "ok twelve": a message that is a number alone
 
 Each Entity has entity, value, start, end (offsets in the text), confidence and text (the words
 as written); Entity.as_rasa() is the Rasa entity dict. The values:
@@ -33,10 +34,10 @@ only the number for a bare amount); an ordinal's word or its cue and number ("se
 an order reference, a known code, an sku, a budget, a quantity, an ordinal, a fabric name, an unknown
 code, a category, a pattern, a colour, in that order, keep their characters.
 """
-from grace.understanding.amounts import parse_money
+from grace.understanding.amounts import only_a_number, parse_money
 from grace.understanding.extract import EXTRACTOR, Entity, extract, extract_with
 from grace.understanding.index import TenantIndex, clear_cache, index_for
 from grace.understanding.text import MAX_CHARS
 
 __all__ = ["EXTRACTOR", "MAX_CHARS", "Entity", "TenantIndex", "clear_cache", "extract", "extract_with",
-           "index_for", "parse_money"]
+           "index_for", "only_a_number", "parse_money"]

@@ -181,6 +181,20 @@ def find_quantities(low: str) -> list[Found]:
     return found
 
 
+# A whole message that is a number and nothing else: the answer to "how many yards?".
+_FILLER = r"(?:ok(?:ay)?|oya|sawa|sure|then|just|make it|make am|abeg|pls|please|plz|o|oo|na|ni|only|yards?|yds?)"
+_ONLY_A_NUMBER = re.compile(rf"(?:{_FILLER}[\s,]*)*(?P<num>\d{{1,6}}(?:\.\d+)?|{_WORD_NUMBER})"
+                            rf"(?:[\s,]*{_FILLER})*[\s.!🙏🏾👍]*")
+
+
+def only_a_number(text: str) -> int | float | None:
+    """The number when the message is a number and nothing else ("12", "12 pls", "ok twelve", "make it
+    20 then"); None otherwise. Out of context a bare number is no quantity (the extractor leaves it):
+    the dialogue uses this when it has just asked how many."""
+    match = _ONLY_A_NUMBER.fullmatch(text.strip().lower())
+    return _number(match.group("num")) if match else None
+
+
 # ---------------------------------------------------------------- option numbers
 
 _OPTION = re.compile(
