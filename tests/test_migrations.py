@@ -5,6 +5,7 @@ import multiprocessing
 
 import pytest
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from grace.store.db import get_engine, make_engine, session_scope
 from grace.store.migrate import BASELINE, current_revision, differences, downgrade, head_revision, main, upgrade
@@ -59,6 +60,30 @@ def test_downgrade_to_nothing_and_back_again(db_url):
     upgrade(engine)
     with engine.connect() as connection:
         assert differences(connection) == []
+    engine.dispose()
+
+
+def test_accounts_made_before_emails_were_per_business_stay_and_the_rule_becomes_per_business(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine, "0003_accounts")  # an email was unique across all businesses
+    add = text("INSERT INTO users (tenant_id, email, role, password_hash, must_change_password, created_at) "
+               "VALUES (:tenant, 'ada@example.test', 'owner', 'x', 0, '2026-01-02 03:04:05')")
+    with engine.begin() as connection:
+        connection.execute(add, {"tenant": "akanraby"})
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(add, {"tenant": "kentehouse"})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(add, {"tenant": "akanraby"})
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT tenant_id FROM users ORDER BY tenant_id")).scalars().all() == [
+            "akanraby", "kentehouse"]
+    # Down again once no email has accounts at two businesses: unique across them again.
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM users WHERE tenant_id = 'kentehouse'"))
+    downgrade(engine, "0003_accounts")
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(add, {"tenant": "kentehouse"})
     engine.dispose()
 
 

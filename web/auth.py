@@ -1,4 +1,5 @@
-"""Log in (rate-limited), log out, change one's password."""
+"""Log in (rate-limited; choosing the business when one email and password open several), log out,
+change one's password."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -6,12 +7,22 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from grace.store.models import User
-from grace.tenancy.accounts import AccountError, authenticate, set_password
+from grace.store.models import User, utcnow
+from grace.tenancy.accounts import (
+    AccountError,
+    authenticate,
+    check_password,
+    session_token,
+    set_password,
+    user_for_token,
+)
+from grace.tenancy.registry import get_registry
 from web.access import SignedIn
 from web.request_store import db
 
 bp = Blueprint("auth", __name__)
+# The accounts a login may still choose between (business -> session token), kept in the signed session.
+CHOICES = "login_choices"
 
 
 def _safe_next(target: str | None) -> str:
@@ -23,18 +34,44 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # rate-limited by web.app.limit_logins
+    if request.method == "POST" and "tenant" in request.form:
+        return _chosen(request.form["tenant"])
     if request.method == "POST":
-        user = authenticate(db(), request.form.get("email", ""), request.form.get("password", ""))
-        if user is None:
+        users = authenticate(db(), request.form.get("email", ""), request.form.get("password", ""))
+        if not users:
             flash("Wrong email or password.", "error")
             return render_template("login.html", email=request.form.get("email", "")), 401
         db().commit()
-        session.clear()  # a new session at login: nothing planted before it (fixation) survives
-        login_user(SignedIn(user))
-        if user.must_change_password:
-            return redirect(url_for("auth.password"))
-        return redirect(_safe_next(request.args.get("next")))
+        if len(users) == 1:
+            return _sign_in(users[0])
+        # One person with the same password at several businesses: only those are offered, and the
+        # choice is checked against this list, kept where the browser cannot change it.
+        session.clear()
+        session[CHOICES] = {user.tenant_id: session_token(user) for user in users}
+        registry = get_registry()
+        businesses = sorted((registry.get(user.tenant_id).name, user.tenant_id) for user in users)
+        return render_template("login.html", businesses=businesses)
     return render_template("login.html", email="")
+
+
+def _chosen(tenant_id: str):
+    """The business picked after a login that matched several: only one of those the password opened."""
+    token = (session.pop(CHOICES, None) or {}).get(tenant_id)
+    user = user_for_token(db(), token) if isinstance(token, str) else None
+    if user is None:
+        flash("Log in again and choose one of the businesses offered.", "error")
+        return render_template("login.html", email=""), 401
+    return _sign_in(user)
+
+
+def _sign_in(user: User):
+    user.last_login_at = utcnow()
+    db().commit()
+    session.clear()  # a new session at login: nothing planted before it (fixation) survives
+    login_user(SignedIn(user))
+    if user.must_change_password:
+        return redirect(url_for("auth.password"))
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.route("/logout", methods=["POST"])
@@ -48,7 +85,7 @@ def logout():
 def password():
     if request.method == "POST":
         user = db().get(User, current_user.id)
-        if authenticate(db(), user.email, request.form.get("current", "")) is None:
+        if not check_password(user, request.form.get("current", "")):
             flash("The current password is wrong.", "error")
         elif request.form.get("new") != request.form.get("confirm"):
             flash("The new passwords differ.", "error")

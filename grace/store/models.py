@@ -214,10 +214,11 @@ class PendingTurn(Base):
 
 
 class User(Base):
-    """A dashboard account: belongs to one tenant, with a role (owner / ops / viewer)."""
+    """A dashboard account: belongs to one tenant, with a role (owner / ops / viewer). The same email may
+    have an account at several tenants (each its own password and role)."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("email"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
     id = Column(Integer, primary_key=True)
     tenant_id = Column(String(40), nullable=False, index=True)
     email = Column(String(254), nullable=False)

@@ -1,6 +1,8 @@
 """Dashboard accounts and API keys.
 
-A user belongs to one tenant with a role; passwords are kept as argon2id hashes. API keys are
+A user belongs to one tenant with a role; passwords are kept as argon2id hashes. An email is unique
+within a tenant only: the same person may have an account at several businesses, and nothing here
+tells one business about another's accounts. API keys are
 random and long, so a SHA-256 of the key is enough to find and check it (no salt or slow hash
 needed) and the key itself is never stored: it is shown once when created.
 """
@@ -54,8 +56,10 @@ def create_user(session: Session, tenant_id: str, email: str, role: str, passwor
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     check_password_rules(password)
-    if user_by_email(session, email) is not None:
-        raise AccountError(f"{email} already has an account")
+    # Only this tenant's accounts are looked at: an email known at another business gets a separate
+    # account here, with the same answer as a new email, so an owner learns nothing about the others.
+    if user_by_email(session, tenant_id, email) is not None:
+        raise AccountError(f"{email} already has an account here")
     user = User(tenant_id=tenant_id, email=email, role=role, password_hash=_hasher.hash(password),
                 must_change_password=int(must_change_password))
     session.add(user)
@@ -63,23 +67,35 @@ def create_user(session: Session, tenant_id: str, email: str, role: str, passwor
     return user
 
 
-def user_by_email(session: Session, email: str) -> User | None:
-    return session.execute(select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+def user_by_email(session: Session, tenant_id: str, email: str) -> User | None:
+    return session.execute(select(User).where(User.tenant_id == tenant_id, User.email == normalise_email(email))
+                           ).scalar_one_or_none()
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The user when the password is right, else None (same answer for an unknown email)."""
-    user = user_by_email(session, email)
+def _verify(password_hash: str, password: str) -> bool:
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        return _hasher.verify(password_hash, password or "")
     except (VerificationError, InvalidHashError):
-        return None
-    if user is None:
-        return None
+        return False
+
+
+def check_password(user: User, password: str) -> bool:
+    """Whether `password` is the user's (a hash made with older parameters is renewed on the way)."""
+    if not _verify(user.password_hash, password):
+        return False
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = utcnow()
-    return user
+    return True
+
+
+def authenticate(session: Session, email: str, password: str) -> list[User]:
+    """The accounts with this email whose password this is: usually one, several when one person keeps the
+    same password at several businesses, none for a wrong password or an unknown email (which still
+    costs an argon2 verification, so it takes as long as a wrong password)."""
+    users = session.scalars(select(User).where(User.email == normalise_email(email)).order_by(User.id)).all()
+    if not users:
+        _verify(_DUMMY_HASH, password)
+    return [user for user in users if check_password(user, password)]
 
 
 def set_password(user: User, password: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 
 import requests
 
@@ -91,3 +92,42 @@ def test_the_media_route_never_serves_the_folder_above_the_tenants_media(grace):
         answer = connection.getresponse()
         assert answer.status == 404 and b"not for you" not in answer.read(), path
         connection.close()
+
+
+def dashboard_form(browser: requests.Session, grace, path: str, data: dict, page: str) -> requests.Response:
+    """Post a dashboard form as a browser does: with the CSRF token of the page it sits on."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(f"{grace.web}{page}", timeout=30).text)
+    return browser.post(f"{grace.web}{path}", data={**data, "csrf_token": token.group(1)}, timeout=30,
+                        allow_redirects=False)
+
+
+def test_an_owner_cannot_learn_whether_an_email_has_an_account_at_another_business(grace, monkeypatch):
+    monkeypatch.setitem(grace.env, "VICTIM_PW", "kente house secret")
+    monkeypatch.setitem(grace.env, "OWNER_PW", "akanraby owner secret")
+    assert grace.grace_cli("users", "add", "kentehouse", "ada@kente.example", "--role", "owner",
+                           "--password-env", "VICTIM_PW").returncode == 0
+    assert grace.grace_cli("users", "add", "akanraby", "boss@akanraby.example", "--role", "owner",
+                           "--password-env", "OWNER_PW").returncode == 0
+    owner = requests.Session()
+    login = {"email": "boss@akanraby.example", "password": "akanraby owner secret"}
+    assert dashboard_form(owner, grace, "/login", login, "/login").status_code == 302
+    answers, passwords = [], []
+    for email in ("ada@kente.example", "nobody@nowhere.example"):  # an account at Kente House; none anywhere
+        answer = dashboard_form(owner, grace, "/users", {"email": email, "role": "viewer"}, "/users")
+        card = re.search(r'<div class="card secret" role="alert">.*?</div>', answer.text, re.S)
+        once = re.search(r'<code class="once">([^<]+)</code>', answer.text)
+        assert card and once, answer.text
+        passwords.append(once.group(1))
+        answers.append((answer.status_code, card.group(0).replace(email, "EMAIL").replace(once.group(1), "PW")))
+    assert answers[0] == answers[1]
+
+    # The invite made an account of Akanraby: it opens Akanraby only, and Ada's own is untouched.
+    invited = requests.Session()
+    opened = dashboard_form(invited, grace, "/login", {"email": "ada@kente.example", "password": passwords[0]},
+                            "/login")
+    assert opened.headers["Location"] == "/account/password"
+    assert "akanraby · ada@kente.example" in invited.get(f"{grace.web}/account/password", timeout=30).text
+    ada = requests.Session()
+    own = dashboard_form(ada, grace, "/login", {"email": "ada@kente.example", "password": "kente house secret"},
+                         "/login")
+    assert own.headers["Location"] == "/" and "Kente House Accra" in ada.get(f"{grace.web}/", timeout=30).text
