@@ -118,6 +118,9 @@ async def keep_media(provider: Provider, tenant: Tenant, media: MediaRef) -> tup
     except ProviderError as exc:
         log.warning("media %s for %s could not be fetched: %s", media.ref, tenant.id, exc)
         return None, "media_download_failed"
+    except MediaRejected as exc:  # too large: refused while downloading, before it was all read
+        log.info("media refused for %s: %s", tenant.id, exc)
+        return None, exc.reason
     try:  # the type the sender declared, else the one the download reported
         stored = await off_loop(save_media, tenant.id, data, media.content_type or content_type)
     except MediaRejected as exc:

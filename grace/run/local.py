@@ -13,8 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -114,9 +116,35 @@ def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, 
                  {"GRACE_RASA_HOST": host, **env}, log_dir)  # the REST channel asks for a token when exposed
 
 
-def spawn_companions(env: dict[str, str], log_dir: Path) -> list[subprocess.Popen]:
-    """The outbox worker, the webhook gateway and the dashboard (grace/run/processes.py): one each per run."""
-    return [spawn(c.name, [sys.executable, "-m", c.module], env, log_dir) for c in COMPANIONS]
+def spawn_companions(env: dict[str, str], log_dir: Path, started: list[subprocess.Popen]) -> list[subprocess.Popen]:
+    """The outbox worker, the webhook gateway and the dashboard (grace/run/processes.py): one each per run,
+    each added to `started` as it starts. Returns them."""
+    companions = []
+    for c in COMPANIONS:
+        with signals_held():
+            companions.append(process := spawn(c.name, [sys.executable, "-m", c.module], env, log_dir))
+            started.append(process)
+    return companions
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM held back until the block is done, then acted on as they would have been: around
+    starting a server and recording it, so that none a stop must end is ever running unrecorded (a Ctrl-C
+    inside Popen would lose the child it had just started)."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    held: list[int] = []
+    kept = {sig: signal.signal(sig, lambda number, _: held.append(number)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+        for number in dict.fromkeys(held):
+            signal.raise_signal(number)
 
 
 def companions_up(companions: list[subprocess.Popen], env: dict[str, str]) -> bool:
@@ -139,9 +167,16 @@ def start(var_dir: Path, rasa_port: int, actions_port: int, host: str = "127.0.0
     if taken:
         raise RuntimeError("Grace cannot start: " + "; ".join(taken) + ". Stop it (kill <pid>) or choose other ports.")
     endpoints = write_endpoints(var_dir, actions_port)
-    actions = spawn_actions("actions", actions_port, env, log_dir)
-    rasa = spawn_rasa("rasa", rasa_port, host, endpoints, env, log_dir)
-    processes = [actions, rasa, *spawn_companions(env, log_dir)]
+    processes: list[subprocess.Popen] = []
+    try:
+        with signals_held():
+            processes.append(actions := spawn_actions("actions", actions_port, env, log_dir))
+        with signals_held():
+            processes.append(rasa := spawn_rasa("rasa", rasa_port, host, endpoints, env, log_dir))
+        spawn_companions(env, log_dir, processes)
+    except BaseException:  # a spawn failed, or Ctrl-C: what started so far stops
+        stop_for_good(processes)
+        raise
     await_or_stop(processes, lambda: wait_until_up(f"http://127.0.0.1:{actions_port}/health", actions, 60)
                   and companions_up(processes[2:], env)
                   and wait_until_up(f"http://127.0.0.1:{rasa_port}/webhooks/rest/", rasa, RASA_LOAD_S),
@@ -155,11 +190,10 @@ def await_or_stop(processes: list[subprocess.Popen], ready: Callable[[], bool], 
     try:
         ok = ready()
     except BaseException:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        stop(processes)
+        stop_for_good(processes)
         raise
     if not ok:
-        stop(processes)
+        stop_for_good(processes)
         raise RuntimeError(f"{what} did not start; see the logs in {log_dir}/")
 
 
@@ -178,6 +212,19 @@ def stop(processes: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             _signal_group(process, signal.SIGKILL)
             process.wait()
+
+
+def stop_for_good(processes: list[subprocess.Popen]) -> None:
+    """stop(), which a second Ctrl-C or SIGTERM (or the group-wide signal a process manager sends) must not cut
+    short: the servers run in sessions of their own and would be left running, holding their ports. The
+    signals count again afterwards."""
+    kept = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stop(processes)
+    finally:
+        for sig, handler in kept.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:

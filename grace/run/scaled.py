@@ -77,23 +77,28 @@ def start(var_dir: Path, rasa_port: int, replicas: int = 2, host: str = "127.0.0
     env["GRACE_RASA_HOST"] = host  # the replicas are reached through the balancer: its host is theirs outward
     started: list[Replica] = []
     cluster = Cluster(started)
+    spawned: list[subprocess.Popen] = []  # each process the moment it starts (signals_held), for a stop meanwhile
     try:
         for n in range(1, replicas + 1):
             actions_port, own_port = free_port(), free_port()
             endpoints = local.write_endpoints(var_dir, actions_port, name=f"endpoints-{n}")
             if n == 1:
                 prepare_shared_tables(endpoints, env, log_dir)
-            actions = local.spawn_actions(f"actions-{n}", actions_port, env, log_dir)
-            rasa = local.spawn_rasa(f"rasa-{n}", own_port, "127.0.0.1", endpoints, env, log_dir)
+            with local.signals_held():
+                spawned.append(actions := local.spawn_actions(f"actions-{n}", actions_port, env, log_dir))
+            with local.signals_held():
+                spawned.append(rasa := local.spawn_rasa(f"rasa-{n}", own_port, "127.0.0.1", endpoints, env, log_dir))
             started.append(Replica(own_port, actions_port, rasa, actions))
         upstreams = [arg for r in started for arg in ("--upstream", f"http://127.0.0.1:{r.rasa_port}")]
-        cluster.balancer = local.spawn("balancer", [sys.executable, "-m", "grace.run.balancer", "--host", host,
-                                                     "--port", str(rasa_port), *upstreams], env, log_dir)
-        cluster.companions = local.spawn_companions(env, log_dir)
-    except BaseException:  # a spawn failed, or Ctrl-C: what started so far stops
-        stop(cluster)
+        with local.signals_held():
+            spawned.append(balancer := local.spawn("balancer", [
+                sys.executable, "-m", "grace.run.balancer", "--host", host, "--port", str(rasa_port), *upstreams],
+                env, log_dir))
+        cluster.balancer = balancer
+        cluster.companions = local.spawn_companions(env, log_dir, spawned)
+    except BaseException:  # a spawn failed, or Ctrl-C or SIGTERM: what started so far stops
+        local.stop_for_good(spawned)
         raise
-    balancer = cluster.balancer
     local.await_or_stop(cluster.processes, lambda: (
         all(local.wait_until_up(f"http://127.0.0.1:{r.actions_port}/health", r.actions, 60) for r in started)
         and local.companions_up(cluster.companions, env)

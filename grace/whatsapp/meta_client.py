@@ -12,6 +12,7 @@ from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text, template_text
 from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
+from grace.whatsapp.media_download import download
 from grace.whatsapp.provider import MediaRef, Template
 from grace.whatsapp.sessions import LoopSession
 
@@ -50,7 +51,8 @@ class MetaClient:
         return (json.loads(raw).get("messages") or [{}])[0].get("id", "")
 
     async def fetch_media(self, media_id: str) -> tuple[bytes, str]:
-        """A media id → its URL (Graph) → the bytes, both with the token."""
+        """A media id → its URL (Graph) → the bytes, both with the token; MediaRejected past the limit
+        (media_download.py)."""
         status, raw, _ = await request_with_retry(self._sessions.get(), "GET",
                                                   f"{self.base_url}/{self.version}/{media_id}",
                                                   headers=self._headers)
@@ -60,10 +62,7 @@ class MetaClient:
         url = str(info.get("url") or "")
         if not credentials_may_go_to(url, self.base_url, MEDIA_HOSTS):
             raise ProviderError(0, f"media URL on an unexpected host: {url[:120]}")
-        status, data, content_type = await request_with_retry(self._sessions.get(), "GET", url,
-                                                              headers=self._headers)
-        if status >= 300:
-            raise ProviderError(status, data[:300].decode("utf-8", "replace"))
+        data, content_type = await download(self._sessions.get(), url, headers=self._headers)
         return data, info.get("mime_type") or content_type
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from grace.whatsapp.formatting import (
     template_text,
 )
 from grace.whatsapp.http import ProviderError, credentials_may_go_to, request_with_retry
+from grace.whatsapp.media_download import download
 from grace.whatsapp.provider import MediaRef, Template, template_for
 from grace.whatsapp.sessions import LoopSession
 
@@ -62,12 +63,10 @@ class TwilioClient:
         return json.loads(raw).get("sid", "")
 
     async def fetch_media(self, url: str) -> tuple[bytes, str]:
-        """Download a customer's media; the account's credentials go only to Twilio's own host."""
+        """Download a customer's media (Twilio redirects to its CDN); the account's credentials go only to
+        Twilio's own host. MediaRejected past the limit (media_download.py)."""
         auth = self._auth if credentials_may_go_to(url, self.base_url, (".twilio.com",)) else None
-        status, raw, content_type = await request_with_retry(self._sessions.get(), "GET", url, auth=auth)
-        if status >= 300:
-            raise ProviderError(status, raw[:300].decode("utf-8", "replace"))
-        return raw, content_type
+        return await download(self._sessions.get(), url, auth=auth)
 
     async def close(self) -> None:
         await self._sessions.close()

@@ -5,7 +5,9 @@ message Meta would reject fails in tests too, instead of only in production. It 
 phone number id it does not know (400, code 100 / subcode 33), and a template send whose parameters
 do not fit a template it was given (132000 count mismatch, 132012 header format, 132001 unknown
 name or language). Media sends: image, audio and document (id or link; documents may carry a
-filename and a caption).
+filename and a caption). Media downloads: the file's metadata (URL, type, size, sha256), then its bytes,
+both with the token; ``add_large_media`` serves a file too large to hold, framed as a test asks
+(``LargeFile``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from tests.fakes.twilio_api import HTTPFake, Reply
+from tests.fakes.twilio_api import HTTPFake, LargeFile, Reply
 
 __all__ = [
     "DEFAULT_PHONE_NUMBER_IDS",
@@ -462,7 +464,8 @@ class FakeMetaGraph(HTTPFake):
         self.access_token = access_token
         self.phone_number_ids = {str(number_id) for number_id in phone_number_ids}
         self.refuse_unknown_templates = refuse_unknown_templates
-        self._media: dict[str, tuple[bytes, str]] = {}
+        self._media: dict[str, tuple[bytes, str] | LargeFile] = {}
+        self._digests: dict[str, str] = {}  # a large file's sha256, made once
         self._templates: dict[str, list[MetaTemplate]] = {}
         for template in templates:
             self._register(template)
@@ -501,6 +504,24 @@ class FakeMetaGraph(HTTPFake):
             self._media[media_id] = (bytes(content), mime_type)
         return media_id
 
+    def add_large_media(self, size: int, mime_type: str, served_as: str = "length") -> str:
+        """A media id whose file is ``size`` bytes, made as it is sent and framed as ``served_as`` says
+        (``LargeFile``); its metadata tells the true size. How far each download went is in
+        ``wait_for_downloads``."""
+        media_id = str(secrets.randbelow(9 * 10**15) + 10**15)
+        with self._cond:
+            self._media[media_id] = LargeFile(size, mime_type, served_as)
+        return media_id
+
+    def _digest(self, media_id: str, large: LargeFile) -> str:
+        with self._cond:
+            known = self._digests.get(media_id)
+        if known is None:
+            known = large.sha256()
+            with self._cond:
+                self._digests[media_id] = known
+        return known
+
     def _authorised(self, headers: Message) -> bool:
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
@@ -530,16 +551,22 @@ class FakeMetaGraph(HTTPFake):
             return _graph_error(
                 404, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist"
             )
-        content, mime_type = stored
-        if path.startswith("/media-download/"):
-            return Reply(200, content, mime_type)
+        if isinstance(stored, LargeFile):
+            if path.startswith("/media-download/"):
+                return stored.reply()
+            mime_type, size, digest = stored.content_type, stored.size, self._digest(media_id, stored)
+        else:
+            content, mime_type = stored
+            if path.startswith("/media-download/"):
+                return Reply(200, content, mime_type)
+            size, digest = len(content), hashlib.sha256(content).hexdigest()
         return Reply.json(
             200,
             {
                 "url": f"{self.base_url}/media-download/{media_id}",
                 "mime_type": mime_type,
-                "sha256": hashlib.sha256(content).hexdigest(),
-                "file_size": len(content),
+                "sha256": digest,
+                "file_size": size,
                 "id": media_id,
                 "messaging_product": "whatsapp",
             },

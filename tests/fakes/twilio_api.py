@@ -3,21 +3,28 @@
 Tests talk to it over a socket so the production HTTP client, auth headers, form encoding and retry
 logic are exercised exactly as against api.twilio.com. Only the standard library is used, so the
 fake cannot silently share a bug with the ``twilio`` package it is meant to check.
+
+Media too large to hold (``LargeFile``) are generated as they are sent, framed as a test asks: an honest
+Content-Length, chunked with none, a Content-Length that lies low, gzip that inflates past its length, or
+a slow drip; the fake records how much it sent before the client went away (``wait_for_downloads``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
 import re
 import secrets
 import threading
+import time
 import traceback
+import zlib
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import formatdate
@@ -28,7 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from typing_extensions import Self
 
-__all__ = ["FakeTwilio", "HTTPFake", "Reply", "twilio_form", "twilio_signature"]
+__all__ = ["FakeTwilio", "HTTPFake", "LargeFile", "Reply", "twilio_form", "twilio_signature"]
 
 TWILIO_API_VERSION = "2010-04-01"
 MAX_BODY_CHARS = 1600
@@ -53,10 +60,112 @@ class Reply:
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     reason: str = ""  # why a fake refused, for its records only (never sent)
+    stream: Stream | None = None  # a large body sent piece by piece instead of ``body``
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
         return cls(status, json.dumps(payload).encode(), "application/json", dict(headers or {}))
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A body sent piece by piece and never held whole (a large file, made as it goes out)."""
+
+    pieces: Callable[[], Iterator[bytes]]
+    total: int  # the bytes ``pieces`` yields in all
+    length: int | None  # the Content-Length announced; None: chunked transfer coding (HTTP/1.1)
+    interval: float = 0.0  # a pause before each piece: a slow drip, or a pace that shows where a client stopped
+
+
+PIECE = 64 * 1024
+MIB = 1024 * 1024
+SHORT_LENGTH = 1024  # what a "short" file announces, whatever follows
+DRIP_PIECE, DRIP_INTERVAL = 1024, 0.2
+GZIP_INTERVAL = 0.005  # per compressed piece (a MiB inflated): a client that stops is seen to stop
+SIGNATURES = {"image/jpeg": b"\xff\xd8\xff\xe0", "image/png": b"\x89PNG\r\n\x1a\n", "application/pdf": b"%PDF-1.4\n",
+              "audio/ogg": b"OggS", "image/webp": b"RIFF\x00\x00\x00\x00WEBP"}
+SERVED_AS = ("length", "chunked", "short", "gzip", "drip")
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, no time, unknown OS
+
+
+@functools.cache
+def _deflated_mib() -> bytes:
+    """A MiB of zeros as raw deflate ending in a full flush: the same bytes every time, so a stream of them
+    (then a final empty block) inflates to as many MiB as it has copies."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(bytes(MIB)) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
+@dataclass(frozen=True)
+class LargeFile:
+    """``size`` bytes of a file of this type (its signature, then zeros), made as they are sent.
+
+    ``served_as`` says how the body goes out: "length" with an honest Content-Length; "chunked" with
+    none (chunked transfer coding); "short" with a Content-Length of 1 KiB that lies low, then all of it;
+    "gzip" gzip-encoded (zeros only, ``size`` in whole MiB): the Content-Length is the
+    compressed size, about a thousandth of what the client inflates, sent a MiB's worth every 5 ms;
+    "drip" with an honest length, 1 KiB every 0.2 s (never in time).
+    """
+
+    size: int
+    content_type: str
+    served_as: str = "length"
+
+    def __post_init__(self) -> None:
+        if self.served_as not in SERVED_AS:
+            raise ValueError(f"served_as must be one of {SERVED_AS}, not {self.served_as!r}")
+        if self.size < 1:
+            raise ValueError("a large file has at least one byte")
+        if self.served_as == "gzip" and self.size % MIB:
+            raise ValueError("a gzip-served file is whole MiB of zeros")
+
+    @property
+    def content(self) -> Iterator[bytes]:
+        """The file itself, piece by piece (what a client that read it all would hold)."""
+        if self.served_as == "gzip":
+            for _ in range(self._mibs):
+                yield bytes(MIB)
+            return
+        head = SIGNATURES.get(self.content_type, b"")[: self.size]
+        step = DRIP_PIECE if self.served_as == "drip" else PIECE
+        zeros = bytes(step)
+        yield head + zeros[: min(step, self.size) - len(head)]
+        for start in range(step, self.size, step):
+            yield zeros[: min(step, self.size - start)]
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for piece in self.content:
+            digest.update(piece)
+        return digest.hexdigest()
+
+    @property
+    def _mibs(self) -> int:
+        return self.size // MIB
+
+    def reply(self) -> Reply:
+        headers: dict[str, str] = {}
+        if self.served_as == "gzip":
+            headers["Content-Encoding"] = "gzip"
+            total = len(_GZIP_HEADER) + self._mibs * len(_deflated_mib()) + 2 + 8
+            stream = Stream(self._gzip, total, total, GZIP_INTERVAL)
+        elif self.served_as == "chunked":
+            stream = Stream(lambda: self.content, self.size, None)
+        elif self.served_as == "short":
+            stream = Stream(lambda: self.content, self.size, SHORT_LENGTH)
+        elif self.served_as == "drip":
+            stream = Stream(lambda: self.content, self.size, self.size, DRIP_INTERVAL)
+        else:
+            stream = Stream(lambda: self.content, self.size, self.size)
+        return Reply(200, b"", self.content_type, headers, stream=stream)
+
+    def _gzip(self) -> Iterator[bytes]:
+        block, crc = _deflated_mib(), 0
+        for index in range(self._mibs):
+            crc = zlib.crc32(bytes(MIB), crc)
+            yield _GZIP_HEADER + block if index == 0 else block
+        size = (self._mibs * MIB) & 0xFFFFFFFF
+        yield b"\x03\x00" + crc.to_bytes(4, "little") + size.to_bytes(4, "little")  # final empty block, trailer
 
 
 class _Server(ThreadingHTTPServer):
@@ -83,6 +192,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self.server.fake._handle(self.command, self.path, self.headers, body)
         except Exception:  # a bug in the fake must surface in the test, not as a hung client
             reply = Reply.json(500, {"fake_error": traceback.format_exc()})
+        if reply.stream is not None:
+            self._send_stream(reply, reply.stream)
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -93,6 +205,44 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    def _send_stream(self, reply: Reply, stream: Stream) -> None:
+        """Headers, then the pieces until all are sent or the client goes away; the fake records how far it got."""
+        chunked = stream.length is None
+        if chunked:
+            self.protocol_version = "HTTP/1.1"  # chunked transfer coding is HTTP/1.1's
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(stream.length))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        fake = self.server.fake
+        record: dict[str, Any] = {"path": urlsplit(self.path).path, "announced": stream.length,
+                                  "total": stream.total, "sent": 0, "complete": False}
+        started = time.monotonic()
+        try:
+            if self.command != "HEAD":
+                for piece in stream.pieces():
+                    if stream.interval and fake._stopping.wait(stream.interval):
+                        break
+                    if chunked:
+                        self.wfile.write(b"%x\r\n" % len(piece))
+                    self.wfile.write(piece)
+                    if chunked:
+                        self.wfile.write(b"\r\n")
+                    record["sent"] += len(piece)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            record["complete"] = record["sent"] == stream.total
+        except OSError:  # the client went away (reset, broken pipe): `sent` says how far it let us get
+            pass
+        record["seconds"] = round(time.monotonic() - started, 3)
+        fake._record_download(record)
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -121,6 +271,8 @@ class HTTPFake:
         self._counts: dict[str, int] = {}  # messages per recipient, for cheap waiting
         self._requests: list[dict[str, Any]] = []
         self._failures: deque[tuple[int, int | None]] = deque()
+        self._downloads: list[dict[str, Any]] = []  # large files sent, as far as they went
+        self._stopping = threading.Event()  # ends drips and paced files when the fake stops
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -129,6 +281,7 @@ class HTTPFake:
         """Bind an OS-chosen port on loopback and serve from a daemon thread."""
         if self._server is not None:
             raise RuntimeError(f"{type(self).__name__} already started")
+        self._stopping.clear()
         self._server = _Server(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -143,6 +296,7 @@ class HTTPFake:
         """Stop serving and release the port; safe to call twice."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        self._stopping.set()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -183,8 +337,9 @@ class HTTPFake:
             self._failures.extend([(status, retry_after)] * count)
 
     def clear(self) -> None:
-        """Forget messages, requests and pending injected failures (stored media is kept)."""
+        """Forget messages, requests, downloads and pending injected failures (stored media is kept)."""
         with self._cond:
+            self._downloads.clear()
             self._messages.clear()
             self._requests.clear()
             self._failures.clear()
@@ -209,6 +364,27 @@ class HTTPFake:
         """Block (without polling) until `recipient` has at least `count` messages; False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: self._counts.get(recipient, 0) >= count, timeout=timeout)
+
+    @property
+    def downloads(self) -> list[dict[str, Any]]:
+        """A snapshot of the large files sent so far, each once its sending ended (see ``wait_for_downloads``)."""
+        with self._cond:
+            return list(self._downloads)
+
+    def wait_for_downloads(self, count: int = 1, timeout: float = 15) -> list[dict[str, Any]]:
+        """Block until the sending of ``count`` large files ended, all sent or the client gone. Each record:
+        path, announced (the Content-Length; None when chunked), total (the bytes the body takes on the wire),
+        sent (handed to the socket before it failed: the client read at most that much), complete, seconds."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._downloads) >= count, timeout=timeout):
+                raise AssertionError(f"{type(self).__name__}: {count} download(s) did not end within {timeout}s; "
+                                     f"ended: {self._downloads!r}")
+            return list(self._downloads)
+
+    def _record_download(self, record: dict[str, Any]) -> None:
+        with self._cond:
+            self._downloads.append(record)
+            self._cond.notify_all()
 
     def _take_failure(self) -> tuple[int, int | None] | None:
         with self._cond:
@@ -342,10 +518,14 @@ _MESSAGES_PATH = re.compile(rf"^/{TWILIO_API_VERSION}/Accounts/([^/]+)/Messages\
 _MEDIA_PATH = re.compile(
     rf"^/{TWILIO_API_VERSION}/Accounts/[^/]+/Messages/MM[0-9a-f]{{32}}/Media/ME[0-9a-f]{{32}}$"
 )
+_CDN_PATH = re.compile(r"^/media-cdn/[0-9a-f]{48}$")  # stands for the signed, short-lived URL Twilio redirects to
 
 
 class FakeTwilio(HTTPFake):
     """Twilio's ``Messages.json`` create endpoint and authenticated media downloads.
+
+    A media URL answers with the file, or (``redirect=True``, as Twilio does) with a 307 to a signed
+    URL of its CDN that needs no credentials; an unknown signed URL is refused (403).
 
     Content API sends are judged as Twilio does (``_check_content``). One deliberate difference: for a
     registered template, ContentVariables must name exactly its variables. Twilio fills a missing one
@@ -368,7 +548,8 @@ class FakeTwilio(HTTPFake):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.refuse_unknown_content = refuse_unknown_content
-        self._media: dict[str, tuple[bytes, str]] = {}
+        self._media: dict[str, tuple[bytes, str] | LargeFile] = {}  # by the path that serves it
+        self._redirects: dict[str, str] = {}  # media path -> the CDN path it redirects to
         self._content: dict[str, frozenset[str]] = {}
         for sid, variables in (content_templates or {}).items():
             self.add_content_template(sid, variables)
@@ -384,12 +565,23 @@ class FakeTwilio(HTTPFake):
         with self._cond:
             self._content[sid] = keys
 
-    def add_media(self, content: bytes, content_type: str) -> str:
+    def add_media(self, content: bytes, content_type: str, redirect: bool = False) -> str:
         """Store bytes and return the full URL Twilio would put in an inbound ``MediaUrl0``."""
+        return self._add(f"/media-cdn/{secrets.token_hex(24)}" if redirect else None, (bytes(content), content_type))
+
+    def add_large_media(self, size: int, content_type: str, served_as: str = "length", redirect: bool = False) -> str:
+        """A media URL whose file is ``size`` bytes, made as it is sent and framed as ``served_as`` says
+        (``LargeFile``); how far each download went is in ``wait_for_downloads``."""
+        large = LargeFile(size, content_type, served_as)
+        return self._add(f"/media-cdn/{secrets.token_hex(24)}" if redirect else None, large)
+
+    def _add(self, cdn_path: str | None, media: tuple[bytes, str] | LargeFile) -> str:
         message_sid, media_sid = _new_sid("MM"), _new_sid("ME")
         path = f"/{TWILIO_API_VERSION}/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
         with self._cond:
-            self._media[path] = (bytes(content), content_type)
+            if cdn_path is not None:
+                self._redirects[path] = cdn_path
+            self._media[cdn_path or path] = media
         return self.base_url + path
 
     def _authorised(self, headers: Message) -> bool:
@@ -408,11 +600,24 @@ class FakeTwilio(HTTPFake):
             if not self._authorised(headers):
                 return self._unauthorised()
             with self._cond:
-                stored = self._media.get(path)
+                stored, cdn_path = self._media.get(path), self._redirects.get(path)
+            if cdn_path is not None:
+                return Reply(307, b"", "text/plain", {"Location": self.base_url + cdn_path})
             if stored is None:
                 return _twilio_error(404, 20404, f"The requested resource {path} was not found")
-            return Reply(200, stored[0], stored[1])
+            return self._file(stored)
+        if _CDN_PATH.match(path) and method in ("GET", "HEAD"):
+            with self._cond:
+                stored = self._media.get(path)
+            if stored is None:  # as S3 answers a URL whose signature it does not know
+                return Reply(403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+                             "application/xml")
+            return self._file(stored)
         return _twilio_error(404, 20404, f"The requested resource {path} was not found")
+
+    @staticmethod
+    def _file(stored: tuple[bytes, str] | LargeFile) -> Reply:
+        return stored.reply() if isinstance(stored, LargeFile) else Reply(200, stored[0], stored[1])
 
     @staticmethod
     def _unauthorised() -> Reply:
