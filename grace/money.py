@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-# ISO 4217 minor-unit exponents; anything not listed has two decimals.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "XOF": 0, "XAF": 0, "UGX": 0, "RWF": 0, "KWD": 3, "BHD": 3}
+# ISO 4217 minor-unit exponents; anything not listed has two decimals (NGN kobo, GHS pesewas, KES cents).
+_EXPONENTS = {
+    **dict.fromkeys(["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
+                     "XOF", "XPF"], 0),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+}
 _SYMBOLS = {"NGN": "₦", "GHS": "GH₵", "KES": "KSh ", "USD": "$", "GBP": "£", "EUR": "€", "ZAR": "R"}
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from grace.tenancy.registry import get_registry
 from grace.understanding import MAX_CHARS, clear_cache, extract, index_for, parse_money
+from grace.understanding.amounts import find_money
 from tests.helpers import ROOT
 
 HEADER = "sku,name,category,colors,pattern,price,unit,min_qty,stock,image_url,description\n"
@@ -363,6 +364,49 @@ def test_parse_money_uses_the_currency(shops):
     assert parse_money("2.5k", "UGX") == 2_500
     assert parse_money("1.005", "NGN") is None  # more decimals than the currency has
     assert parse_money("five", "NGN") is None
+
+
+@pytest.mark.parametrize(("written", "currency", "minor"), [
+    ("₦45,000", "NGN", 4_500_000), ("N45,000", "NGN", 4_500_000), ("N 45,000", "NGN", 4_500_000),
+    ("#45,000", "NGN", 4_500_000), ("NGN45,000.00", "NGN", 4_500_000), ("45,000 naira", "NGN", 4_500_000),
+    ("45k", "NGN", 4_500_000), ("45K", "NGN", 4_500_000), ("45,000.50", "NGN", 4_500_050), ("2.5m", "NGN", 250_000_000),
+    ("2.5 million", "NGN", 250_000_000), ("45 thousand naira", "NGN", 4_500_000),
+    ("KSh 12,600", "KES", 1_260_000), ("Ksh.12,600", "KES", 1_260_000), ("Kshs 12,600", "KES", 1_260_000),
+    ("KES12,600.00", "KES", 1_260_000), ("12,600/=", "KES", 1_260_000), ("12,600/-", "KES", 1_260_000),
+    ("1500 bob", "KES", 150_000), ("Sh 1,500", "KES", 150_000), ("1,500 shillings", "KES", 150_000),
+    ("GH₵84", "GHS", 8_400), ("GH¢ 84.50", "GHS", 8_450), ("GHS 84", "GHS", 8_400), ("ghc84", "GHS", 8_400),
+    ("84 cedis", "GHS", 8_400), ("1.2k cedis", "GHS", 120_000),
+    ("$30", "USD", 3_000), ("USD 30.25", "USD", 3_025), ("30 dollars", "USD", 3_000), ("£20", "GBP", 2_000),
+    ("GBP 20", "GBP", 2_000), ("€15", "EUR", 1_500), ("15€", "EUR", 1_500), ("EUR 15.50", "EUR", 1_550),
+    ("25 000 FCFA", "XOF", 25_000), ("25.000 FCFA", "XAF", 25_000), ("XOF 25,000", "XOF", 25_000),
+    ("25,000 F CFA", "XAF", 25_000), ("XAF 1500", "XAF", 1_500),
+])
+def test_parse_money_reads_every_currency_customers_write(written, currency, minor):
+    assert parse_money(written, currency) == minor
+
+
+@pytest.mark.parametrize(("written", "currency"), [
+    ("$30", "NGN"), ("GHS 84", "NGN"), ("₦45,000", "GHS"), ("1500 bob", "GHS"), ("25 000 FCFA", "NGN"),
+    ("£20", "USD"), ("$20 naira", "NGN"), ("XOF 25.5", "XOF"),  # another currency, never converted; no decimals
+    ("0123456789", "NGN"), ("28/11/26", "NGN"), ("3:14", "NGN"), ("12 yards", "NGN"), ("20%", "NGN"),
+])
+def test_parse_money_never_converts_or_guesses(written, currency):
+    assert parse_money(written, currency) is None
+
+
+def test_find_money_finds_amounts_in_a_text_with_where_they_are():
+    text = "QHX7Y8Z9 Confirmed. Ksh12,600.00 sent to KCN8KDZ5 on 28/11/26 at 3:14 PM. balance is Ksh1,230.50"
+    found = find_money(text)
+    assert [(a.text, a.minor("KES")) for a in found] == [("Ksh12,600.00", 1_260_000), ("Ksh1,230.50", 123_050)]
+    assert [text[a.start:a.end] for a in found] == ["Ksh12,600.00", "Ksh1,230.50"]
+    assert found[0].currencies == {"KES"} and found[0].minor("NGN") is None
+    transfer = "Transfer of N45,000 to 0123456789 for order #1042, AKA-23456, ref 7751234, +234 803 123 4567"
+    assert [(a.text, a.minor("NGN")) for a in find_money(transfer, bare=True)] == [("N45,000", 4_500_000)]
+    assert [(a.text, a.marked) for a in find_money("I don pay 45k, 45000 and 5m of lace", bare=True)] == [
+        ("45k", True), ("45000", False)]
+    assert find_money("I paid 45000") == []  # a bare number only when asked for
+    assert find_money("IN 2 colours, #2 or #3, within 3 days") == []  # no N for naira, no # for an option
+    assert find_money("paid on 28 Nov 2026 at 15:14, 28/11/26, 2026-11-28, 0803 123 4567", bare=True) == []
 
 
 # ---------------------------------------------------------------- quantities and option numbers

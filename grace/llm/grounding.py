@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 from grace.tenancy.registry import Tenant
+from grace.understanding.amounts import find_money
 
-_MONEY = re.compile(r"(?:₦|NGN|N|GH₵|GHS|\$|USD|KES|KSh|#)\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d{1,2})?", re.I)
-_MONEY_AFTER = re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d{3,})\s?(?:naira|cedis?|dollars?|k\b)", re.I)
 _SKU = re.compile(r"\b[A-Z]{2,4}-\d{2,4}\b")
 _CODE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{4,15}\b")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?%")
@@ -28,20 +27,13 @@ _NOT_A_NAME = {"our", "the", "a", "an", "this", "that", "these", "those", "my", 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
-def _major(minor: int) -> set[int]:
-    return {minor // 100} if minor % 100 == 0 else set()
-
-
 def problems(answer: str, tenant: Tenant, account_allowed: bool) -> list[str]:
     """What in the answer is not the tenant's (empty: the answer may be sent)."""
     found = []
-    prices = set()
-    for fabric in tenant.catalog.fabrics:
-        prices |= _major(fabric.price_minor)
-    amounts = [m.group(1) for m in _MONEY.finditer(answer)] + [m.group(1) for m in _MONEY_AFTER.finditer(answer)]
-    for amount in amounts:
-        if int(amount.replace(",", "")) not in prices:
-            found.append(f"price {amount} is not in the catalog")
+    prices = {fabric.price_minor for fabric in tenant.catalog.fabrics}
+    for amount in find_money(answer):  # with a currency or a multiplier ("₦4,500", "45k"), as customers read it
+        if amount.minor(tenant.currency) not in prices:
+            found.append(f"price {amount.text} is not in the catalog")
     skus = {f.sku for f in tenant.catalog.fabrics}
     for sku in _SKU.findall(answer):
         if sku not in skus:

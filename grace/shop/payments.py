@@ -10,13 +10,26 @@ from sqlalchemy.orm import Session
 
 from grace.messaging.inbound import conversation_id
 from grace.messaging.notifications import notify_customer, notify_ops
-from grace.money import MoneyError, format_money, to_minor
+from grace.money import exponent, format_money
 from grace.shop.orders import order_by_reference
 from grace.shop.stock import OutOfStock, hold_is_live, reserve, set_reservations
 from grace.store.models import Order, Payment, utcnow
 from grace.tenancy.registry import Tenant
+from grace.understanding.amounts import Amount, find_money
 
-_AMOUNT = re.compile(r"(?:₦|ngn|n|#)?\s*(\d{1,3}(?:,\d{3})+|\d{3,})(?:\.(\d{1,2}))?\s*(k\b)?", re.I)
+# Words that say an amount is the one paid, before it ("I don pay 45k", "sent GHS 84", "Amt: NGN45,000",
+# Swahili/Sheng "nimetuma 12k", Twi "matua", Yoruba "mo ti san", Hausa "na biya") or after it
+# ("Ksh12,600.00 sent to", "45k don enter").
+_PAID = (r"paid|pay|payed|sent|send|transfer|transferred|transfered|tranfer|trf|tfr|deposit|deposited|credited"
+         r"|debited|amt|amount|payment|lipa|nimelipa|nimelipia|nimetuma|nimekutumia|nimesend|nimepay|nimetransfer"
+         r"|nimeweka|tumetuma|matua|tua|mede|san|biya|enter|entered|successful")
+_PAID_BEFORE = re.compile(rf"\b(?<!will )(?<!go )(?<!'ll )(?<!to )(?<!shall )(?<!fit )(?:{_PAID})\b", re.I)
+_PAID_AFTER = re.compile(rf"^\W*(?:\w+\W+){{0,2}}?(?<!will )(?<!go )(?<!'ll )(?<!to )(?:{_PAID})\b", re.I)
+# What an amount is when it is not the one paid: the account's balance, a fee, a limit, what is left to pay.
+_NOT_PAID_BEFORE = re.compile(
+    r"(?:\b(?:bal|balance)\b\s*(?:(?:is|was|now)\b|[:=])[\s:=-]*(?:is\s*)?"
+    r"|\b(?:fees?|charges?|charged|cost|tax|vat|e-?levy|levy|commission|limit)\b\W*(?:\w+\W+)?)$", re.I)
+_NOT_PAID_AFTER = re.compile(r"^\W*(?:remaining|left|outstanding|balance|more|to go|fee|charges?)\b", re.I)
 
 
 class PaymentError(ValueError):
@@ -39,18 +52,36 @@ def payments_of(session: Session, tenant_id: str, status: str | None = None,
 
 
 def stated_amount(text: str, currency: str) -> int | None:
-    """An amount the customer wrote ("I paid 45,000", "sent 45k"), in minor units."""
-    best = None
-    for match in _AMOUNT.finditer(text or ""):
-        whole, cents, thousand = match.groups()
-        try:
-            value = to_minor(whole + (f".{cents}" if cents else ""), currency)
-        except MoneyError:
-            continue
-        if thousand:
-            value *= 1000
-        best = max(best or 0, value)
-    return best
+    """The amount the customer says they paid, in minor units of the order's `currency`: "I don pay 45k",
+    "Transfer of N45,000 to 0123456789" (never the account, a phone, a date, a time, a reference or
+    transaction id), a pasted bank alert or M-Pesa/MoMo confirmation (the amount sent, not the balance
+    or fee). Of several amounts the first said to be paid or sent, else the first. A bare number
+    ("I paid 45000") counts only when it is the only number in the text and plausible. None when no
+    amount is stated, or when it is in another currency (never converted)."""
+    text = text or ""
+    amounts = find_money(text)
+    if not amounts:
+        bare = [a for a in find_money(text, bare=True) if not a.marked]
+        numbers = [t for t in text.split() if any(c.isdigit() for c in t) and not any(c.isalpha() for c in t)]
+        if len(bare) == 1 and len(numbers) == 1 and _plausible(bare[0], currency):
+            amounts = bare
+    paid: list[Amount] = []
+    other: list[Amount] = []
+    for k, amount in enumerate(amounts):
+        start = max(amounts[k - 1].end if k else 0, amount.start - 40)
+        end = min(amounts[k + 1].start if k + 1 < len(amounts) else len(text), amount.end + 25)
+        ahead, behind = text[start:amount.start], text[amount.end:end]
+        if amount.major <= 0 or _NOT_PAID_BEFORE.search(ahead) or _NOT_PAID_AFTER.match(behind):
+            continue  # a balance, a fee, what is left to pay
+        (paid if _PAID_BEFORE.search(ahead) or _PAID_AFTER.match(behind) else other).append(amount)
+    chosen = paid or other
+    return chosen[0].minor(currency) if chosen else None  # the first paid one, else the first
+
+
+def _plausible(amount: Amount, currency: str) -> bool:
+    """A bare number that could be a deposit: ten major units or more, below ten million."""
+    minor = amount.minor(currency)
+    return minor is not None and 10 * 10 ** exponent(currency) <= minor < 10_000_000 * 10 ** exponent(currency)
 
 
 @dataclass
@@ -83,7 +114,7 @@ def record_proof(session: Session, tenant: Tenant, order: Order, *, proof_url: s
     money = lambda minor: format_money(minor, order.currency)  # noqa: E731
     summary = (f"Payment proof for order {order.reference} from {order.customer.name or order.customer.phone}: "
                f"deposit due {money(order.deposit_minor)}"
-               + (f", customer says {money(amount)}" if amount else "")
+               + (f", customer says {money(amount)}" if amount is not None else "")
                + (" (screenshot attached)" if proof_url else " (no screenshot)")
                + (" — WARNING: hold had expired and stock is no longer available" if stock_problem else ""))
     notify_ops(session, tenant, "payment_proof", summary, order_reference=order.reference,

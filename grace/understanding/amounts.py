@@ -1,6 +1,10 @@
-"""Budgets, quantities and option numbers in a message.
+"""Money, budgets, quantities and option numbers in a message.
 
-Budgets become integer minor units of the tenant's currency through grace.money.to_minor
+find_money is the one reader of amounts of money in a text ("N45,000", "45k", "GHS 84", "12,600/=", "1500
+bob", "25 000 FCFA"), with where they are and the ISO 4217 codes their marker can mean; Amount.minor
+gives integer minor units of a currency through grace.money.to_minor, never converting another one.
+parse_money reads a whole text as one amount; the shop (stated payments) and the model-answer guard
+use find_money. Budgets become integer minor units of the tenant's currency through grace.money.to_minor
 ("under 5k" in a NGN shop -> 500000 kobo; "budget ni 3k", "chini ya 2k" in Swahili). A quantity is a
 number with a unit ("12 yards", "6yds", "ten yards", "6 and a half yards") or a bare number that can
 only be an amount ("10 of it", "make it 20", "x3"); prices, option numbers, phone numbers, years and
@@ -64,7 +68,8 @@ def _number(text: str) -> int | float | None:
 _CURRENCY_BEFORE = (r"(?:₦|ngn|naira|gh₵|gh¢|ghs|ghc|gh|¢|₵|kshs\.?|ksh\.?|kes|usd|\$|n(?=\d)|c(?=\d)"
                     r"|sh\.?(?=\s?\d))")
 _CURRENCY_AFTER = r"(?:naira|ngn|cedis|cedi|ghs|ghc|kes|kshs|ksh|shillings|shilling|bob|bucks|/=|/-)"
-_MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mil": 1_000_000, "million": 1_000_000}
+_MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mil": 1_000_000, "million": 1_000_000,
+                "bn": 1_000_000_000, "billion": 1_000_000_000}
 # After a budget's amount: no unit, ordinal ending or count of something else ("within 3 days").
 _NOT_MONEY_AFTER = (r"days?|weeks?|months?|years?|yrs?|hours?|hrs?|mins?|minutes?|people|persons?|guests?|times?|kgs?"
                     r"|kilos?|km|am|pm|o'?clock|working|business")
@@ -106,9 +111,145 @@ def _money_value(match: re.Match, currency: str, suffix: str = "") -> int | None
 
 def parse_money(text: str, currency: str) -> int | None:
     """An amount as customers write it ("5k", "GHS 200", "₦4,500", "1500 bob", "2.5 million") in
-    minor units of `currency`; None when `text` is not one amount."""
-    match = re.fullmatch(_money(), text.strip().lower())
-    return _money_value(match, currency) if match else None
+    minor units of `currency`; None when `text` is not one amount, or names another currency."""
+    stripped = text.strip()
+    found = find_money(stripped, bare=True)
+    if len(found) != 1 or (found[0].start, found[0].end) != (0, len(stripped)):
+        return None
+    return found[0].minor(currency)
+
+
+# ---------------------------------------------------------------- money in a text
+
+_NGN, _GHS, _KES = frozenset({"NGN"}), frozenset({"GHS"}), frozenset({"KES"})
+_SHILLINGS = frozenset({"KES", "UGX", "TZS"})
+_CFA = frozenset({"XOF", "XAF"})
+# What customers, banks and mobile-money messages write for a currency, lower-cased without dots and
+# spaces, and the ISO 4217 codes it can mean. "N", "c" and "#" count only stuck to the number ("N45,000",
+# "#45,000": Nigerians type # for ₦); "N 45,000" only with a capital N.
+CURRENCY_MARKERS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(["₦", "ngn", "n", "#", "naira"], _NGN),
+    **dict.fromkeys(["gh₵", "gh¢", "ghs", "ghc", "gh", "₵", "¢", "c", "cedi", "cedis"], _GHS),
+    **dict.fromkeys(["ksh", "kshs", "kes", "bob"], _KES),
+    **dict.fromkeys(["sh", "shs", "shilling", "shillings", "/=", "/-"], _SHILLINGS),
+    **dict.fromkeys(["ugx", "ush"], frozenset({"UGX"})),
+    **dict.fromkeys(["tzs", "tsh"], frozenset({"TZS"})),
+    **dict.fromkeys(["$", "us$", "usd", "dollar", "dollars"], frozenset({"USD"})),
+    **dict.fromkeys(["£", "gbp"], frozenset({"GBP"})),
+    **dict.fromkeys(["€", "eur", "euro", "euros"], frozenset({"EUR"})),
+    **dict.fromkeys(["fcfa", "cfa", "xof", "xaf"], _CFA),
+}
+_NO_CURRENCY = frozenset({"XXX"})  # ISO 4217 "no currency": two markers that disagree ("$20 naira")
+
+
+def _alternatives(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_MARKER_BEFORE = ("(?:" + _alternatives(["₦", "gh₵", "gh¢", "₵", "¢", "$", "us$", "£", "€"]) + "|(?:"
+                  + _alternatives(["ngn", "ghs", "ghc", "kshs", "ksh", "kes", "shs", "sh", "ush", "ugx", "tsh", "tzs",
+                                   "usd", "gbp", "eur", "fcfa", "cfa", "xof", "xaf"])
+                  + r")\.?|gh(?=\s?\d)|(?-i:N)(?=\s?\d)|[nc#](?=\d))")
+_MARKER_AFTER = ("(?:" + _alternatives(["naira", "ngn", "cedis", "cedi", "ghs", "ghc", "gh₵", "gh¢", "kes", "kshs",
+                                        "ksh", "shs", "shillings", "shilling", "bob", "ugx", "tzs", "usd", "dollars",
+                                        "dollar", "gbp", "eur", "euros", "euro", "€", "cfa", "xof", "xaf"])
+                 + r"|f\s?cfa|/=|/-)")
+_MONEY_RE = re.compile(
+    rf"(?:(?<![a-z0-9_])(?P<before>{_MARKER_BEFORE})\s{{0,2}}|(?<![\w.,]))"
+    # "25 000 FCFA", "25.000 FCFA": francophone thousands, only before a CFA marker
+    r"(?P<num>(?P<spaced>\d{1,3}(?:[ .\u00a0\u202f]\d{3})+(?=\s?(?:f\s?cfa|cfa|xof|xaf)(?![a-z])))"
+    r"|(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?![\d,.]?\d)"
+    r"(?:\s?(?P<mult>k|thousand|million|mil|m|bn|billion)(?![a-z0-9]))?"
+    rf"(?:\s?(?P<after>{_MARKER_AFTER})(?![a-z0-9]))?"
+    r"(?![a-z0-9_])",
+    re.IGNORECASE,
+)
+_MONTHS = r"jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august" \
+          r"|september|october|november|december"
+# Right before a number: what makes it a reference, an account, a phone, a till or a date, not money.
+_REFERENCE_BEFORE = re.compile(
+    r"(?:\b(?:order|ref|reference|no|nos|number|num|nbr|id|code|account|acct|acc|a/c|tel|phone|call|whatsapp|invoice"
+    r"|receipt|txn|transaction|session|trans|ticket|till|paybill|agent|store|option|item|namba|nambari"
+    rf"|{_MONTHS})|#)\W{{0,3}}$",
+    re.IGNORECASE,
+)
+# Right after a bare number: a unit, a count, a time, a date, a percentage: not money.
+_NOT_MONEY_NEXT = re.compile(
+    rf"\s*(?:(?:{_UNIT}|{_NOT_MONEY_AFTER}|percent|{_MONTHS})\b|%)|[:/*\-]\d|\*|[ -]\d",
+    re.IGNORECASE,
+)
+# A group of digits right before or after ("+234 803 123 4567", "0123 456 789"): a phone or an account.
+_GROUPED_BEFORE = re.compile(r"\d[ -]$")
+# After "5m" with no currency: five metres, not five million.
+_LENGTH_NEXT = re.compile(r"\s*(?:of|long|wide|length|lengths|each|per|by|x)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An amount of money as written in a text."""
+
+    text: str                   # as written ("N45,000", "45k", "12,600/=")
+    major: Decimal              # in major units, multiplier applied ("45k" -> 45000)
+    currencies: frozenset[str]  # the ISO 4217 codes its marker can mean; empty when none is written
+    multiplied: bool            # "k", "m", "thousand", "million"
+    start: int                  # character offsets in the text
+    end: int
+
+    @property
+    def marked(self) -> bool:
+        """A currency or a multiplier says it is money; a bare number ("45000") may be anything."""
+        return bool(self.currencies) or self.multiplied
+
+    def minor(self, currency: str) -> int | None:
+        """In minor units of `currency`; None when its marker names another currency (never
+        converted) or it has more decimals than `currency` has."""
+        if self.currencies and currency.upper() not in self.currencies:
+            return None
+        try:
+            return to_minor(format(self.major, "f"), currency)
+        except MoneyError:
+            return None
+
+
+def _marker(written: str | None) -> frozenset[str]:
+    if not written:
+        return frozenset()
+    return CURRENCY_MARKERS.get(re.sub(r"[\s.]", "", written.lower()), _NO_CURRENCY)
+
+
+def find_money(text: str, *, bare: bool = False) -> list[Amount]:
+    """The amounts of money in `text` with where they are, in order: with a currency ("₦45,000",
+    "N45,000", "#45,000", "GHS 84", "GH¢84", "84 cedis", "Ksh12,600.00", "12,600/=", "1500 bob", "$30",
+    "25 000 FCFA") or a multiplier ("45k", "2.5m", "2.5 million"). With `bare`, numbers alone too
+    ("45000", "45,000.50"), but never one that is an account, phone, date, time, quantity, percentage
+    or reference ("0123456789", "28/11/26", "3:14", "12 yards", "ref 7751234", "AKR-23456")."""
+    found = []
+    for match in _MONEY_RE.finditer(text):
+        before, after, mult = match.group("before"), match.group("after"), match.group("mult")
+        currencies = _marker(before)
+        if after:  # "GHS 84 cedis" agrees; "$20 naira" is no currency at all
+            currencies = (currencies & _marker(after) or _NO_CURRENCY) if currencies else _marker(after)
+        number = match.group("num")
+        digits = re.sub(r"[ .\u00a0\u202f]", "", number) if match.group("spaced") else number.replace(",", "")
+        whole = digits.split(".")[0]
+        weak = (before or "").lower() in ("#", "n", "c") or not (currencies or mult)
+        if weak and _REFERENCE_BEFORE.search(text[max(0, match.start() - 30):match.start()]):
+            continue  # "order #1042", "till 5123456", "ref 7751234", "nov 28"
+        if before == "#" and len(whole) < 3 and "," not in number:
+            continue  # "#2" is an option number
+        following = text[match.end():match.end() + 20]
+        if mult and mult.lower() == "m" and not currencies and _LENGTH_NEXT.match(following):
+            continue  # "5m of lace": metres
+        if not (currencies or mult):
+            if not bare:
+                continue
+            preceding = text[max(0, match.start() - 2):match.start()]
+            if (whole.startswith("0") or len(whole) > 7 or preceding[-1:] in ("-", "+", "/", ":", "*")
+                    or _GROUPED_BEFORE.search(preceding) or _NOT_MONEY_NEXT.match(following)):
+                continue  # an account, a phone, a date, a time, a reference, a quantity
+        major = Decimal(digits) * _MULTIPLIERS.get((mult or "").lower(), 1)
+        found.append(Amount(match.group(0), major, currencies, bool(mult), match.start(), match.end()))
+    return found
 
 
 def find_budgets(low: str, currency: str) -> list[Found]:
