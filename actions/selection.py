@@ -7,7 +7,14 @@ from actions.base import GraceAction, Turn
 from actions.ordering import describe_open_orders
 from actions.references import by_category, mentioned, referenced
 from grace.shop.customers import remember_preferences
-from grace.shop.orders import PromoError, build_quote, check_promotion
+from grace.shop.orders import (
+    PromoError,
+    Quote,
+    build_quote,
+    check_promotion,
+    join_words,
+    order_history,
+)
 from grace.shop.selection import Amount, Mention, apply_selection, check_selection, remove_from_selection
 from grace.shop.stock import available_stock
 
@@ -23,7 +30,8 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
         turn.say("selection_empty")
         turn.set("funnel_stage", "browsing")
         return
-    quote = build_quote(turn.tenant, selection, promo_code, turn.tenant.now().date())
+    history = order_history(turn.session, turn.tenant.id, turn.customer().id) if promo_code else None
+    quote = build_quote(turn.tenant, selection, promo_code, turn.tenant.now().date(), history)
     say = turn.wording
     parts = [say("summary_header")]
     for line in quote.lines:
@@ -33,8 +41,9 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
                          total=turn.money(line.total_minor)))
     if quote.promotion:
         parts.append(say("summary_subtotal", amount=turn.money(quote.subtotal_minor)))
-        parts.append(say("summary_discount", code=quote.promotion.code,
-                         percent=f"{quote.promotion.percent_off:g}", amount=turn.money(quote.discount_minor)))
+        parts.append(discount_line(turn, quote))
+    elif quote.promo_code and quote.promo_problem:
+        parts.append(say("summary_promo_not_applied", code=quote.promo_code.upper(), reason=quote.promo_problem))
     parts.append(say("summary_total", amount=turn.money(quote.total_minor)))
     parts.append(say("summary_deposit", percent=f"{quote.deposit_percent:g}", amount=turn.money(quote.deposit_minor)))
     parts.append(say("summary_balance", amount=turn.money(quote.balance_minor)))
@@ -46,6 +55,20 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
         {"title": say("button_more_fabrics"), "payload": MORE_PAYLOAD},
     ])
     turn.set("funnel_stage", "reviewing")
+
+
+def discount_line(turn: Turn, quote: Quote) -> str:
+    """Promo OWAMBE10 (-10% on Marigold Bloom): -₦5,400: the lines it applies to named when not all."""
+    promotion = quote.promotion
+    assert promotion is not None
+    lines = quote.discounted_lines
+    names = join_words(turn.tenant, [line.fabric.name for line in lines], "list_and")
+    on = len(lines) < len(quote.lines)
+    params = {"code": promotion.code, "amount": turn.money(quote.discount_minor), "names": names,
+              "percent": f"{promotion.percent_off:g}", "off": turn.money(promotion.amount_off_minor)}
+    if promotion.amount_off_minor:
+        return turn.wording("summary_discount_amount_on" if on else "summary_discount_amount", **params)
+    return turn.wording("summary_discount_on" if on else "summary_discount", **params)
 
 
 # The words that may stand beside a quantity when the message changes the last fabric's ("make it 20
@@ -155,21 +178,33 @@ class ActionRemoveItem(GraceAction):
 def take_code(turn: Turn, code: str, *, show: bool = True) -> bool:
     """Apply a promo code the customer gave, or refuse it with the reason. With `show`, the order as it
     now stands follows (a summary to confirm again), else the caller's own summary shows it."""
+    selection = list(turn.slot("selection") or [])
+    today = turn.tenant.now().date()
+    # The terms that need fabrics are checked once there are some (the summary says when they stop holding);
+    # without `show` the same message changes the cart ("make it 12 yards, code OWAMBE10"): the caller's
+    # summary says whether the code applies to the cart as it will be.
+    lines = build_quote(turn.tenant, selection, None, today).lines if selection else None
     try:
-        promotion = check_promotion(turn.tenant, code, turn.tenant.now().date())
+        promotion = check_promotion(turn.tenant, code, today, lines=lines if show else None,
+                                    history=order_history(turn.session, turn.tenant.id, turn.customer().id))
     except PromoError as exc:
         turn.say("promo_invalid", reason=str(exc))
         if show:
             turn.resume()
         return False
     turn.set("promo_code", promotion.code)
-    selection = list(turn.slot("selection") or [])
+    percent, amount = f"{promotion.percent_off:g}", turn.money(promotion.amount_off_minor)
+    kind = "_amount" if promotion.amount_off_minor else ""
     if selection:
-        turn.say("promo_applied", code=promotion.code, percent=f"{promotion.percent_off:g}")
         if show:
+            turn.say("promo_applied" + kind, code=promotion.code, percent=percent, amount=amount)
             show_summary(turn, selection, promotion.code)
     else:
-        turn.say("promo_saved_for_later", code=promotion.code, percent=f"{promotion.percent_off:g}")
+        if (promotion.restricted or promotion.min_qty or promotion.min_total_minor) and promotion.description:
+            turn.say("promo_saved_for_later_terms", code=promotion.code,
+                     description=promotion.description.rstrip(" .!"))
+        else:
+            turn.say("promo_saved_for_later" + kind, code=promotion.code, percent=percent, amount=amount)
         if show:
             turn.resume()
     return True

@@ -3,6 +3,7 @@ policies, FAQs, promotions. Validated and written by grace.tenancy.settings, wit
 from __future__ import annotations
 
 import copy
+import re
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -61,6 +62,8 @@ def _merged(current: dict, wanted: dict) -> dict:
 
 def _page(values: dict, errors: dict[str, str], status: int = 200):
     tenant = current_tenant()
+    # The parser names a promotion's field promotions[0].amount_off; the form's box is promotions.0.amount_off.
+    errors = errors | {re.sub(r"\[(\d+)\]", r".\1", name): problem for name, problem in errors.items()}
     return render_template("settings.html", tenant=tenant, s=values, errors=errors, days=DAYS,
                            redirect_kinds=REDIRECT_KINDS, blank_rows=BLANK_ROWS,
                            history=history(tenant.id)), status

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 from grace.money import format_money, percent_of
 from grace.shop.stock import reserve
 from grace.store.models import Customer, Order, OrderLine, utcnow
-from grace.tenancy.catalog import Fabric
+from grace.tenancy.catalog import Fabric, plural
 from grace.tenancy.registry import Promotion, Tenant
+from grace.tenancy.wording import Wording
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +24,122 @@ MAX_QUANTITY = 10_000  # yards, pieces or bundles in one line: far beyond any re
 OPEN_STATUSES = ("awaiting_payment", "payment_submitted")
 
 
+NOT_COUNTED = ("cancelled", "expired")  # orders that never happened, for first orders and code uses
+
+
 class PromoError(ValueError):
-    """A code that cannot be applied; the message is the reason for the customer."""
+    """A code that cannot be applied; the message is the reason for the customer (in the tenant's wording)."""
+
+    def __init__(self, reason: str, key: str) -> None:
+        super().__init__(reason)
+        self.key = key  # the wording key of the reason (promo_reason_...)
 
 
-def check_promotion(tenant: Tenant, code: str, today: date) -> Promotion:
+@dataclass(frozen=True)
+class OrderHistory:
+    """What a customer's past orders at one business say about promo codes (cancelled and expired
+    orders do not count)."""
+
+    orders: int = 0
+    uses: dict[str, int] = field(default_factory=dict)  # CODE -> orders placed with it
+
+
+def order_history(session: Session, tenant_id: str, customer_id: int) -> OrderHistory:
+    codes = list(session.execute(select(Order.promo_code).where(
+        Order.tenant_id == tenant_id, Order.customer_id == customer_id, Order.status.not_in(NOT_COUNTED),
+    )).scalars())
+    return OrderHistory(orders=len(codes), uses=dict(Counter(code.upper() for code in codes if code)))
+
+
+def check_promotion(tenant: Tenant, code: str, today: date, *, lines: list[QuoteLine] | None = None,
+                    history: OrderHistory | None = None) -> Promotion:
+    """The promotion when the code may be used today: by this customer (with their `history`) and on
+    these `lines` (with them). Raises PromoError saying what is missing."""
     promotion = tenant.promotion(code)
     if promotion is None:
-        raise PromoError(f"{code.upper()} is not one of our codes")
-    if not promotion.is_valid_on(today):
-        raise PromoError(f"{promotion.code} expired on {promotion.valid_until:%d %b %Y}")
+        raise _refused(tenant, "promo_reason_unknown", code=code.strip().upper())
+    if promotion.starts is not None and today < promotion.starts:
+        raise _refused(tenant, "promo_reason_not_started", code=promotion.code, day=_day(promotion.starts, today))
+    if today > promotion.valid_until:
+        raise _refused(tenant, "promo_reason_expired", code=promotion.code, day=f"{promotion.valid_until:%d %b %Y}")
+    if history is not None:
+        problem = customer_problem(tenant, promotion, history)
+        if problem:
+            raise problem
+    if lines is not None:
+        problem = cart_problem(tenant, promotion, lines)
+        if problem:
+            raise problem
     return promotion
+
+
+def customer_problem(tenant: Tenant, promotion: Promotion, history: OrderHistory) -> PromoError | None:
+    """Why this customer may not use the promotion (first orders only, used up), or None."""
+    if promotion.first_order_only and history.orders:
+        return _refused(tenant, "promo_reason_first_order", code=promotion.code)
+    used = history.uses.get(promotion.code.upper(), 0)
+    if promotion.max_uses_per_customer and used >= promotion.max_uses_per_customer:
+        key = "promo_reason_used" if promotion.max_uses_per_customer == 1 else "promo_reason_used_times"
+        return _refused(tenant, key, code=promotion.code, times=used)
+    return None
+
+
+def cart_problem(tenant: Tenant, promotion: Promotion, lines: list[QuoteLine]) -> PromoError | None:
+    """What the order lacks for the promotion (the fabrics it is for, a quantity, an amount), or None."""
+    qualifying = [line for line in lines if promotion.applies_to(line.fabric)]
+    what = scope_words(tenant, promotion)
+    if promotion.restricted and not qualifying:
+        if promotion.min_qty:
+            return _refused(tenant, "promo_reason_only_for_qty", code=promotion.code, what=what, qty=promotion.min_qty,
+                            unit=_unit(tenant, promotion, lines, promotion.min_qty))
+        if promotion.min_total_minor:
+            return _refused(tenant, "promo_reason_only_for_total", code=promotion.code, what=what,
+                            amount=format_money(promotion.min_total_minor, tenant.currency))
+        return _refused(tenant, "promo_reason_only_for", code=promotion.code, what=what)
+    quantity = sum(line.quantity for line in qualifying)
+    if quantity < promotion.min_qty:
+        missing = promotion.min_qty - quantity
+        return _refused(tenant, "promo_reason_more_qty" if promotion.restricted else "promo_reason_more_qty_any",
+                        code=promotion.code, qty=missing, unit=_unit(tenant, promotion, lines, missing), what=what)
+    spent = sum(line.total_minor for line in qualifying)
+    if spent < promotion.min_total_minor:
+        return _refused(tenant, "promo_reason_more_total" if promotion.restricted else "promo_reason_more_total_any",
+                        code=promotion.code, amount=format_money(promotion.min_total_minor - spent, tenant.currency),
+                        what=what)
+    return None
+
+
+def scope_words(tenant: Tenant, promotion: Promotion) -> str:
+    """The fabrics a promotion is for, as a customer reads them: "ankara or adire", "Royal Ivory"."""
+    names = list(promotion.categories)
+    for sku in promotion.skus:
+        fabric = tenant.catalog.get(sku)
+        names.append(fabric.name if fabric else sku)
+    return join_words(tenant, names, "list_or")
+
+
+def join_words(tenant: Tenant, items: list[str], key: str) -> str:
+    """"a", "a or b", "a, b or c" (key list_or / list_and)."""
+    if len(items) < 2:
+        return "".join(items)
+    return Wording(tenant)(key, items=", ".join(items[:-1]), last=items[-1])
+
+
+def _refused(tenant: Tenant, key: str, **params: object) -> PromoError:
+    return PromoError(Wording(tenant)(key, **params), key)
+
+
+def _day(day: date, today: date) -> str:
+    """1 December (the year too when it is not this year's)."""
+    return f"{day.day} {day:%B}" + (f" {day.year}" if day.year != today.year else "")
+
+
+def _unit(tenant: Tenant, promotion: Promotion, lines: list[QuoteLine], quantity: int) -> str:
+    """The unit a minimum is counted in: the qualifying fabrics' (in the order, else in the catalog)."""
+    units = ({line.fabric.unit for line in lines if promotion.applies_to(line.fabric)}
+             or {f.unit for f in tenant.catalog.fabrics if promotion.applies_to(f)})
+    unit = units.pop() if len(units) == 1 else Wording(tenant)("promo_unit_mixed")
+    return unit if quantity == 1 else plural(unit)
 
 
 @dataclass(frozen=True)
@@ -50,16 +157,30 @@ class Quote:
     currency: str
     lines: list[QuoteLine]
     deposit_percent: float
-    promotion: Promotion | None = None
+    promotion: Promotion | None = None  # applied: its terms hold for these lines
     missing_skus: list[str] = field(default_factory=list)
+    promo_code: str | None = None  # the code asked for, applied or not
+    promo_problem: str | None = None  # why that code does not apply now, for the customer
 
     @property
     def subtotal_minor(self) -> int:
         return sum(line.total_minor for line in self.lines)
 
     @property
+    def discounted_lines(self) -> list[QuoteLine]:
+        """The lines the promotion applies to (none without one)."""
+        promotion = self.promotion
+        return [line for line in self.lines if promotion.applies_to(line.fabric)] if promotion else []
+
+    @property
     def discount_minor(self) -> int:
-        return percent_of(self.subtotal_minor, self.promotion.percent_off) if self.promotion else 0
+        """A percent of the qualifying lines' subtotal (rounded half up), or a fixed amount capped at it."""
+        if self.promotion is None:
+            return 0
+        base = sum(line.total_minor for line in self.discounted_lines)
+        if self.promotion.amount_off_minor:
+            return min(self.promotion.amount_off_minor, base)
+        return percent_of(base, self.promotion.percent_off)
 
     @property
     def total_minor(self) -> int:
@@ -77,8 +198,10 @@ class Quote:
         return format_money(minor, self.currency)
 
 
-def build_quote(tenant: Tenant, selection: list[dict], promo_code: str | None, today: date) -> Quote:
-    """A quote for the selection at today's catalog prices. An invalid promo is left out."""
+def build_quote(tenant: Tenant, selection: list[dict], promo_code: str | None, today: date,
+                history: OrderHistory | None = None) -> Quote:
+    """A quote for the selection at today's catalog prices. A code whose terms do not hold for these
+    lines (and, with `history`, this customer) is left out, and `promo_problem` says why."""
     quote = Quote(currency=tenant.currency, lines=[], deposit_percent=tenant.deposit_percent)
     for item in selection:
         sku, quantity = _checked_item(item)
@@ -91,10 +214,11 @@ def build_quote(tenant: Tenant, selection: list[dict], promo_code: str | None, t
         else:
             quote.lines.append(QuoteLine(fabric, quantity))
     if promo_code:
+        quote.promo_code = promo_code
         try:
-            quote.promotion = check_promotion(tenant, promo_code, today)
-        except PromoError:
-            quote.promotion = None
+            quote.promotion = check_promotion(tenant, promo_code, today, lines=quote.lines, history=history)
+        except PromoError as exc:
+            quote.promotion, quote.promo_problem = None, str(exc)
     return quote
 
 
@@ -126,7 +250,15 @@ def new_reference(session: Session, tenant: Tenant) -> str:
 
 
 def place_order(session: Session, tenant: Tenant, customer: Customer, quote: Quote) -> Order:
-    """Create the order and hold its stock for the tenant's hold_hours. Raises OutOfStock."""
+    """Create the order and hold its stock for the tenant's hold_hours. Raises OutOfStock. The quote's
+    promotion is checked against the customer's orders once more (a code for first orders, or used up,
+    gives no discount, whatever the quote was built with)."""
+    if quote.promotion is not None:
+        problem = customer_problem(tenant, quote.promotion, order_history(session, tenant.id, customer.id))
+        if problem:
+            log.info("%s: %s not applied to an order of customer %s: %s", tenant.id, quote.promotion.code,
+                     customer.id, problem)
+            quote.promotion, quote.promo_problem = None, str(problem)
     order = Order(
         tenant_id=tenant.id, reference=new_reference(session, tenant), customer_id=customer.id,
         status="awaiting_payment",

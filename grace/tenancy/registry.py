@@ -18,7 +18,8 @@ import yaml
 
 from grace.config import load_settings
 from grace.errors import TenantFileError, UnknownTenant
-from grace.tenancy.catalog import Catalog, CatalogError, parse_catalog
+from grace.money import MoneyError, to_minor
+from grace.tenancy.catalog import Catalog, CatalogError, Fabric, parse_catalog
 from grace.tenancy.hours import OpeningHours
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,31 @@ class Payment:
 
 @dataclass(frozen=True)
 class Promotion:
+    """A promo code and its terms. Money in minor units of the tenant's currency (the YAML has major units)."""
+
     code: str
     description: str
-    percent_off: float
+    percent_off: float  # 0 when the promotion takes a fixed amount off instead
     valid_until: date
+    amount_off_minor: int = 0  # a fixed amount off, capped at what the qualifying lines cost
+    min_qty: int = 0  # units (yards, pieces...) of the qualifying lines together; 0: no minimum
+    min_total_minor: int = 0  # what the qualifying lines cost together, before the discount; 0: no minimum
+    categories: tuple[str, ...] = ()  # lower case, as in the catalog; with skus: the lines that qualify
+    skus: tuple[str, ...] = ()  # no categories and no skus: every line qualifies
+    starts: date | None = None
+    max_uses_per_customer: int = 0  # 0: no limit; orders cancelled or expired do not count
+    first_order_only: bool = False  # only for customers with no order yet (cancelled or expired ones aside)
 
     def is_valid_on(self, day: date) -> bool:
-        return day <= self.valid_until
+        return (self.starts is None or self.starts <= day) and day <= self.valid_until
+
+    @property
+    def restricted(self) -> bool:
+        """Only some lines qualify (by category or sku)."""
+        return bool(self.categories or self.skus)
+
+    def applies_to(self, fabric: Fabric) -> bool:
+        return not self.restricted or fabric.category.lower() in self.categories or fabric.sku.upper() in self.skus
 
 
 @dataclass(frozen=True)
@@ -230,17 +249,99 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
                     redirects=voice_redirects),
         policies={"returns": r.text("policies.returns"), "delivery": r.text("policies.delivery")},
         faq=tuple(FaqEntry(q=i.text("q"), a=i.text("a")) for i in r.items("faq")),
-        promotions=tuple(
-            Promotion(code=i.text("code"), description=i.text("description", ""),
-                      percent_off=i.number("percent_off", 0.01, 100), valid_until=i.day("valid_until"))
-            for i in r.items("promotions")
-        ),
+        promotions=_promotions(r, currency),
         messages=messages,
         catalog=catalog,
         extra={k: v for k, v in data.items() if k in ("meta_phone_number_id", "whatsapp_templates", "llm_model")},
         payment_reminder_hours=r.number("payment_reminder_hours", 0, 24 * 30, 6),
         max_unpaid_orders=int(r.number("max_unpaid_orders", 1, 20, 2)),
     )
+
+
+PROMOTION_KEYS = ("code", "description", "percent_off", "amount_off", "min_qty", "min_total", "categories", "skus",
+                  "starts", "valid_until", "max_uses_per_customer", "first_order_only")
+
+
+def _promotions(r: _Reader, currency: str) -> tuple[Promotion, ...]:
+    """The promotions. Their categories and skus are not checked against the catalog here: a catalog
+    upload may drop one, and the code then applies to nothing (the customer is told what it is for);
+    the dashboard checks them when promotions are edited (grace.tenancy.settings)."""
+    promotions: list[Promotion] = []
+    for i in r.items("promotions"):
+        promotion = _promotion(i, currency)
+        if any(p.code.upper() == promotion.code.upper() for p in promotions):
+            raise i.error("code", f"{promotion.code} is already the code of another promotion")
+        promotions.append(promotion)
+    return tuple(promotions)
+
+
+def _promotion(i: _Reader, currency: str) -> Promotion:
+    """One promotion; its terms are money, so anything unclear is refused rather than guessed."""
+    assert isinstance(i.data, dict)  # items() gives readers of mappings
+    for key in i.data:
+        if key not in PROMOTION_KEYS:
+            raise i.error(str(key), "not a promotion setting (use " + ", ".join(PROMOTION_KEYS) + ")")
+    has_percent, has_amount = i.get("percent_off", None) is not None, i.get("amount_off", None) is not None
+    if has_percent and has_amount:
+        raise i.error("amount_off", "give percent_off or amount_off, not both")
+    if not has_percent and not has_amount:
+        raise i.error("percent_off", "missing (or give amount_off, an amount off in " + currency + ")")
+    starts = i.day("starts") if i.get("starts", None) is not None else None
+    valid_until = i.day("valid_until")
+    if starts is not None and starts > valid_until:
+        raise i.error("starts", f"{starts} is after valid_until ({valid_until})")
+    first_order_only = i.get("first_order_only", False)
+    if not isinstance(first_order_only, bool):
+        raise i.error("first_order_only", f"expected true or false, got {first_order_only!r}")
+    return Promotion(
+        code=i.text("code"), description=i.text("description", ""),
+        percent_off=i.number("percent_off", 0.01, 100) if has_percent else 0,
+        valid_until=valid_until,
+        amount_off_minor=_money(i, "amount_off", currency, above_zero=True) if has_amount else 0,
+        min_qty=_whole(i, "min_qty", 1, 10_000),
+        min_total_minor=_money(i, "min_total", currency, above_zero=False),
+        categories=tuple(c.lower() for c in _names(i, "categories")),
+        skus=tuple(s.upper() for s in _names(i, "skus")),
+        starts=starts,
+        max_uses_per_customer=_whole(i, "max_uses_per_customer", 1, 1000),
+        first_order_only=first_order_only,
+    )
+
+
+def _money(i: _Reader, key: str, currency: str, *, above_zero: bool) -> int:
+    """An amount in major units ("1,000", 1000, 99.50) as minor units; 0 when absent."""
+    value = i.get(key, None)
+    if value is None:
+        return 0
+    problem = f"expected an amount in {currency} like 1000 or 1,000.50, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise i.error(key, problem)
+    try:
+        minor = to_minor(value, currency)
+    except MoneyError:
+        raise i.error(key, problem) from None
+    if minor < 0 or (above_zero and minor == 0):
+        raise i.error(key, (f"must be more than 0, got {value!r}" if above_zero
+                            else f"cannot be negative, got {value!r}"))
+    return minor
+
+
+def _whole(i: _Reader, key: str, low: int, high: int) -> int:
+    """A whole number from low to high; 0 when absent."""
+    value = i.get(key, None)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+            or not low <= value <= high:
+        raise i.error(key, f"expected a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def _names(i: _Reader, key: str) -> tuple[str, ...]:
+    """A list of names (one name alone is a list of one)."""
+    if isinstance(i.get(key, None), str):
+        return (i.text(key),)
+    return i.text_list(key)
 
 
 def _signature(folder: Path) -> tuple:

@@ -50,8 +50,14 @@ FIELDS: dict[str, object] = {
     "voice": {"persona": str, "humour": str, "redirects": {kind: "lines" for kind in REDIRECT_KINDS}},
     "policies": {"returns": str, "delivery": str},
     "faq": [{"q": str, "a": str}],
-    "promotions": [{"code": str, "description": str, "percent_off": float, "valid_until": str}],
+    "promotions": [{"code": str, "description": str, "percent_off": "number?", "amount_off": "number?",
+                    "min_qty": "number?", "min_total": "number?", "categories": "items", "skus": "items",
+                    "starts": "text?", "valid_until": str, "max_uses_per_customer": "number?",
+                    "first_order_only": "flag"}],
 }
+# Kinds a form may leave blank: a blank one is left out of the file (the parser's default applies).
+OPTIONAL = ("number?", "text?", "items", "flag")
+_YES, _NO = ("yes", "true", "on", "1", "y"), ("no", "false", "off", "0", "n", "")
 
 
 def _flatten(spec: dict, where: str = "") -> dict[str, object]:
@@ -132,6 +138,7 @@ def update_settings(tenant_id: str, changes: dict, by: str) -> Tenant:
         wanted = _normalise({k: v for k, v in changes.items() if k not in fixed and k not in ROUTING}, FIELDS, "",
                             errors)
         _check_url(wanted, errors)
+        _check_promotions(tenant_id, wanted, errors)
         if errors:
             raise SettingsError(errors)
         intended = copy.deepcopy(old)
@@ -243,7 +250,9 @@ def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) 
             if key not in spec:
                 errors[f"{where}{key}"] = "not a setting that can be changed here"
             else:
-                result[key] = _normalise(item, spec[key], f"{where}{key}.", errors)
+                normalised = _normalise(item, spec[key], f"{where}{key}.", errors)
+                if not (spec[key] in OPTIONAL and (normalised is None or normalised is False or normalised == [])):
+                    result[key] = normalised
         return result
     if isinstance(spec, list):
         if not isinstance(value, list):
@@ -258,11 +267,29 @@ def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) 
             errors[field] = "expected a list"
             return []
         return [t for t in (_text(i) for i in lines) if t]
-    if spec is float:
+    if spec == "items":  # a list, or a text of names one per line or separated by commas
+        names = re.split(r"[,\n]", value) if isinstance(value, str) else value
+        if not isinstance(names, list):
+            errors[field] = "expected a list of names"
+            return []
+        return [t for t in (_text(n) for n in names) if t]
+    if spec == "flag":
+        if isinstance(value, bool):
+            return value
+        answer = _text(value).lower()
+        if answer not in _YES + _NO:
+            errors[field] = f"expected yes or no, got {value!r}"
+        return answer in _YES
+    if spec in ("number?", "text?") and _text(value) == "":
+        return None
+    if spec == "text?":
+        return _text(value)
+    if spec in (float, "number?"):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return value
         try:
-            number = float(_text(value).rstrip("%"))
+            written = _text(value).rstrip("%")
+            number = float(written.replace(",", "") if spec == "number?" else written)  # "5,000" off
         except ValueError:
             errors[field] = f"expected a number, got {value!r}"
             return value
@@ -275,6 +302,29 @@ def _check_url(wanted: dict, errors: dict[str, str]) -> None:
     url = wanted.get("image_base_url")
     if url and not re.match(r"^https?://[^\s/]+\.[^\s]+$", url):
         errors["image_base_url"] = f"expected an http(s) address like https://example.com/fabrics/, got {url!r}"
+
+
+def _check_promotions(tenant_id: str, wanted: dict, errors: dict[str, str]) -> None:
+    """Promotions name categories and skus of the catalog: a typo would make a code apply to nothing.
+    (The tenant parser checks the rest of a promotion: it reads the file beside an empty catalog.)"""
+    promotions = wanted.get("promotions")
+    if not isinstance(promotions, list):
+        return
+    try:
+        catalog = get_registry().get(tenant_id).catalog
+    except GraceError:  # the files are broken now: the parser will say so
+        return
+    categories = sorted(catalog.categories)
+    for i, promotion in enumerate(promotions):
+        if not isinstance(promotion, dict):
+            continue
+        unknown = [c for c in promotion.get("categories") or [] if c.lower() not in categories]
+        if unknown:
+            errors[f"promotions[{i}].categories"] = (
+                f"{', '.join(unknown)}: not a category of your catalog ({', '.join(categories) or 'empty'})")
+        unknown = [sku for sku in promotion.get("skus") or [] if catalog.get(sku) is None]
+        if unknown:
+            errors[f"promotions[{i}].skus"] = f"{', '.join(unknown)}: not in your catalog"
 
 
 def _text(value: object) -> str:
