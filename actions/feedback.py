@@ -11,7 +11,7 @@ import re
 from actions.base import GraceAction, Turn
 from actions.deposit import order_for_event
 from actions.fabrics import unavailable_skus
-from grace.shop.orders import order_by_reference
+from grace.shop.orders import benefit, order_by_reference, order_history, usable_promotions
 from grace.store.models import Feedback
 
 log = logging.getLogger("grace.actions.feedback")
@@ -82,8 +82,9 @@ def upsell(turn: Turn, order) -> None:
         turn.set("funnel_stage", "upsell")
         return
     today = turn.tenant.now().date()
-    promotion = next((p for p in turn.tenant.promotions if p.is_valid_on(today)), None)
+    history = order_history(turn.session, turn.tenant.id, turn.customer().id)
+    promotion = next(iter(usable_promotions(turn.tenant, today, history)), None)  # not a first-order code now
     if promotion:
-        turn.say("upsell_promo", code=promotion.code, percent=f"{promotion.percent_off:g}",
+        turn.say("upsell_promo", code=promotion.code, benefit=benefit(turn.tenant, promotion),
                  description=promotion.description, until=f"{promotion.valid_until:%d %b %Y}")
     turn.set("funnel_stage", "paid")

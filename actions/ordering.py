@@ -13,6 +13,7 @@ from grace.shop.orders import (
     customer_orders,
     latest_order,
     order_by_reference,
+    order_history,
     place_order,
 )
 from grace.shop.stock import OutOfStock, set_reservations
@@ -32,12 +33,23 @@ class ActionConfirmOrder(GraceAction):
 
     def act(self, turn: Turn) -> None:
         selection = list(turn.slot("selection") or [])
-        quote = build_quote(turn.tenant, selection, turn.slot("promo_code"), turn.tenant.now().date())
+        code, today = turn.slot("promo_code"), turn.tenant.now().date()
+        customer = turn.customer()
+        history = order_history(turn.session, turn.tenant.id, customer.id)
+        quote = build_quote(turn.tenant, selection, code, today, history)
         if not quote.lines:
             turn.say("confirm_nothing")
             turn.set("funnel_stage", "browsing")
             return
-        customer = turn.customer()
+        if code and quote.promotion is None and build_quote(turn.tenant, selection, code, today).promotion:
+            # The summary gave the discount, but this customer may no longer use the code (an order placed
+            # meanwhile): never place it at another price than the one they said yes to.
+            turn.say("promo_invalid", reason=quote.promo_problem)
+            turn.say("confirm_again_without_code", total=turn.money(quote.total_minor),
+                     deposit=turn.money(quote.deposit_minor))
+            turn.set("promo_code", None)
+            turn.set("funnel_stage", "reviewing")
+            return
         unpaid = customer_orders(turn.session, turn.tenant.id, customer.id, ("awaiting_payment",))
         if len(unpaid) >= turn.tenant.max_unpaid_orders and not is_retry(turn):
             # Each unpaid order holds stock: a customer (or someone posing as many) cannot hold it all.

@@ -14,6 +14,8 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
+from actions.base import GraceAction, Turn
+from actions.feedback import upsell
 from actions.ordering import ActionConfirmOrder
 from actions.selection import ActionApplyPromo, ActionRemoveItem, ActionShowSummary, ActionUpdateSelection
 from grace.shop.customers import get_or_create_customer
@@ -240,6 +242,44 @@ def test_a_first_order_code_gives_nothing_once_another_order_is_placed_meanwhile
         order = place_order(session, tenant, customer, quote)
         assert (order.promo_code, order.discount_minor, order.total_minor, order.deposit_minor) == (
             None, 0, 102_000, 30_600)
+
+
+def test_a_yes_after_the_code_stopped_applying_to_the_customer_places_nothing_at_another_price(shops):
+    chat = Chat(ACCRA)
+    chat.run(ActionUpdateSelection, "12 yards of nsubra", "select_fabric")
+    chat.run(ActionApplyPromo, "AKWAABA15", "apply_promo")  # the summary shows GH₵260.10 to pay
+    tenant = get_registry().get("kentehouse")
+    with session_scope() as session:  # meanwhile, another order of theirs is placed
+        customer = get_or_create_customer(session, "kentehouse", ACCRA.split(":", 1)[1], None)
+        session.flush()
+        place_order(session, tenant, customer, build_quote(tenant, [{"sku": "KH-012", "qty": 2}], None,
+                                                           TODAY.date()))
+    said = texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
+    assert "AKWAABA15 is for first orders only" in said
+    assert "Without it, the total is GH₵1,020 and the deposit GH₵306. Reply *YES* to confirm" in said
+    assert len(orders("kentehouse")) == 1 and chat.slots["promo_code"] is None
+    placed = texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
+    assert "GH₵306" in placed and len(orders("kentehouse")) == 2
+
+
+def test_the_soft_upsell_offers_a_code_the_customer_can_still_use_in_its_own_terms(shops):
+    tenant = get_registry().get("kentehouse")
+    chat = Chat(ACCRA)
+    with session_scope() as session:
+        customer = get_or_create_customer(session, "kentehouse", ACCRA.split(":", 1)[1], None)
+        session.flush()
+        place_order(session, tenant, customer, build_quote(tenant, [{"sku": "KH-012", "qty": 2}], None,
+                                                           TODAY.date()))
+
+    class Upsell(GraceAction):
+        action_name = "action_test_upsell"
+
+        def act(self, turn: Turn) -> None:
+            upsell(turn, None)  # no order to match fabrics to: the upsell falls back to a code
+
+    said = texts(chat.run(Upsell))
+    assert "AKWAABA15" not in said  # first orders only: this customer has one
+    assert "use code *AYEKOO150* for GH₵150 off your next order" in said
 
 
 def test_ayekoo150_takes_gh150_off_ten_stoles_twice_per_customer(shops):

@@ -30,7 +30,10 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 def problems(answer: str, tenant: Tenant, account_allowed: bool) -> list[str]:
     """What in the answer is not the tenant's (empty: the answer may be sent)."""
     found = []
-    prices = {fabric.price_minor for fabric in tenant.catalog.fabrics}
+    live = [p for p in tenant.promotions if p.is_valid_on(tenant.now().date())]
+    # the catalog's prices, and what the live codes take off or ask for ("GH₵150 off above GH₵1,000")
+    prices = {fabric.price_minor for fabric in tenant.catalog.fabrics} | {
+        amount for p in live for amount in (p.amount_off_minor, p.min_total_minor) if amount}
     for amount in find_money(answer):  # with a currency or a multiplier ("₦4,500", "45k"), as customers read it
         if amount.minor(tenant.currency) not in prices:
             found.append(f"price {amount.text} is not in the catalog")
@@ -38,12 +41,11 @@ def problems(answer: str, tenant: Tenant, account_allowed: bool) -> list[str]:
     for sku in _SKU.findall(answer):
         if sku not in skus:
             found.append(f"sku {sku} is not in the catalog")
-    codes = {p.code.upper() for p in tenant.promotions if p.is_valid_on(tenant.now().date())}
+    codes = {p.code.upper() for p in live}
     for code in _CODE.findall(answer):
         if code not in codes and not _SKU.fullmatch(code):
             found.append(f"code {code} is not a live promotion")
-    percents = {float(tenant.deposit_percent)} | {float(p.percent_off) for p in tenant.promotions
-                                                  if p.is_valid_on(tenant.now().date())}
+    percents = {float(tenant.deposit_percent)} | {float(p.percent_off) for p in live if p.percent_off}
     for percent in _PERCENT.findall(answer):
         if float(percent) not in percents:
             found.append(f"{percent}% is neither the deposit nor a live promotion")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from grace.money import format_money
+from grace.shop.orders import benefit
 from grace.tenancy.catalog import Fabric
 from grace.tenancy.registry import FaqEntry, Tenant
 
@@ -87,7 +88,7 @@ def build_messages(tenant: Tenant, text: str, context: Context) -> list[dict]:
     if asks_about_payment(text):
         lines.append(f"Account: {tenant.payment.account_name}, {tenant.payment.account_number}.")
     promotions = [p for p in tenant.promotions if p.is_valid_on(today)]
-    lines.append("Promotions: " + ("; ".join(f"{p.code}: {p.percent_off:g}% off, {p.description}, until "
+    lines.append("Promotions: " + ("; ".join(f"{p.code}: {benefit(tenant, p)}, {p.description}, until "
                                              f"{p.valid_until:%d %b %Y}" for p in promotions) or "none right now"))
     lines.append("Fabrics that may fit this message:")
     lines += [f"- {f.name} ({f.sku}): {f.category}, {', '.join(f.colors)}, {f.pattern}; "

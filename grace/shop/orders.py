@@ -73,6 +73,18 @@ def check_promotion(tenant: Tenant, code: str, today: date, *, lines: list[Quote
     return promotion
 
 
+def benefit(tenant: Tenant, promotion: Promotion) -> str:
+    """What the code takes off, as a customer reads it: "10% off", "GH₵150 off"."""
+    if promotion.amount_off_minor:
+        return f"{format_money(promotion.amount_off_minor, tenant.currency)} off"
+    return f"{promotion.percent_off:g}% off"
+
+
+def usable_promotions(tenant: Tenant, today: date, history: OrderHistory) -> list[Promotion]:
+    """The live codes this customer may still use (not first-order codes after a first order, not used up)."""
+    return [p for p in tenant.promotions if p.is_valid_on(today) and customer_problem(tenant, p, history) is None]
+
+
 def customer_problem(tenant: Tenant, promotion: Promotion, history: OrderHistory) -> PromoError | None:
     """Why this customer may not use the promotion (first orders only, used up), or None."""
     if promotion.first_order_only and history.orders:
