@@ -1,6 +1,7 @@
 """The dashboard's app factory: config, extensions, blueprints, error pages."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -19,6 +20,8 @@ from web.request_store import db, init_db
 from web.whatsapp_text import whatsapp_markup
 
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024
+
+log = logging.getLogger("grace.web")
 
 
 def secret_key() -> str:
@@ -51,6 +54,8 @@ def create_app(config: dict | None = None) -> Flask:
     proxies = int(os.environ.get("GRACE_WEB_PROXIES", "0"))
     if proxies:  # behind that many proxies: rate limits see the real client (X-Forwarded-For, no deeper)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    else:
+        app.before_request(_warn_of_a_forgotten_proxy)
 
     init_db(app)
     csrf.init_app(app)
@@ -90,6 +95,19 @@ def create_app(config: dict | None = None) -> Flask:
     _error_pages(app)
     app.after_request(_security_headers)
     return app
+
+
+_proxy_warned = False
+
+
+def _warn_of_a_forgotten_proxy() -> None:
+    """A request that came through a proxy while GRACE_WEB_PROXIES is 0: every client then has the proxy's
+    address, so one client's failed logins lock everyone out. Said once per process, loudly."""
+    global _proxy_warned
+    if not _proxy_warned and ("X-Forwarded-For" in request.headers or "Forwarded" in request.headers):
+        _proxy_warned = True
+        log.warning("requests arrive through a proxy (X-Forwarded-For) but GRACE_WEB_PROXIES is 0: the login "
+                    "rate limit counts every client as the proxy; set GRACE_WEB_PROXIES to the number of proxies")
 
 
 def _security_headers(response):

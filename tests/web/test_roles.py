@@ -58,3 +58,18 @@ def test_behind_a_proxy_the_login_limit_is_per_client_only_when_the_proxies_are_
 
     assert [attempt("203.0.113.1"), attempt("203.0.113.1"), attempt("203.0.113.1")] == [401, 401, 429]
     assert (attempt("198.51.100.7") == 429) == other_client_limited
+
+
+def test_a_forgotten_proxy_is_reported_once(web_env, monkeypatch, caplog):
+    import web.app
+
+    monkeypatch.setenv("GRACE_WEB_PROXIES", "0")
+    monkeypatch.setattr(web.app, "_proxy_warned", False)
+    client = create_app().test_client()
+    with caplog.at_level("WARNING", logger="grace.web"):
+        client.get("/login")
+        assert not caplog.records  # a direct request: nothing to say
+        for _ in range(3):
+            client.get("/login", headers={"X-Forwarded-For": "203.0.113.1"})
+    [warning] = caplog.records
+    assert "GRACE_WEB_PROXIES" in warning.getMessage()
