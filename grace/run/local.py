@@ -113,7 +113,9 @@ def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, 
     return spawn(name, [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api", f"--auth-token={token}",
                         "-i", host, "--port", str(port), "--model", str(MODEL), "--endpoints", str(endpoints),
                         "--credentials", str(PROJECT_ROOT / "credentials.yml")],
-                 {"GRACE_RASA_HOST": host, **env}, log_dir)  # the REST channel asks for a token when exposed
+                 # the REST channel asks for a token when exposed; no access log, even with --debug: Rasa's
+                 # API takes its token in the query string
+                 {"GRACE_RASA_HOST": host, "SANIC_ACCESS_LOG": "false", **env}, log_dir)
 
 
 def spawn_companions(env: dict[str, str], log_dir: Path, started: list[subprocess.Popen]) -> list[subprocess.Popen]:

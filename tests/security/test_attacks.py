@@ -131,3 +131,16 @@ def test_an_owner_cannot_learn_whether_an_email_has_an_account_at_another_busine
     own = dashboard_form(ada, grace, "/login", {"email": "ada@kente.example", "password": "kente house secret"},
                          "/login")
     assert own.headers["Location"] == "/" and "Kente House Accra" in ada.get(f"{grace.web}/", timeout=30).text
+
+
+def test_tokens_never_reach_the_logs(grace):
+    # Rasa takes its token as ?token= (its own API); the REST channel as a bearer header.
+    assert requests.get(f"http://127.0.0.1:{grace.rasa_port}/status", params={"token": grace.token},
+                        timeout=30).status_code == 200
+    assert grace.say("+2348077711100", "hello")
+    grace.send("+2348077711101", "hello", headers={"Authorization": "Bearer wrong-token-in-a-log?"})
+    logs = {path.name: path.read_text(errors="replace") for path in (grace.var_dir / "logs").glob("*.log")}
+    assert logs and "rasa.log" in logs
+    for name, text in logs.items():
+        assert grace.token not in text, name
+        assert "wrong-token-in-a-log" not in text and "rest-token-for-tests" not in text, name
