@@ -18,6 +18,18 @@ def unavailable_skus(turn: Turn) -> set[str]:
     return {sku for sku, left in available_stock(turn.session, turn.tenant).items() if left <= 0}
 
 
+def tier_words(turn: Turn, fabric: Fabric) -> str:
+    """A fabric's wholesale tiers, briefly, as a customer reads them: "₦4,700 from 30 yards, ₦4,300 from 100
+    yards" (empty without tiers)."""
+    return ", ".join(turn.wording("tier_price", price=turn.money(t.price_minor), qty=t.from_qty,
+                                  unit=fabric.unit_plural(t.from_qty)) for t in fabric.tiers)
+
+
+def priced(key: str, fabric: Fabric) -> str:
+    """The message key that shows this fabric's price: its `_tiers` variant when it has wholesale tiers."""
+    return key + "_tiers" if fabric.tiers else key
+
+
 def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, reasons: dict[str, str] | None = None,
                  **intro) -> None:
     """Send a page of fabrics, numbered after those already offered in this conversation (each with why
@@ -33,8 +45,9 @@ def send_options(turn: Turn, fabrics: list[Fabric], intro_key: str, reasons: dic
         else:
             offered.append(fabric.sku)
             number = len(offered)
-        turn.say("option_caption", image=fabric.image_url or None, number=number, name=fabric.name,
-                 sku=fabric.sku, price=turn.money(fabric.price_minor), unit=fabric.unit,
+        turn.say(priced("option_caption", fabric), image=fabric.image_url or None, number=number,
+                 name=fabric.name, sku=fabric.sku, price=turn.money(fabric.price_minor),
+                 tiers=tier_words(turn, fabric), unit=fabric.unit,
                  min_qty=fabric.min_qty, min_unit=fabric.unit_plural(fabric.min_qty),
                  description=fabric.description)
         if reasons and reasons.get(fabric.sku):
@@ -147,8 +160,9 @@ class ActionMoreFabrics(GraceAction):
 
 def say_prices(turn: Turn, fabrics: list[Fabric]) -> None:
     for fabric in fabrics:
-        turn.say("price_one", name=fabric.name, sku=fabric.sku, price=turn.money(fabric.price_minor),
-                 unit=fabric.unit, min_qty=fabric.min_qty, min_unit=fabric.unit_plural(fabric.min_qty))
+        turn.say(priced("price_one", fabric), name=fabric.name, sku=fabric.sku,
+                 price=turn.money(fabric.price_minor), tiers=tier_words(turn, fabric), unit=fabric.unit,
+                 min_qty=fabric.min_qty, min_unit=fabric.unit_plural(fabric.min_qty))
 
 
 class ActionAnswerPrice(GraceAction):
@@ -213,8 +227,9 @@ class ActionCheckAvailability(GraceAction):
             offered.append(fabric.sku)
             turn.set("offered_skus", offered)
         qty = max(fabric.min_qty, 1)
-        turn.say("availability_in_stock", image=fabric.image_url or None, name=fabric.name, sku=fabric.sku,
-                 price=turn.money(fabric.price_minor), unit=fabric.unit, min_qty=fabric.min_qty,
+        turn.say(priced("availability_in_stock", fabric), image=fabric.image_url or None, name=fabric.name,
+                 sku=fabric.sku, price=turn.money(fabric.price_minor), tiers=tier_words(turn, fabric),
+                 unit=fabric.unit, min_qty=fabric.min_qty,
                  min_unit=fabric.unit_plural(fabric.min_qty), description=fabric.description,
                  example_qty=qty, example_unit=fabric.unit_plural(qty))
         if turn.stage in ("start", "paid", "upsell"):

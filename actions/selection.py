@@ -8,6 +8,7 @@ from actions.ordering import describe_open_orders
 from actions.references import by_category, mentioned, referenced
 from grace.shop.customers import remember_preferences
 from grace.shop.orders import (
+    MAX_QUANTITY,
     PromoError,
     Quote,
     build_quote,
@@ -22,6 +23,9 @@ from grace.shop.stock import available_stock
 # never an intent literal: over REST and WhatsApp it comes back as the customer's text).
 CONFIRM_PAYLOAD = "yes, I confirm"
 MORE_PAYLOAD = "show me more fabrics"
+# A fabric's next wholesale tier is suggested when it is at most this many percent more units than the line has
+# (26 yards: 30 is close; 24 yards: it is not).
+TIER_CLOSE_PERCENT = 20
 
 
 def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> None:
@@ -35,9 +39,10 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
     say = turn.wording
     parts = [say("summary_header")]
     for line in quote.lines:
-        fabric = line.fabric
-        parts.append(say("summary_line", name=fabric.name, sku=fabric.sku, qty=line.quantity,
-                         unit=fabric.unit_plural(line.quantity), price=turn.money(fabric.price_minor),
+        fabric, tier = line.fabric, line.tier
+        parts.append(say("summary_line_tier" if tier else "summary_line", name=fabric.name, sku=fabric.sku,
+                         qty=line.quantity, unit=fabric.unit_plural(line.quantity),
+                         price=turn.money(line.unit_price_minor), from_qty=tier.from_qty if tier else "",
                          total=turn.money(line.total_minor)))
     if quote.promotion:
         parts.append(say("summary_subtotal", amount=turn.money(quote.subtotal_minor)))
@@ -49,12 +54,43 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
     parts.append(say("summary_balance", amount=turn.money(quote.balance_minor)))
     if quote.missing_skus:
         parts.append(say("summary_missing", names=", ".join(quote.missing_skus)))
+    parts.extend(tier_hints(turn, quote))
     parts.append(say("summary_prompt"))
     turn.say(text="\n".join(parts), buttons=[
         {"title": say("button_confirm"), "payload": CONFIRM_PAYLOAD},
         {"title": say("button_more_fabrics"), "payload": MORE_PAYLOAD},
     ])
     turn.set("funnel_stage", "reviewing")
+
+
+def tier_hints(turn: Turn, quote: Quote) -> list[str]:
+    """For each line whose fabric's next wholesale tier is close (TIER_CLOSE_PERCENT) and in stock: how many
+    more units reach it and what that saves on the tier's quantity at the line's unit price now; or, when
+    the tier's quantity costs less than the line does now, that."""
+    close = [(line, tier) for line in quote.lines if (tier := line.fabric.next_tier(line.quantity)) is not None
+             and (tier.from_qty - line.quantity) * 100 <= line.quantity * TIER_CLOSE_PERCENT
+             and tier.from_qty <= MAX_QUANTITY]
+    if not close:
+        return []
+    left = available_stock(turn.session, turn.tenant, [line.fabric.sku for line, _ in close])
+    hints = []
+    for line, tier in close:
+        fabric, quantity = line.fabric, line.quantity
+        if tier.from_qty > left.get(fabric.sku, 0):
+            continue  # the shop could not sell that many
+        more = tier.from_qty - quantity
+        params = {"more": more, "more_unit": fabric.unit_plural(more), "name": fabric.name,
+                  "price": turn.money(tier.price_minor), "unit": fabric.unit, "qty": tier.from_qty,
+                  "qty_unit": fabric.unit_plural(tier.from_qty)}
+        next_total = tier.price_minor * tier.from_qty
+        if next_total < line.total_minor:
+            hints.append(turn.wording("summary_tier_hint_cheaper", **params, next_total=turn.money(next_total),
+                                      current=quantity, current_unit=fabric.unit_plural(quantity),
+                                      total=turn.money(line.total_minor)))
+        else:
+            saving = (line.unit_price_minor - tier.price_minor) * tier.from_qty
+            hints.append(turn.wording("summary_tier_hint", **params, saving=turn.money(saving)))
+    return hints
 
 
 def discount_line(turn: Turn, quote: Quote) -> str:

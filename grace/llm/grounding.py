@@ -31,8 +31,10 @@ def problems(answer: str, tenant: Tenant, account_allowed: bool) -> list[str]:
     """What in the answer is not the tenant's (empty: the answer may be sent)."""
     found = []
     live = [p for p in tenant.promotions if p.is_valid_on(tenant.now().date())]
-    # the catalog's prices, and what the live codes take off or ask for ("GH₵150 off above GH₵1,000")
+    # the catalog's prices and wholesale tier prices, and what the live codes take off or ask for
+    # ("GH₵150 off above GH₵1,000")
     prices = {fabric.price_minor for fabric in tenant.catalog.fabrics} | {
+        tier.price_minor for fabric in tenant.catalog.fabrics for tier in fabric.tiers} | {
         amount for p in live for amount in (p.amount_off_minor, p.min_total_minor) if amount}
     for amount in find_money(answer):  # with a currency or a multiplier ("₦4,500", "45k"), as customers read it
         if amount.minor(tenant.currency) not in prices:

@@ -13,6 +13,11 @@ values instead). Cells starting with "+", "-" or "@" are kept as text: they can
 be real text, and the export neutralises them. The export prefixes such cells
 with "'" (Excel shows them as text) and an upload strips that prefix again, so
 an exported file can be edited and uploaded back unchanged.
+
+Wholesale tiers (the optional `tiers` column, "30:4000;100:3600") are written plain like prices
+(" 30: ₦4,000 ; 100: N3,600.00" is stored as 30:4000;100:3600); a JSON object {"30": 4000} and a
+lone "10:40" that Excel turned into a time of day are read as the owner typed them. A catalog file
+without the column is kept without it until a fabric is given tiers.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import mimetypes
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import PurePosixPath
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -31,8 +36,8 @@ from urllib.parse import urlsplit
 from grace.errors import GraceError
 from grace.messaging.media import MediaRejected, base_type, save_media
 from grace.money import MoneyError, format_money, to_minor
-from grace.tenancy.catalog import COLUMNS, Catalog, CatalogError, Fabric, RowError, parse_catalog
-from grace.tenancy.files import catalog_path, csv_text, edit_rows, replace_catalog, rows_from_text
+from grace.tenancy.catalog import COLUMNS, Catalog, CatalogError, Fabric, RowError, major_text, parse_catalog
+from grace.tenancy.files import catalog_path, csv_text, replace_catalog, rows_from_text, rows_to_text
 from grace.tenancy.registry import Tenant, get_registry
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # also WhatsApp's limit for a picture sent to a customer
@@ -138,13 +143,19 @@ def update_fabric(tenant: Tenant, sku: str, changes: dict[str, str]) -> Fabric:
         raise CatalogError(errors)
     not_found = CatalogError([RowError(0, sku, "sku", f"no fabric {sku!r} in the catalog")])
 
-    def edit(rows: list[dict[str, str]]) -> None:
+    def produce(current: str) -> str | None:
+        header, rows = rows_from_text(current)
+        if not rows:
+            return None
         matches = [row for row in rows if row.get("sku", "").strip().upper() == sku.strip().upper()]
         if not matches:
             raise not_found
         matches[0].update(cleaned)
+        # a column the file does not have yet (tiers, in a catalog from before them) once it has a value
+        header += [name for name, value in cleaned.items() if value and name not in header]
+        return rows_to_text(header, rows)
 
-    catalog = edit_rows(tenant, edit)
+    catalog = replace_catalog(tenant, produce)
     fabric = None if catalog is None else catalog.get(sku)
     if fabric is None:
         raise not_found
@@ -218,7 +229,9 @@ def clean_cell(column: str, value: str, currency: str) -> tuple[str, str | None]
     if column == "price":
         return _plain_price(text, currency), None
     if column in ("stock", "min_qty"):
-        return re.sub(r"(?<=\d)[,\s\u00a0](?=\d{3}\b)", "", text), None
+        return _plain_count(text), None
+    if column == "tiers":
+        return _plain_tiers(text, currency), None
     if column == "image_url":
         return text, _image_url_problem(text)
     return text, None
@@ -322,6 +335,8 @@ def _json_table(data: bytes) -> tuple[list[list[str]], int]:
         if not isinstance(item, dict):
             raise UploadError(f"item {len(rows) + 1} is not an object with the catalog columns")
         values = {str(k).strip().lower(): v for k, v in item.items()}
+        if isinstance(values.get("tiers"), dict):  # {"30": 4000, "100": 3600}
+            values["tiers"] = ";".join(f"{_value_text(k)}:{_value_text(v)}" for k, v in values["tiers"].items())
         rows.append([_value_text(values.get(column)) for column in header])
     return [header, *rows], -1  # lines are reported as the item's position in the list
 
@@ -353,8 +368,12 @@ def _xlsx_table(data: bytes) -> tuple[list[list[str]], int]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)  # values, not formulas
         try:
+            tiers_at = None
             for row in book.worksheets[0].iter_rows(values_only=True):
-                table.append([_value_text(v) for v in row])
+                if not table:
+                    names = [str(v or "").strip().lower() for v in row]
+                    tiers_at = names.index("tiers") if "tiers" in names else None
+                table.append([_tiers_from_time(v) if i == tiers_at else _value_text(v) for i, v in enumerate(row)])
                 if len(table) > MAX_ROWS + 1:
                     break
         finally:
@@ -379,6 +398,42 @@ def _value_text(value: object) -> str:
     if isinstance(value, dict):
         return json.dumps(value)
     return str(value)
+
+
+def _tiers_from_time(value: object) -> str:
+    """A tiers cell as typed: Excel reads a lone "10:40" (from 10, at 40) as a time of day, "30:40" as a
+    duration."""
+    if isinstance(value, time) and not value.second and not value.microsecond:
+        return f"{value.hour}:{value.minute:02d}"
+    if isinstance(value, timedelta) and value.total_seconds() % 60 == 0:
+        minutes = int(value.total_seconds()) // 60
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    return _value_text(value)
+
+
+def _plain_count(text: str) -> str:
+    return re.sub(r"(?<=\d)[,\s\u00a0](?=\d{3}\b)", "", text)
+
+
+def _plain_tiers(text: str, currency: str) -> str:
+    """" 30 : ₦4,000 ; 1,000: N3,600.00;" as 30:4000;1000:3600; a cell that is not all tiers is kept as it
+    is, for the catalog's check to say what is wrong with it."""
+    tiers = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        quantity, colon, price = (piece.strip() for piece in part.partition(":"))
+        quantity = _plain_count(quantity)
+        if not colon or not re.fullmatch(r"[0-9]+", quantity):
+            return text
+        try:
+            minor = to_minor(_plain_price(price, currency), currency)
+        except MoneyError:
+            return text
+        if minor <= 0:
+            return text
+        tiers.append(f"{int(quantity)}:{major_text(minor, currency)}")
+    return ";".join(tiers)
 
 
 def _plain_price(text: str, currency: str) -> str:

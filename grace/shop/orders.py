@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from grace.money import format_money, percent_of
 from grace.shop.stock import reserve
 from grace.store.models import Customer, Order, OrderLine, utcnow
-from grace.tenancy.catalog import Fabric, plural
+from grace.tenancy.catalog import Fabric, Tier, plural
 from grace.tenancy.registry import Promotion, Tenant
 from grace.tenancy.wording import Wording
 
@@ -160,8 +160,17 @@ class QuoteLine:
     quantity: int
 
     @property
+    def tier(self) -> Tier | None:
+        """The wholesale tier this line's quantity reaches (None: the catalog price)."""
+        return self.fabric.tier_for(self.quantity)
+
+    @property
+    def unit_price_minor(self) -> int:
+        return self.fabric.unit_price_minor(self.quantity)
+
+    @property
     def total_minor(self) -> int:
-        return self.fabric.price_minor * self.quantity
+        return self.unit_price_minor * self.quantity
 
 
 @dataclass
@@ -212,7 +221,8 @@ class Quote:
 
 def build_quote(tenant: Tenant, selection: list[dict], promo_code: str | None, today: date,
                 history: OrderHistory | None = None) -> Quote:
-    """A quote for the selection at today's catalog prices. A code whose terms do not hold for these
+    """A quote for the selection at today's catalog prices (each line at the wholesale tier its quantity
+    reaches, if any; promotions apply to those line totals). A code whose terms do not hold for these
     lines (and, with `history`, this customer) is left out, and `promo_problem` says why."""
     quote = Quote(currency=tenant.currency, lines=[], deposit_percent=tenant.deposit_percent)
     for item in selection:
@@ -288,7 +298,7 @@ def place_order(session: Session, tenant: Tenant, customer: Customer, quote: Quo
     for line in quote.lines:
         order.lines.append(OrderLine(
             sku=line.fabric.sku, name=line.fabric.name, unit=line.fabric.unit, quantity=line.quantity,
-            unit_price_minor=line.fabric.price_minor, line_total_minor=line.total_minor,
+            unit_price_minor=line.unit_price_minor, line_total_minor=line.total_minor,
         ))
     session.flush()
     return order
