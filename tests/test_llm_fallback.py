@@ -117,3 +117,10 @@ def test_one_conversation_cannot_run_up_the_model_bill(model, monkeypatch):
     other = Chat("akanraby:+2348077700002")  # another customer still gets the model
     model.answer("Hehe, our Royal Ivory lace is the real joke-stopper 😄")
     assert "Royal Ivory" in texts(other.run(ActionRedirectOfftopic, "tell me a joke", "smalltalk"))
+
+
+def test_a_wholesale_buyer_gets_the_tier_prices_from_the_facts_and_they_pass_the_guard(model):
+    model.answer("Sunflower Fields is ₦5,200 a yard, and ₦4,700 from 30 yards 🌻 How many yards do you need?")
+    said = texts(Chat().run(ActionGraceFallback, "wholesale price for sunflower fields if i carry plenty",
+                            "nlu_fallback", confidence=0.2))
+    assert "₦4,700 from 30" in system_prompt(model) and "₦4,700 from 30 yards" in said

@@ -92,7 +92,9 @@ def build_messages(tenant: Tenant, text: str, context: Context) -> list[dict]:
                                              f"{p.valid_until:%d %b %Y}" for p in promotions) or "none right now"))
     lines.append("Fabrics that may fit this message:")
     lines += [f"- {f.name} ({f.sku}): {f.category}, {', '.join(f.colors)}, {f.pattern}; "
-              f"{format_money(f.price_minor, tenant.currency)} per {f.unit}, minimum {f.min_qty}" for f in fabrics]
+              f"{format_money(f.price_minor, tenant.currency)} per {f.unit}, minimum {f.min_qty}"
+              + "".join(f"; {format_money(t.price_minor, tenant.currency)} from {t.from_qty}" for t in f.tiers)
+              for f in fabrics]
     faq = relevant_faq(tenant, text)
     if faq:
         lines.append("FAQ:")
