@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -12,17 +13,31 @@ from grace.messaging.inbound import MEDIA_INTENT
 from grace.shop.fabric_search import query_from
 from grace.shop.orders import OPEN_STATUSES, latest_order, order_by_reference
 from grace.shop.payments import record_proof
-from grace.store.models import Payment
+from grace.shop.stock import hold_ended
+from grace.store.models import Order, Payment, utcnow
 from grace.understanding import extract
 
 log = logging.getLogger("grace.actions.payments")
 PROOF_TYPES = ("image/", "application/pdf")
 
 
+# A picture or "I have paid" this soon after the customer's latest order expired is taken as a late proof
+# for it; later, it is a new message (a style picture, a question) as for any customer without an order.
+LATE_PROOF_WINDOW = timedelta(days=3)
+
+
+def expired_order(turn: Turn) -> Order | None:
+    """The customer's latest order when it expired unpaid within LATE_PROOF_WINDOW (nothing placed since)."""
+    order = latest_order(turn.session, turn.tenant.id, turn.customer().id)
+    if order is None or order.status != "expired" or order.hold_expires_at is None:
+        return None
+    return order if utcnow() - order.hold_expires_at <= LATE_PROOF_WINDOW else None
+
+
 def take_proof(turn: Turn, media: dict | None) -> None:
-    """Record proof against the customer's open order, or explain why not."""
+    """Record proof against the customer's open order (or the one that just expired), or explain why not."""
     customer = turn.customer()
-    order = latest_order(turn.session, turn.tenant.id, customer.id, OPEN_STATUSES)
+    order = latest_order(turn.session, turn.tenant.id, customer.id, OPEN_STATUSES) or expired_order(turn)
     if order is None:
         paid = latest_order(turn.session, turn.tenant.id, customer.id, ("deposit_paid",))
         if paid is not None:
@@ -33,9 +48,12 @@ def take_proof(turn: Turn, media: dict | None) -> None:
     result = record_proof(turn.session, turn.tenant, order,
                           proof_url=(media or {}).get("url"), content_type=(media or {}).get("content_type"),
                           text=turn.metadata.get("caption", "") if turn.text == MEDIA_INTENT else turn.text)
-    turn.say("proof_received", reference=order.reference)
-    if result.stock_problem:
-        turn.say("proof_stock_problem")
+    if result.late:  # the hold had lapsed: the team checks the fabric is still there before verifying
+        turn.say("proof_after_expiry", reference=order.reference, day=hold_ended(turn.tenant, order))
+    else:
+        turn.say("proof_received", reference=order.reference)
+        if result.stock_problem:
+            turn.say("proof_stock_problem")
     turn.set("order_ref", order.reference)
     turn.set("funnel_stage", "verifying")
 
@@ -74,7 +92,7 @@ class ActionHandleImage(GraceAction):
         first = media[0]
         content_type = (first.get("content_type") or "").lower()
         open_order = latest_order(turn.session, turn.tenant.id, turn.customer().id, OPEN_STATUSES)
-        if open_order is not None and content_type.startswith(PROOF_TYPES):
+        if (open_order or expired_order(turn)) is not None and content_type.startswith(PROOF_TYPES):
             take_proof(turn, first)
             return
         if content_type.startswith("audio/"):
@@ -133,7 +151,11 @@ class ActionPaymentRejected(GraceAction):
                 or order.customer.phone != turn.customer_key:
             turn.resume()
             return
+        turn.set("order_ref", order.reference)
+        if order.status == "expired":  # a late proof rejected: nothing is held for the order
+            turn.say("payment_rejected_expired", reference=order.reference, reason=payment.reason)
+            turn.set("funnel_stage", "start")
+            return
         turn.say("payment_rejected", reference=order.reference, reason=payment.reason,
                  hold_hours=f"{turn.tenant.hold_hours:g}")
-        turn.set("order_ref", order.reference)
         turn.set("funnel_stage", "awaiting_payment")

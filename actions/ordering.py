@@ -16,8 +16,8 @@ from grace.shop.orders import (
     order_history,
     place_order,
 )
-from grace.shop.stock import OutOfStock, set_reservations
-from grace.store.models import Handoff, InboundMessage, Order
+from grace.shop.stock import OutOfStock, hold_ended, set_reservations
+from grace.store.models import Handoff, InboundMessage, Order, Payment
 
 
 def payment_request(turn: Turn, key: str, **params) -> None:
@@ -132,7 +132,13 @@ TRACKED = ("awaiting_payment", "payment_submitted", "deposit_paid", "in_producti
 def order_line(turn: Turn, order: Order) -> dict:
     items = ", ".join(f"{line.quantity} {line.unit}{'s' if line.quantity != 1 else ''} {line.name}"
                       for line in order.lines)
-    status = turn.wording(f"status_{order.status}", deposit=turn.money(order.deposit_minor))
+    if order.status == "expired" and order.hold_expires_at is not None:
+        checking = turn.session.execute(select(Payment.id).where(  # a late proof the team is looking at
+            Payment.tenant_id == turn.tenant.id, Payment.order_id == order.id, Payment.status == "pending")).first()
+        status = turn.wording("status_expired_checking" if checking else "status_expired_on",
+                              day=hold_ended(turn.tenant, order))
+    else:
+        status = turn.wording(f"status_{order.status}", deposit=turn.money(order.deposit_minor))
     return {"reference": order.reference, "items": items, "status": status}
 
 

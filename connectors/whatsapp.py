@@ -2,8 +2,9 @@
 
 A provider turns its webhook into an IncomingWhatsApp and knows how to fetch media and send
 messages; everything else is here, once: ops talk in commands, STOP opts out, media is kept by
-Grace, a bare number answers the last numbered choice, the turn runs through the same path as
-REST, and the replies go out in order.
+Grace, a conversation a person of the team took over is kept for them and not answered
+(grace/messaging/takeover.py), a bare number answers the last numbered choice, the turn runs through
+the same path as REST, and the replies go out in order.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from grace.concurrency import off_loop
 from grace.errors import GraceError
 from grace.messaging.inbound import MAX_KEPT, Inbound, conversation_id
 from grace.messaging.media import MediaRejected, save_media
+from grace.messaging.takeover import hold_for_person
 from grace.shop.ops import answer_ops, is_ops_number
 from grace.tenancy.registry import E164, Tenant, get_registry
 from grace.tenancy.wording import Wording
@@ -101,6 +103,8 @@ async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
             inbound.media.append(stored)
         else:
             notes.append({"text": say(problem)})
+    if await off_loop(hold_for_person, inbound, [note["text"] for note in notes]):
+        return  # a person of the team has the conversation: the message is kept in it for them, Grace is silent
     if notes and not inbound.media and not text:
         replies = notes  # nothing usable came: say why, and don't run an empty turn
     else:

@@ -52,16 +52,20 @@ def test_an_unpaid_hold_is_released_after_hold_hours_and_late_proof_is_flagged(g
         first = place_order(session, tenant, get_or_create_customer(session, tenant.id, "+1"), quote)
         first_id = first.id
     with session_scope() as session:  # time passes beyond hold_hours
-        session.execute(update(StockReservation).values(expires_at=utcnow() - timedelta(minutes=1)))
+        ended = utcnow() - timedelta(minutes=1)
+        session.execute(update(Order).values(hold_expires_at=ended))
+        session.execute(update(StockReservation).values(expires_at=ended))
         assert available_stock(session, tenant, [fabric.sku])[fabric.sku] == fabric.stock
     with session_scope() as session:
         place_order(session, tenant, get_or_create_customer(session, tenant.id, "+2"), quote)
     with session_scope() as session:
         late = session.get(Order, first_id)
         result = record_proof(session, tenant, late, proof_url=None, content_type=None, text="I don pay")
-        assert result.stock_problem
+        assert result.late and result.stock_problem and late.status == "expired"  # the sweep had not come by
         ops = session.execute(select(Notification).where(Notification.kind == "payment_proof")).scalar_one()
-        assert ops.payload["stock_problem"] and "no longer available" in ops.payload["summary"]
+        assert ops.payload["late"] and ops.payload["stock_problem"]
+        assert "check stock before verifying" in ops.payload["summary"]
+        assert f"{fabric.name}: 0 of {fabric.stock}" in ops.payload["summary"]
 
 
 def test_a_forged_selection_never_makes_a_negative_total_or_frees_stock(grace_env):

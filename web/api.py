@@ -2,17 +2,27 @@
 
 Each request carries a tenant's key in X-API-Key; the key alone decides the tenant, so ids of
 other tenants are never found (404). Errors are JSON: {"error": "..."}.
+
+Keys carry no role: a key is the business's. What a person does in a conversation (take it over, reply,
+hand it back) names that person, a dashboard user of the business (`user`: their id or email); their role
+decides, as on the dashboard (owner and ops act, a viewer reads only), and their email is kept as the author.
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, make_response, request
+from sqlalchemy import select
 
 from grace.errors import GraceError
+from grace.messaging.takeover import AlreadyTaken, current, hand_back, take_over, touch
 from grace.shop.fulfilment import FulfilmentError
 from grace.shop.orders import orders_of
 from grace.shop.payments import AlreadyDecided, PaymentError, payments_of
-from grace.tenancy.accounts import tenant_for_key
+from grace.store.models import User
+from grace.tenancy.accounts import tenant_for_key, user_by_email
 from grace.tenancy.registry import get_registry
+from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
+from web.access import ACT_ON_ORDERS
+from web.conversation_list import conversation_summary, conversations, is_conversation, transcript
 from web.openapi import SPEC
 from web.operations import decide, move_order
 from web.queries import (
@@ -135,3 +145,93 @@ def put_catalog():
         return error(422, "the catalog has errors; nothing was changed", rows=[
             {"line": e.line, "sku": e.sku, "column": e.column, "problem": e.problem} for e in report.errors])
     return jsonify(ok=True, summary=report.summary(), changes=report.to_dict())
+
+
+# Conversations: the team in the loop (grace.messaging.takeover). ------------------------------------------
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _conversation_or_404(conversation_id: str) -> str:
+    if not is_conversation(g.tenant.id, conversation_id):
+        abort(404)
+    return conversation_id
+
+
+def _acting_user(body: dict) -> User:
+    """The dashboard user of this business the request acts for; 422 when unnamed or unknown, 403 for a viewer."""
+    given = body.get("user")
+    user = None
+    if isinstance(given, int) and not isinstance(given, bool):
+        user = db().execute(select(User).where(User.tenant_id == g.tenant.id, User.id == given)).scalar_one_or_none()
+    elif isinstance(given, str) and given.strip():
+        user = user_by_email(db(), g.tenant.id, given)
+    if user is None:
+        abort(make_response(error(422, "say who acts: 'user' is the id or email of one of this business's "
+                                       "dashboard users")))
+    if user.role not in ACT_ON_ORDERS:
+        abort(make_response(error(403, f"{user.email} is a {user.role}: a {user.role} reads conversations only")))
+    return user
+
+
+@bp.route("/conversations")
+def list_conversations():
+    limit = request.args.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= 200:
+        return error(400, "limit is a number from 1 to 200")
+    return jsonify(conversations=conversations(db(), g.tenant.id, int(limit)))
+
+
+@bp.route("/conversations/<conversation_id>/messages")
+def conversation_messages(conversation_id: str):
+    conversation = _conversation_or_404(conversation_id)
+    return jsonify(conversation=conversation_summary(db(), g.tenant.id, conversation),
+                   messages=transcript(db(), g.tenant.id, conversation))
+
+
+@bp.route("/conversations/<conversation_id>/takeover", methods=["POST"])
+def take_over_conversation(conversation_id: str):
+    conversation = _conversation_or_404(conversation_id)
+    user = _acting_user(_body())
+    try:
+        take_over(db(), g.tenant.id, conversation, user.id, user.email)
+    except AlreadyTaken as exc:
+        db().commit()  # an idle takeover found over stays over
+        return error(409, str(exc), taken_by=exc.taken_by)
+    db().commit()
+    return jsonify(conversation_summary(db(), g.tenant.id, conversation))
+
+
+@bp.route("/conversations/<conversation_id>/reply", methods=["POST"])
+def reply_in_conversation(conversation_id: str):
+    conversation = _conversation_or_404(conversation_id)
+    body = _body()
+    user = _acting_user(body)
+    taken = current(db(), g.tenant.id, conversation) is not None
+    db().commit()  # the store is not held while the provider is called
+    if not taken:
+        return error(409, "take the conversation over first (POST .../takeover): Grace answers it now")
+    try:
+        sent = send_human_reply(g.tenant, conversation, body.get("text"), user.email, user.id)
+    except ReplyRefused as exc:
+        return error(422, str(exc))
+    except ReplyFailed as exc:
+        return error(502, str(exc))
+    touch(db(), g.tenant.id, conversation)
+    db().commit()
+    return jsonify(sent=True, in_history=sent.in_history,
+                   message={"who": "person", "text": sent.text, "author": sent.author,
+                            "at": sent.at.isoformat() + "Z"})
+
+
+@bp.route("/conversations/<conversation_id>/handback", methods=["POST"])
+def hand_back_conversation(conversation_id: str):
+    conversation = _conversation_or_404(conversation_id)
+    user = _acting_user(_body())
+    if not hand_back(db(), g.tenant.id, conversation, by=user.email):
+        return error(409, "nobody of the team has this conversation: Grace answers it")
+    db().commit()
+    return jsonify(conversation_summary(db(), g.tenant.id, conversation))

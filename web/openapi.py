@@ -12,12 +12,28 @@ def _json(ref: str, description: str = "ok") -> dict:
 
 _ID = {"name": "payment_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _REF = {"name": "reference", "in": "path", "required": True, "schema": {"type": "string"}, "example": "AKA-7QX4M"}
+_CONVERSATION = {"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"},
+                 "example": "akanraby:+2348012345678",
+                 "description": "Grace's id of the conversation: <business>:<customer's WhatsApp number>"}
+_ACTOR = {"user": {"oneOf": [{"type": "integer"}, {"type": "string", "format": "email"}],
+                   "description": "the dashboard user of this business who acts (id or email): owner or ops; "
+                                  "a viewer gets 403"}}
+_NO_USER = {"description": "'user' missing or not a dashboard user of this business", "content": _ERROR["content"]}
+_VIEWER = {"description": "the user is a viewer: viewers read only", "content": _ERROR["content"]}
+
+
+def _acting(summary: str, responses: dict, extra: dict | None = None, required: tuple[str, ...] = ("user",)) -> dict:
+    return {"post": {
+        "summary": summary, "parameters": [_CONVERSATION],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": list(required), "properties": {**_ACTOR, **(extra or {})}}}}},
+        "responses": {"401": _UNAUTHORISED, "403": _VIEWER, "404": _NOT_FOUND, "422": _NO_USER, **responses}}}
 
 SPEC: dict = {
     "openapi": "3.0.3",
     "info": {"title": "Grace API", "version": "1",
-             "description": "A business's payments, orders and catalog. Every request needs the business's key "
-                            "in X-API-Key; the key decides the business."},
+             "description": "A business's payments, orders, catalog and conversations. Every request needs the "
+                            "business's key in X-API-Key; the key decides the business."},
     "security": [{"apiKey": []}],
     "paths": {
         "/api/v1/payments": {"get": {
@@ -61,6 +77,40 @@ SPEC: dict = {
             "responses": {"200": {"description": "applied: a summary of the changes"}, "401": _UNAUTHORISED,
                           "422": {"description": "bad rows by sku and line; nothing changed",
                                   "content": _ERROR["content"]}}}},
+        "/api/v1/conversations": {"get": {
+            "summary": "The business's WhatsApp conversations, newest activity first",
+            "parameters": [{"name": "limit", "in": "query", "schema": {
+                "type": "integer", "minimum": 1, "maximum": 200, "default": 50}}],
+            "responses": {"200": _json("#/components/schemas/ConversationList"), "400": _ERROR,
+                          "401": _UNAUTHORISED}}},
+        "/api/v1/conversations/{conversation_id}/messages": {"get": {
+            "summary": "A conversation's last messages, oldest first: the customer's (held: kept for a person "
+                       "while it was taken over, never answered by Grace), Grace's and the team's",
+            "parameters": [_CONVERSATION],
+            "responses": {"200": _json("#/components/schemas/Transcript"), "401": _UNAUTHORISED,
+                          "404": _NOT_FOUND}}},
+        "/api/v1/conversations/{conversation_id}/takeover": _acting(
+            "A person takes the conversation over: Grace stops answering the customer until it is handed back, "
+            "or until nobody of the team acted in it for takeover_idle_minutes (tenant.yml, default 120). "
+            "Taking it again counts as activity",
+            {"200": _json("#/components/schemas/Conversation"),
+             "409": {"description": "someone else has it", "content": _ERROR["content"]}}),
+        "/api/v1/conversations/{conversation_id}/reply": _acting(
+            "Send the customer a person's text on WhatsApp, at once; it joins the conversation's history with "
+            "its author. Only inside the 24-hour window in this version",
+            {"200": _json("#/components/schemas/Reply"),
+             "409": {"description": "not taken over: take it over first", "content": _ERROR["content"]},
+             "422": {"description": "no such user, empty or too long text, outside the 24-hour window "
+                                    "(\"outside the 24-hour window: use a template\"), or the customer opted out",
+                     "content": _ERROR["content"]},
+             "502": {"description": "the WhatsApp provider did not take it: nothing was recorded, try again",
+                     "content": _ERROR["content"]}},
+            {"text": {"type": "string", "maxLength": 1600}}, ("user", "text")),
+        "/api/v1/conversations/{conversation_id}/handback": _acting(
+            "Hand the conversation back to Grace: she answers the customer's next message, where the funnel was. "
+            "The conversation's open handoffs are closed",
+            {"200": _json("#/components/schemas/Conversation"),
+             "409": {"description": "nobody has it", "content": _ERROR["content"]}}),
         "/api/v1/openapi.json": {"get": {"summary": "This description", "security": [],
                                          "responses": {"200": {"description": "OpenAPI 3"}}}},
     },
@@ -74,7 +124,8 @@ SPEC: dict = {
                 "stated_amount_minor": {"type": "integer", "nullable": True},
                 "stated_amount": {"type": "string", "nullable": True}, "currency": {"type": "string"},
                 "proof_url": {"type": "string", "nullable": True}, "message_text": {"type": "string"},
-                "reason": {"type": "string", "nullable": True}, "created_at": {"type": "string"}}},
+                "reason": {"type": "string", "nullable": True}, "created_at": {"type": "string"},
+                "late": {"type": "boolean", "description": "proof sent after the order's hold expired"}}},
             "PaymentList": {"type": "object", "properties": {
                 "payments": {"type": "array", "items": {"$ref": "#/components/schemas/Payment"}}}},
             "Decision": {"type": "object", "properties": {
@@ -87,6 +138,35 @@ SPEC: dict = {
                 "lines": {"type": "array", "items": {"type": "object"}}}},
             "OrderList": {"type": "object", "properties": {
                 "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}}}},
+            "Message": {"type": "object", "properties": {
+                "who": {"type": "string", "enum": ["customer", "grace", "person"]}, "text": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"},
+                "held": {"type": "boolean", "description": "customer: came while a person had the conversation"},
+                "media": {"type": "array", "items": {"type": "object"}}, "image": {"type": "string"},
+                "author": {"type": "string", "nullable": True, "description": "person: who wrote it"},
+                "delivery": {"type": "string", "description": "a handoff answered from the dashboard: its outbox "
+                                                              "status"}}},
+            "Conversation": {"type": "object", "properties": {
+                "id": {"type": "string"}, "customer": {"type": "object", "properties": {
+                    "phone": {"type": "string"}, "name": {"type": "string", "nullable": True}}},
+                "last_message": {"allOf": [{"$ref": "#/components/schemas/Message"}], "nullable": True},
+                "last_activity_at": {"type": "string", "format": "date-time", "nullable": True},
+                "taken_over": {"type": "object", "nullable": True, "properties": {
+                    "user_id": {"type": "integer"}, "by": {"type": "string"},
+                    "since": {"type": "string", "format": "date-time"},
+                    "last_human_activity_at": {"type": "string", "format": "date-time"}}},
+                "needs_person": {"type": "boolean", "description": "the customer asked for a person (an open "
+                                                                   "handoff); Grace keeps answering until "
+                                                                   "someone takes it over"}}},
+            "ConversationList": {"type": "object", "properties": {
+                "conversations": {"type": "array", "items": {"$ref": "#/components/schemas/Conversation"}}}},
+            "Transcript": {"type": "object", "properties": {
+                "conversation": {"$ref": "#/components/schemas/Conversation"},
+                "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}}},
+            "Reply": {"type": "object", "properties": {
+                "sent": {"type": "boolean"}, "message": {"$ref": "#/components/schemas/Message"},
+                "in_history": {"type": "boolean", "description": "written into the conversation (false: Rasa "
+                                                                 "did not take it; the customer has it)"}}},
         },
     },
 }

@@ -67,6 +67,7 @@ def payment_json(tenant: Tenant, payment: Payment) -> dict:
         "stated_amount_minor": payment.stated_amount_minor, "stated_amount": money(tenant, payment.stated_amount_minor),
         "currency": tenant.currency, "proof_url": payment.proof_url, "message_text": payment.message_text,
         "reason": payment.reason, "created_at": payment.created_at.isoformat() + "Z",
+        "late": bool(payment.late),  # proof after the hold expired: verifying takes the fabric again, or is refused
     }
 
 

@@ -33,6 +33,7 @@ class Kind:
 PAYMENT_PROOF, HANDOFF, CANCEL_REQUEST = "payment_proof", "handoff", "cancel_request"
 PAYMENT_VERIFIED, PAYMENT_REJECTED, ORDER_DELIVERED = "payment_verified", "payment_rejected", "order_delivered"
 ORDER_STATUS, PAYMENT_REMINDER = "order_status", "payment_reminder"
+ORDER_EXPIRED = "order_expired"  # an unpaid order's hold lapsed: its fabric is back on sale (grace.shop.reminders)
 UNDELIVERED = "undelivered_reply"  # a turn's replies the provider refused, tried again later
 OPS_REPLY = "ops_reply"  # the team's own words to a customer (a handoff answered)
 
@@ -45,6 +46,7 @@ KINDS: dict[str, Kind] = {
     ORDER_DELIVERED: Kind("customer", CONVERSATION, "EXTERNAL_order_delivered"),
     ORDER_STATUS: Kind("customer", WHATSAPP),
     PAYMENT_REMINDER: Kind("customer", WHATSAPP),
+    ORDER_EXPIRED: Kind("customer", WHATSAPP),
     UNDELIVERED: Kind("customer", WHATSAPP),
     OPS_REPLY: Kind("customer", WHATSAPP),
 }

@@ -24,6 +24,7 @@ from grace.messaging.inbound import is_whatsapp_customer, split_conversation_id
 from grace.messaging.notifications import (
     HANDOFF,
     OPS_REPLY,
+    ORDER_EXPIRED,
     ORDER_STATUS,
     PAYMENT_PROOF,
     PAYMENT_REMINDER,
@@ -31,8 +32,9 @@ from grace.messaging.notifications import (
     WHATSAPP,
     kinds_by,
 )
+from grace.messaging.takeover import hand_back_idle
 from grace.money import format_money
-from grace.shop.reminders import schedule_payment_reminders
+from grace.shop.reminders import expire_lapsed_orders, schedule_payment_reminders
 from grace.store import session_scope
 from grace.store.models import Notification, utcnow
 from grace.tenancy.registry import Tenant, get_registry
@@ -116,6 +118,10 @@ def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
         text = say("payment_reminder", name_part=name_part, reference=payload["order_reference"],
                    deposit=deposit, hours_left=payload.get("hours_left", ""))
         return {"text": text}, [payload["order_reference"], deposit]
+    if row.kind == ORDER_EXPIRED:
+        text = say("order_expired", name_part=name_part, reference=payload["order_reference"],
+                   items=payload.get("items", ""), example=payload.get("example", ""))
+        return {"text": text}, [payload["order_reference"], payload.get("items", "")[:200]]
     if row.kind == OPS_REPLY:  # the team's own words, as written
         return {"text": payload["text"]}, [payload["text"][:900]]
     if row.kind == ORDER_STATUS:
@@ -153,8 +159,11 @@ async def deliver(row: Claimed) -> str:
 
 
 async def deliver_pending() -> int:
-    """One pass over the outbox (reminders due included); returns how many notifications were handled."""
+    """One pass over the outbox (expiries and reminders due included); returns how many notifications
+    were handled."""
+    await off_loop(expire_lapsed_orders)
     await off_loop(schedule_payment_reminders)
+    await off_loop(hand_back_idle)  # takeovers nobody of the team acted on for takeover_idle_minutes
     rows = await off_loop(claim_pending)
     for row in rows:
         await deliver(row)

@@ -3,17 +3,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from grace.messaging.inbound import conversation_id
 from grace.messaging.notifications import notify_customer, notify_ops
 from grace.money import exponent, format_money
 from grace.shop.orders import order_by_reference
-from grace.shop.stock import OutOfStock, hold_is_live, reserve, set_reservations
+from grace.shop.stock import (
+    OutOfStock,
+    available_stock,
+    expire_order,
+    hold_ended,
+    hold_is_live,
+    reserve,
+    set_reservations,
+)
 from grace.store.models import Order, Payment, utcnow
+from grace.tenancy.catalog import plural
 from grace.tenancy.registry import Tenant
 from grace.understanding.amounts import Amount, find_money
 
@@ -88,39 +97,89 @@ def _plausible(amount: Amount, currency: str) -> bool:
 class ProofResult:
     payment: Payment
     stock_problem: bool  # the hold had lapsed and the stock is gone
+    late: bool = False  # sent after the order's hold had lapsed: the order expired, nothing is held for it
+
+
+LATE_WARNING = "proof after the hold expired: check stock before verifying"
 
 
 def record_proof(session: Session, tenant: Tenant, order: Order, *, proof_url: str | None,
-                 content_type: str | None, text: str | None) -> ProofResult:
-    """Record a payment pending verification, keep the stock for it, tell ops."""
+                 content_type: str | None, text: str | None, now: datetime | None = None) -> ProofResult:
+    """Record a payment pending verification and tell ops. In time, the order's stock is kept for it.
+    After the hold lapsed (the order expired, or expires now if the sweep has not come by), the payment
+    is late: recorded and flagged to ops, the order stays expired and holds nothing until ops verify
+    (verify_payment takes the fabric again if it is still there)."""
+    now = now or utcnow()
     stock_problem = False
-    if order.status == "awaiting_payment" and not hold_is_live(session, order):
-        # The hold lapsed: hold the goods again if they are still there.
+    if order.status == "awaiting_payment" and not _claim_in_time(session, order, now):
+        expire_order(session, order, now)  # lapsed, and the sweep has not come by yet (or just did)
+    late = order.status == "expired"
+    quantities = _quantities(order)
+    shortages: dict[str, int] = {}
+    if late:
+        available = available_stock(session, tenant, quantities)
+        shortages = {sku: available[sku] for sku, qty in quantities.items() if qty > available[sku]}
+        stock_problem = bool(shortages)
+    elif hold_is_live(session, order, now):
+        set_reservations(session, order, "committed", keep_released=True)
+    else:  # the reservations lapsed though the order's hold had not (older orders): take the goods again
         set_reservations(session, order, "released")
         try:
-            reserve(session, tenant, order, {line.sku: line.quantity for line in order.lines},
-                    status="committed")
+            reserve(session, tenant, order, quantities, status="committed")
         except OutOfStock:
             stock_problem = True
-    else:
-        set_reservations(session, order, "committed")
     amount = stated_amount(text or "", order.currency)
     payment = Payment(tenant_id=tenant.id, order_id=order.id, status="pending", proof_url=proof_url,
                       proof_content_type=content_type, message_text=(text or "")[:2000],
-                      stated_amount_minor=amount, expected_minor=order.deposit_minor)
+                      stated_amount_minor=amount, expected_minor=order.deposit_minor, late=late, created_at=now)
     session.add(payment)
-    order.status = "payment_submitted"
+    if not late:
+        order.status = "payment_submitted"
     session.flush()
     money = lambda minor: format_money(minor, order.currency)  # noqa: E731
     summary = (f"Payment proof for order {order.reference} from {order.customer.name or order.customer.phone}: "
                f"deposit due {money(order.deposit_minor)}"
                + (f", customer says {money(amount)}" if amount is not None else "")
-               + (" (screenshot attached)" if proof_url else " (no screenshot)")
-               + (" — WARNING: hold had expired and stock is no longer available" if stock_problem else ""))
+               + (" (screenshot attached)" if proof_url else " (no screenshot)"))
+    if late:
+        summary += (f" — LATE: {LATE_WARNING}. The order expired on {hold_ended(tenant, order)}; "
+                    + (f"the fabric is no longer all there ({_shortfall(order, shortages)})" if shortages
+                       else "the fabric is still in stock now"))
+    elif stock_problem:
+        summary += " — WARNING: hold had expired and stock is no longer available"
     notify_ops(session, tenant, "payment_proof", summary, order_reference=order.reference,
                payment_id=payment.id, expected_minor=order.deposit_minor, stated_minor=amount,
-               proof_url=proof_url, customer=order.customer.phone, stock_problem=stock_problem)
-    return ProofResult(payment, stock_problem)
+               proof_url=proof_url, customer=order.customer.phone, stock_problem=stock_problem, late=late)
+    return ProofResult(payment, stock_problem, late)
+
+
+def _claim_in_time(session: Session, order: Order, now: datetime) -> bool:
+    """The proof is in time: the order switches to payment_submitted in one conditional UPDATE, so a
+    sweep expiring it at the same moment either came first (False: the proof is late) or finds it taken."""
+    taken = session.execute(update(Order).where(
+        Order.id == order.id, Order.tenant_id == order.tenant_id, Order.status == "awaiting_payment",
+        or_(Order.hold_expires_at.is_(None), Order.hold_expires_at > now),
+    ).values(status="payment_submitted").execution_options(synchronize_session=False))
+    session.refresh(order)
+    return taken.rowcount == 1
+
+
+def _quantities(order: Order) -> dict[str, int]:
+    quantities: dict[str, int] = {}
+    for line in order.lines:
+        quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    return quantities
+
+
+def _shortfall(order: Order, shortages: dict[str, int]) -> str:
+    """"Midnight Batik: 3 of 5 yards left" for each fabric the order needs more of than there is."""
+    needed = _quantities(order)
+    names = {line.sku: (line.name, line.unit) for line in order.lines}
+    parts = []
+    for sku, left in shortages.items():
+        name, unit = names.get(sku, (sku, ""))
+        parts.append(f"{name}: {left} of {needed.get(sku, 0)} {unit if needed.get(sku) == 1 else plural(unit)} left")
+    return "; ".join(parts)
 
 
 def _pending_payment(session: Session, tenant_id: str, reference: str) -> tuple[Order, Payment]:
@@ -153,11 +212,25 @@ def _decide(session: Session, order: Order, payment: Payment, status: str, by: s
         raise already_decided(order.reference, payment)
 
 
+class StockGone(PaymentError):
+    """A late payment cannot be verified: the fabric its expired order needs has been sold meanwhile."""
+
+
 def verify_payment(session: Session, tenant: Tenant, reference: str, by: str = "ops") -> Payment:
+    """The deposit is confirmed: the order is paid and its stock committed. A payment for an expired order
+    (a late proof) takes the fabric again first, or raises StockGone saying what is missing."""
     order, payment = _pending_payment(session, tenant.id, reference)
+    if order.status == "expired":  # nothing is held for it: take the fabric again if it is still there
+        try:
+            reserve(session, tenant, order, _quantities(order), status="committed")
+        except OutOfStock as exc:
+            raise StockGone(f"order {order.reference} expired on {hold_ended(tenant, order)} and its fabric is no "
+                            f"longer all there ({_shortfall(order, exc.shortages)}): reject the payment with "
+                            "a reason the customer can act on (a refund or an alternative)") from None
     _decide(session, order, payment, "verified", by)
+    if order.status != "expired":
+        set_reservations(session, order, "committed", keep_released=True)
     order.status = "deposit_paid"
-    set_reservations(session, order, "committed")
     notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone),
                     "payment_verified", order_reference=order.reference)
     return payment
@@ -168,10 +241,11 @@ def reject_payment(session: Session, tenant: Tenant, reference: str, reason: str
         raise PaymentError("a rejection needs a reason the customer can act on")
     order, payment = _pending_payment(session, tenant.id, reference)
     _decide(session, order, payment, "rejected", by, reason.strip())
-    order.status = "awaiting_payment"
-    # Give the customer a fresh hold to pay again.
-    order.hold_expires_at = utcnow() + timedelta(hours=tenant.hold_hours)
-    set_reservations(session, order, "held", order.hold_expires_at)
+    if order.status != "expired":  # an expired order stays so: its fabric may be gone, nothing is held again
+        order.status = "awaiting_payment"
+        # Give the customer a fresh hold to pay again.
+        order.hold_expires_at = utcnow() + timedelta(hours=tenant.hold_hours)
+        set_reservations(session, order, "held", order.hold_expires_at, keep_released=True)
     notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone),
                     "payment_rejected", order_reference=order.reference, reason=payment.reason)
     return payment

@@ -1,21 +1,30 @@
-"""A gentle nudge when a confirmed order has waited `payment_reminder_hours` without proof.
+"""What the outbox worker checks on every pass: unpaid orders to remind, and unpaid orders to expire.
 
-Once per order, only while its hold is live (after that the fabric may be
-gone), and only to customers reachable on WhatsApp. The reminder is an outbox
-row, delivered by the outbox worker like every proactive message.
+A gentle nudge when a confirmed order has waited `payment_reminder_hours` without proof:
+once per order, only while its hold is live (after that the fabric may be gone), and only
+to customers reachable on WhatsApp.
+
+When the hold lapses (the tenant's `hold_hours` after the order, or after a rejected proof)
+the order expires: its stock goes back on sale and the customer is told, once, even when
+several workers sweep at once (grace.shop.stock.expire_order decides in one conditional
+UPDATE). Both messages are outbox rows, delivered by the outbox worker like every proactive
+message, under WhatsApp's 24-hour rule.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from grace.errors import GraceError
-from grace.messaging.inbound import conversation_id
-from grace.messaging.notifications import PAYMENT_REMINDER, notify_customer
+from grace.messaging.inbound import conversation_id, is_whatsapp_customer
+from grace.messaging.notifications import ORDER_EXPIRED, PAYMENT_REMINDER, notify_customer
+from grace.shop.stock import expire_order
 from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, utcnow
-from grace.tenancy.registry import get_registry
+from grace.tenancy.catalog import plural
+from grace.tenancy.registry import Tenant, get_registry
 
 
 def schedule_payment_reminders(now: datetime | None = None) -> int:
@@ -48,3 +57,45 @@ def schedule_payment_reminders(now: datetime | None = None) -> int:
                                 hours_left=hours_left, customer_name=order.customer.name)
                 written += 1
     return written
+
+
+def expire_lapsed_orders(now: datetime | None = None) -> int:
+    """Expire every unpaid order whose hold has ended by `now` and tell its customer; returns how many
+    this call expired (an order another worker expired first is not counted). One transaction per order:
+    a worker holds no lock for longer than one order takes."""
+    now = now or utcnow()
+    registry = get_registry()
+    expired = 0
+    for tenant_id in registry.ids():
+        try:
+            tenant = registry.get(tenant_id)
+        except GraceError:
+            continue
+        with session_scope() as session:
+            due = session.scalars(select(Order.id).where(
+                Order.tenant_id == tenant.id, Order.status == "awaiting_payment", Order.hold_expires_at <= now,
+            ).order_by(Order.id)).all()
+        for order_id in due:
+            with session_scope() as session:
+                order = session.get(Order, order_id)
+                if order is None or not expire_order(session, order, now):
+                    continue  # paid or cancelled meanwhile, or another worker expired it
+                tell_expired(session, tenant, order)
+                expired += 1
+    return expired
+
+
+def tell_expired(session: Session, tenant: Tenant, order: Order) -> None:
+    """The customer hears that the order expired and how to order the same again (WhatsApp customers only)."""
+    if not is_whatsapp_customer(order.customer.phone):
+        return
+    items = ", ".join(f"{line.quantity} {_unit(line.unit, line.quantity)} {line.name}" for line in order.lines)
+    first = order.lines[0] if order.lines else None
+    example = f"{first.quantity} {_unit(first.unit, first.quantity)} of {first.name}" if first else ""
+    notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone), ORDER_EXPIRED,
+                    order_reference=order.reference, items=items, example=example,
+                    customer_name=order.customer.name)
+
+
+def _unit(unit: str, quantity: int) -> str:
+    return unit if quantity == 1 else plural(unit)

@@ -3,12 +3,14 @@
 Available = catalog stock - held reservations not yet expired - committed
 reservations of orders not yet shipped (shipping takes the goods out of the
 catalog's stock: grace.shop.fulfilment). A reservation first bumps a per-fabric lock row, which
-serialises concurrent reservations of that fabric on SQLite and PostgreSQL alike.
+serialises concurrent reservations of that fabric on SQLite and PostgreSQL alike. An unpaid order
+whose hold lapses expires (expire_order, run by the outbox worker's sweep: grace.shop.reminders):
+its held reservations are released and it holds nothing any more.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -84,17 +86,54 @@ def reserve(session: Session, tenant: Tenant, order: Order, quantities: dict[str
 
 
 def set_reservations(session: Session, order: Order, status: str,
-                     expires_at: datetime | None = None) -> None:
+                     expires_at: datetime | None = None, *, keep_released: bool = False) -> None:
+    """Switch the order's reservations to `status`; with keep_released, those released stay released
+    (an order whose hold lapsed and was taken again has both: the old ones must not count twice)."""
+    query = update(StockReservation).where(
+        StockReservation.tenant_id == order.tenant_id, StockReservation.order_id == order.id)
+    if keep_released:
+        query = query.where(StockReservation.status != "released")
+    session.execute(query.values(status=status, expires_at=expires_at))
+
+
+def expire_order(session: Session, order: Order, now: datetime | None = None) -> bool:
+    """An unpaid order whose hold has lapsed becomes `expired` and its held stock goes back on sale, in
+    the caller's transaction. False when it is not such an order (any more): paid, cancelled, its hold
+    renewed, or expired by someone else meanwhile. One conditional UPDATE decides, so of two workers
+    sweeping at once only one expires it (SQLite: the write lock; PostgreSQL: the row lock, after which
+    the condition is checked again), and a proof recorded at the same moment (grace.shop.payments) either
+    comes first or finds the order expired."""
+    now = now or utcnow()
+    taken = session.execute(update(Order).where(
+        Order.id == order.id, Order.tenant_id == order.tenant_id, Order.status == "awaiting_payment",
+        Order.hold_expires_at <= now,
+    ).values(status="expired").execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        session.refresh(order)
+        return False
     session.execute(update(StockReservation).where(
         StockReservation.tenant_id == order.tenant_id, StockReservation.order_id == order.id,
-    ).values(status=status, expires_at=expires_at))
+        StockReservation.status == "held",
+    ).values(status="released", expires_at=None))
+    session.refresh(order)
+    return True
+
+
+def hold_ended(tenant: Tenant, order: Order) -> str:
+    """When the order's hold ends (or ended), in the tenant's own time: "Tue 4 Mar, 14:05"."""
+    if order.hold_expires_at is None:
+        return ""
+    local = order.hold_expires_at.replace(tzinfo=timezone.utc).astimezone(tenant.timezone)
+    return f"{local:%a} {local.day} {local:%b, %H:%M}"
 
 
 def hold_is_live(session: Session, order: Order, now: datetime | None = None) -> bool:
-    """True while every reservation of the order still counts against stock."""
+    """True while every reservation of the order still counts against stock (released ones aside: an
+    order whose hold lapsed and whose fabric was taken again keeps its old, released rows)."""
     now = now or utcnow()
     rows = session.execute(select(StockReservation).where(
         StockReservation.tenant_id == order.tenant_id, StockReservation.order_id == order.id,
+        StockReservation.status != "released",
     )).scalars().all()
     return bool(rows) and all(
         r.status == "committed" or (r.status == "held" and r.expires_at and r.expires_at > now) for r in rows

@@ -100,6 +100,9 @@ class Payment(Base):
     decided_by = Column(String(120))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     decided_at = Column(DateTime)
+    # Sent after the order's hold had lapsed (the order expired): nothing is held for it, and verifying
+    # it takes the fabric again only if it is still there (grace.shop.payments).
+    late = Column(Boolean, nullable=False, default=False)
     order = relationship("Order", lazy="joined")
 
 
@@ -242,3 +245,21 @@ class ApiKey(Base):
     label = Column(String(120))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     revoked_at = Column(DateTime)
+
+
+class Takeover(Base):
+    """Who of the team has a customer's conversation (grace.messaging.takeover): while `user_id` is set
+    Grace runs no turn for that customer; the customer's messages are kept in the conversation for the
+    person. One row per conversation, kept after hand back (who had it last, when and why it ended)."""
+
+    __tablename__ = "takeovers"
+    __table_args__ = (UniqueConstraint("tenant_id", "conversation_id"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False)
+    conversation_id = Column(String(120), nullable=False)  # "<tenant>:<customer>", as the tracker names it
+    user_id = Column(Integer)  # the dashboard user who has it now; None: Grace answers
+    taken_by = Column(String(254))  # that user's email when they took it (the user may be removed later)
+    taken_at = Column(DateTime)
+    last_human_at = Column(DateTime)  # took over or replied: idle past the tenant's takeover_idle_minutes hands back
+    handed_back_at = Column(DateTime)
+    handed_back_by = Column(String(254))  # an email, or "idle" for the automatic hand back

@@ -103,6 +103,7 @@ class Tenant:
     extra: dict = field(default_factory=dict)
     payment_reminder_hours: float = 6  # a confirmed order without proof is reminded once (0: never)
     max_unpaid_orders: int = 2  # orders one customer may hold stock with before paying for any
+    takeover_idle_minutes: float = 120  # a person's takeover with no activity this long hands back to Grace
 
     def now(self) -> datetime:
         return datetime.now(self.timezone)
@@ -255,6 +256,7 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
         extra={k: v for k, v in data.items() if k in ("meta_phone_number_id", "whatsapp_templates", "llm_model")},
         payment_reminder_hours=r.number("payment_reminder_hours", 0, 24 * 30, 6),
         max_unpaid_orders=int(r.number("max_unpaid_orders", 1, 20, 2)),
+        takeover_idle_minutes=r.number("takeover_idle_minutes", 1, 7 * 24 * 60, 120),
     )
 
 

@@ -44,6 +44,7 @@ from grace.tenancy.registry import (
 FIELDS: dict[str, object] = {
     "name": str, "timezone": str, "image_base_url": str,
     "deposit_percent": float, "hold_hours": float, "payment_reminder_hours": float, "max_unpaid_orders": float,
+    "takeover_idle_minutes": float,
     "hours": {day: str for day in DAYS},
     "payment": {"bank_name": str, "account_name": str, "account_number": str, "instructions": str},
     "ops": "phones",
@@ -71,7 +72,8 @@ def _flatten(spec: dict, where: str = "") -> dict[str, object]:
 
 FIELDS_AT = _flatten(FIELDS)  # "payment.bank_name" -> its spec
 # What the parser assumes when the file leaves a field out: sending it back is not a change.
-DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "max_unpaid_orders": 2, "image_base_url": "", "faq": [],
+DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "max_unpaid_orders": 2, "takeover_idle_minutes": 120,
+            "image_base_url": "", "faq": [],
             "promotions": []}
 # The numbers customers write to decide which business answers: a number in the wrong tenant would hand
 # one business's customers to another. Only the platform operator assigns them (`grace numbers`).
