@@ -17,7 +17,7 @@ from grace.shop.orders import (
     place_order,
 )
 from grace.shop.stock import OutOfStock, hold_ended, set_reservations
-from grace.store.models import Handoff, InboundMessage, Order, Payment
+from grace.store.models import Handoff, InboundMessage, Order, Payment, utcnow
 
 
 def payment_request(turn: Turn, key: str, **params) -> None:
@@ -50,7 +50,10 @@ class ActionConfirmOrder(GraceAction):
             turn.set("promo_code", None)
             turn.set("funnel_stage", "reviewing")
             return
-        unpaid = customer_orders(turn.session, turn.tenant.id, customer.id, ("awaiting_payment",))
+        # An order whose hold lapsed holds nothing, even before the outbox's sweep marks it expired.
+        now = utcnow()
+        unpaid = [o for o in customer_orders(turn.session, turn.tenant.id, customer.id, ("awaiting_payment",))
+                  if o.hold_expires_at is None or o.hold_expires_at > now]
         if len(unpaid) >= turn.tenant.max_unpaid_orders and not is_retry(turn):
             # Each unpaid order holds stock: a customer (or someone posing as many) cannot hold it all.
             turn.say("too_many_unpaid", count=len(unpaid), references=", ".join(o.reference for o in unpaid))

@@ -3,6 +3,8 @@ that yields to a real request, order status by reference, references to fabrics 
 summary on request. Through the production actions, with the entities Rasa's pipeline would find."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from actions.deposit import ActionHandleImage, ActionPaymentVerified
@@ -179,6 +181,10 @@ def test_one_customer_cannot_hold_stock_with_endless_unpaid_orders(grace_env):
     third = texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
     assert "already have 2 orders waiting for payment" in third
     assert len(orders_of(chat)) == 2
+    with session_scope() as session:  # one hold lapses; the sweep has not come by yet
+        first = session.execute(select(Order).order_by(Order.id)).scalars().first()
+        first.hold_expires_at = first.created_at - timedelta(minutes=1)
+    assert "reference" in texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
 
 
 def test_praise_misread_as_a_request_while_feedback_is_pending_is_kept_as_feedback(grace_env):
