@@ -713,3 +713,12 @@ def test_the_same_words_in_passing_are_not(shops, message):
 def test_a_message_that_is_only_a_number(message, number):
     from grace.understanding import only_a_number
     assert only_a_number(message) == number
+
+
+@pytest.mark.parametrize(("message", "words"), [
+    ("pls u get akyekyede akye in stock", "akyekyede akye"),  # Akyekyede Akyi, its short word misspelt
+    ("akyekyede and oyokoman", "akyekyede"),
+])
+def test_a_short_misspelt_word_after_a_name_belongs_to_it(shops, message, words):
+    found = [e for e in extract(get_registry().get("kentehouse"), message) if e.entity == "fabric"]
+    assert found[0].value == "KH-012" and message[found[0].start:found[0].end] == words

@@ -258,9 +258,26 @@ def find_by_name(index: FabricIndex, tokens: list[Token], joined: list[bool]) ->
             match = _span_match(index, tokens, i, i + 1, hits, set(hits[i]))
             j = i + 1
         if match:
+            match = _with_short_misspelling(index, tokens, joined, match, j)
             found.append(match)
+            j = match.end
         i = j
     return found
+
+
+def _with_short_misspelling(index: FabricIndex, tokens: list[Token], joined: list[bool], match: FabricMatch,
+                            end: int) -> FabricMatch:
+    """ "akyekyede akye" for Akyekyede Akyi: a short word (too short to be read as a typo on its own) right
+    after a matched name is part of it when it is a misspelling of that name's next word."""
+    if end >= len(tokens) or not joined[end - 1]:
+        return match
+    word, name = tokens[end].norm, index.names[match.sku]
+    said = {tokens[k].norm for k in range(match.start, end)}
+    for part in name:
+        if part not in said and 3 <= len(part) <= 4 and len(word) >= 3 and part[0] == word[0] \
+                and fuzz.ratio(word, part) >= 70:
+            return FabricMatch(match.sku, match.start, end + 1, match.score, match.by_sku, match.by_attribute)
+    return match
 
 
 def find_by_sku(index: FabricIndex, tokens: list[Token], gaps: list[str]) -> list[FabricMatch]:
