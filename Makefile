@@ -6,11 +6,10 @@ PY := $(BIN)/python
 RASA := TF_CPP_MIN_LOG_LEVEL=3 SQLALCHEMY_SILENCE_UBER_WARNING=1 $(BIN)/rasa
 STAMP := $(VENV)/.installed
 MODEL := models/grace.tar.gz
-# The held-out gate's floors. Targets: weighted intent F1 0.95, every intent 0.85, entities 0.90. The
-# weighted floor stays below its target, at what the model reaches today (0.941), until the data gets there.
-NLU_FLOORS ?= --weighted-f1 0.93 --intent-f1 0.85 --entity-f1 0.90
-# The share of end-to-end stories that must pass per business (target: all of them).
-STORY_FLOOR ?= 0.65
+# The held-out gate's floors: the targets (weighted intent F1 0.95, every intent 0.85, entities 0.90).
+NLU_FLOORS ?= --weighted-f1 0.95 --intent-f1 0.85 --entity-f1 0.90
+# The share of end-to-end stories that must pass per business: all of them.
+STORY_FLOOR ?= 1.0
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
