@@ -134,8 +134,11 @@ def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
         proof = str(payload.get("proof_url") or "")
         if proof.startswith(("https://", "http://")):  # WhatsApp fetches it: only a public URL will do
             message["image"] = proof
-        amount = payload.get("stated_minor") or payload.get("expected_minor")
-        variables = [reference, format_money(amount, tenant.currency) if amount else "-", payload.get("customer", "")]
+        # the amount the customer says they paid; never the expected deposit in its place
+        stated, expected = payload.get("stated_minor"), payload.get("expected_minor")
+        amount = (format_money(stated, tenant.currency) if stated is not None else
+                  f"not stated (deposit due {format_money(expected, tenant.currency)})" if expected else "not stated")
+        variables = [reference, amount, payload.get("customer", "")]
         return message, variables
     if row.kind == HANDOFF:
         return {"text": say("ops_handoff", summary=summary)}, [payload.get("customer", ""), summary[:200]]
