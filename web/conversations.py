@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from grace.config import load_settings
 from grace.messaging.inbound import MEDIA_INTENT, conversation_id
 from grace.messaging.notifications import OPS_REPLY
+from grace.messaging.takeover import AUTHOR
 from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import Notification
 
@@ -20,8 +21,8 @@ EXTERNAL_PREFIX = "EXTERNAL: "  # Rasa's text for an intent triggered through it
 
 
 def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
-    """The last messages of the conversation, oldest first: {"who": "customer"|"grace", "text", "at",
-    "image"} (image: a picture's http(s) URL, or "").
+    """The last messages of the conversation, oldest first: {"who": "customer"|"grace"|"ops", "text", "at",
+    "image"} (image: a picture's http(s) URL, or ""; "ops": a person's reply during a takeover, with "by").
     Empty when the tracker store has none (or does not exist yet)."""
     engine = tracker_engine(url or load_settings().tracker_database_url)
     if engine is None:
@@ -41,8 +42,11 @@ def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
         image = _image_of(event, type_name)
         body = _words_of(event, type_name) or ("" if image else _unshown_attachment(event, type_name))
         at = datetime.fromtimestamp(float(timestamp or 0), tz=timezone.utc)
-        turns.append({"who": "customer" if type_name == "user" else "grace", "text": body, "at": at,
-                      "image": image})
+        turn = {"who": "customer" if type_name == "user" else "grace", "text": body, "at": at, "image": image}
+        author = (event.get("metadata") or {}).get(AUTHOR) if type_name == "bot" else None
+        if author:  # a person of the team replied during a takeover (sent at once, from the inbox API)
+            turn.update(who="ops", by=str(author), status="sent", problem="")
+        turns.append(turn)
     return turns
 
 

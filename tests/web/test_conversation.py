@@ -65,3 +65,18 @@ def test_pictures_in_the_conversation_are_shown_as_pictures(client):
     assert '<img class="picture" src="https://media.example.test/ak-001.jpg"' in page
     assert "file:///var/media/private.jpg" not in page and "[image]" in page  # not a URL a browser may load
     assert "this one abeg" in page and "share_image" not in page and "EXTERNAL" not in page
+
+
+def test_a_persons_reply_during_a_takeover_shows_as_theirs_not_graces(client):
+    make_order("akanraby", "+2348033333333", "Chi")
+    save_events("akanraby:+2348033333333", [
+        UserUttered("abeg I want 200 yards, can we talk price", {"name": "ask_price", "confidence": 0.9},
+                    timestamp=1.0),
+        BotUttered("For 200 yards I can do ₦4,000 a yard, Chi", metadata={"author": "ops@akanraby.test",
+                                                                            "author_id": 2}, timestamp=2.0)])
+    login(client, "ops@akanraby.test")
+    with session_scope() as session:
+        chi = session.scalars(select(Customer).where(Customer.phone == "+2348033333333")).one().id
+    page = client.get(f"/customers/{chi}").get_data(as_text=True)
+    reply = page[page.index("For 200 yards") - 300:page.index("For 200 yards")]
+    assert 'class="turn ops"' in reply and "ops@akanraby.test:" in reply
