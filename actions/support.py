@@ -12,6 +12,7 @@ from grace.llm.answer import grounded_answer
 from grace.llm.client import configured as llm_configured
 from grace.llm.prompt import Context
 from grace.messaging.notifications import notify_ops
+from grace.messaging.takeover import AUTHOR
 from grace.store.models import FallbackLog, Handoff, utcnow
 from grace.tenancy.hours import describe_opening
 
@@ -39,8 +40,15 @@ class ActionHandoff(GraceAction):
         turn.say("handoff", when=when)
 
 
+def speaker_of(event: dict) -> str:
+    """customer, grace, or team: a person's reply during a takeover (its author in the metadata)."""
+    if event.get("event") == "user":
+        return "customer"
+    return "team" if (event.get("metadata") or {}).get(AUTHOR) else "grace"
+
+
 def model_context(turn: Turn) -> Context:
-    history = [("customer" if e.get("event") == "user" else "grace", e.get("text") or "")
+    history = [(speaker_of(e), e.get("text") or "")
                for e in turn.tracker.events if e.get("event") in ("user", "bot") and e.get("text")]
     return Context(stage=turn.stage, selection=list(turn.slot("selection") or []), history=history[:-1])
 

@@ -124,3 +124,14 @@ def test_a_wholesale_buyer_gets_the_tier_prices_from_the_facts_and_they_pass_the
     said = texts(Chat().run(ActionGraceFallback, "wholesale price for sunflower fields if i carry plenty",
                             "nlu_fallback", confidence=0.2))
     assert "₦4,700 from 30" in system_prompt(model) and "₦4,700 from 30 yards" in said
+
+
+def test_a_persons_takeover_reply_reaches_the_model_as_the_teams_not_graces(model):
+    model.answer("Our team will confirm the 200-yard price with you 🙏🏾 Anything else I can show you?")
+    chat = Chat()
+    chat.events.append({"event": "bot", "text": "For 200 yards I can do ₦4,000 a yard",
+                        "metadata": {"author": "ops@akanraby.test", "author_id": 2}})
+    texts(chat.run(ActionGraceFallback, "so na 4k per yard we agree?", "nlu_fallback", confidence=0.2))
+    said_before = [m for m in model.prompts[0] if m["role"] == "assistant"]
+    assert said_before == [{"role": "assistant",
+                            "content": "(written by a person of the shop's team) For 200 yards I can do ₦4,000 a yard"}]

@@ -25,7 +25,7 @@ STOP_WORDS = {"the", "a", "an", "and", "or", "of", "to", "i", "you", "do", "is",
 class Context:
     stage: str
     selection: list[dict]
-    history: list[tuple[str, str]]  # (speaker "customer"/"grace", text), oldest first
+    history: list[tuple[str, str]]  # (speaker "customer"/"grace"/"team", text), oldest first
 
 
 def asks_about_payment(text: str) -> bool:
@@ -104,6 +104,8 @@ def build_messages(tenant: Tenant, text: str, context: Context) -> list[dict]:
         lines.append("Their selection: " + ", ".join(f"{i.get('qty')} x {i.get('sku')}" for i in context.selection))
     messages = [{"role": "system", "content": "\n".join(line for line in lines if line is not None)}]
     for speaker, said in context.history[-MAX_HISTORY:]:
+        if speaker == "team":  # a person of the shop wrote it during a takeover: Grace did not say it
+            said = f"(written by a person of the shop's team) {said}"
         messages.append({"role": "user" if speaker == "customer" else "assistant", "content": said[:500]})
     messages.append({"role": "user", "content": text[:1000]})
     return messages
