@@ -324,7 +324,7 @@ def test_a_persons_reply_reaches_the_customer_and_joins_the_history_and_the_mode
     tracker = Tracker(CONVERSATION, {}, {}, state["events"] + [{"event": "user", "text": "ok, what time?"}],
                       False, None, {}, "action_listen")
     context = model_context(SimpleNamespace(tracker=tracker, stage="start", slot=lambda name: None))
-    assert context.history == [("grace", sent.text)]
+    assert context.history == [("team", sent.text)]  # a person wrote it, not Grace
 
 
 def test_a_reply_outside_the_24_hour_window_or_to_an_opted_out_customer_is_refused_and_nothing_is_said(rasa, twilio):
