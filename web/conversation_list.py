@@ -18,7 +18,6 @@ from sqlalchemy.sql import column, table
 
 from grace.config import load_settings
 from grace.messaging.inbound import (
-    MEDIA_INTENT,
     REST_NAMESPACE,
     SIMULATOR_NAMESPACE,
     conversation_id,
@@ -28,7 +27,7 @@ from grace.messaging.inbound import (
 from grace.messaging.takeover import AUTHOR, HELD_FOR, idle_limit, is_active, needing_a_person
 from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import Customer, Takeover, utcnow
-from web.conversations import EXTERNAL_PREFIX, ops_replies
+from web.conversations import EXTERNAL_PREFIX, ops_replies, words_of
 
 EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp", Float),
                column("data"))
@@ -87,7 +86,7 @@ def message_json(type_name: str, timestamp: float | None, data: str | dict | Non
         if text.startswith(EXTERNAL_PREFIX):
             return None
         media = [m for m in metadata.get("media") or [] if isinstance(m, dict)]
-        words = str(metadata.get("caption") or "") if text == MEDIA_INTENT else str(metadata.get("full_text") or text)
+        words = words_of(event, type_name)
         message = {"who": "customer", "text": words, "at": _iso(_at(timestamp)),
                    "media": [{"url": m.get("url"), "content_type": m.get("content_type")} for m in media],
                    "held": bool(metadata.get(HELD_FOR))}

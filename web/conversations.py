@@ -40,7 +40,7 @@ def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
         if type_name == "user" and str(event.get("text") or "").startswith(EXTERNAL_PREFIX):
             continue  # Grace's own trigger (a payment verified...), not the customer's words; her answer follows
         image = _image_of(event, type_name)
-        body = _words_of(event, type_name) or ("" if image else _unshown_attachment(event, type_name))
+        body = words_of(event, type_name) or ("" if image else _unshown_attachment(event, type_name))
         at = datetime.fromtimestamp(float(timestamp or 0), tz=timezone.utc)
         turn = {"who": "customer" if type_name == "user" else "grace", "text": body, "at": at, "image": image}
         author = (event.get("metadata") or {}).get(AUTHOR) if type_name == "bot" else None
@@ -50,7 +50,7 @@ def history(tenant_id: str, phone: str, url: str | None = None) -> list[dict]:
     return turns
 
 
-def _words_of(event: dict, type_name: str) -> str:
+def words_of(event: dict, type_name: str) -> str:
     """The turn's words as written: Rasa reads a customer's picture as an intent literal (their caption is
     in the metadata) and keeps only the start of a long message."""
     words = str(event.get("text") or "")
