@@ -15,6 +15,7 @@ from grace.shop.orders import (
     order_by_reference,
     order_history,
     place_order,
+    unpaid_orders,
 )
 from grace.shop.stock import OutOfStock, hold_ended, set_reservations
 from grace.store.models import Handoff, InboundMessage, Order, Payment, utcnow
@@ -50,10 +51,7 @@ class ActionConfirmOrder(GraceAction):
             turn.set("promo_code", None)
             turn.set("funnel_stage", "reviewing")
             return
-        # An order whose hold lapsed holds nothing, even before the outbox's sweep marks it expired.
-        now = utcnow()
-        unpaid = [o for o in customer_orders(turn.session, turn.tenant.id, customer.id, ("awaiting_payment",))
-                  if o.hold_expires_at is None or o.hold_expires_at > now]
+        unpaid = unpaid_orders(turn.session, turn.tenant.id, customer.id, utcnow())
         if len(unpaid) >= turn.tenant.max_unpaid_orders and not is_retry(turn):
             # Each unpaid order holds stock: a customer (or someone posing as many) cannot hold it all.
             turn.say("too_many_unpaid", count=len(unpaid), references=", ".join(o.reference for o in unpaid))

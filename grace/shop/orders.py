@@ -5,10 +5,11 @@ import logging
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from grace.money import format_money, percent_of
 from grace.shop.stock import reserve
@@ -309,6 +310,19 @@ def customer_orders(session: Session, tenant_id: str, customer_id: int, statuses
     return list(session.execute(select(Order).where(
         Order.tenant_id == tenant_id, Order.customer_id == customer_id, Order.status.in_(statuses),
     ).order_by(Order.created_at.desc(), Order.id.desc())).scalars())
+
+
+def holds_stock(now: datetime) -> ColumnElement[bool]:
+    """An order's hold is still running at `now` (or it never had one): its stock is still its own."""
+    return or_(Order.hold_expires_at.is_(None), Order.hold_expires_at > now)
+
+
+def unpaid_orders(session: Session, tenant_id: str, customer_id: int, now: datetime) -> list[Order]:
+    """The customer's orders waiting for a deposit whose hold still runs (one that lapsed holds nothing,
+    even before the sweep marks it expired), newest first."""
+    return list(session.execute(select(Order).where(
+        Order.tenant_id == tenant_id, Order.customer_id == customer_id, Order.status == "awaiting_payment",
+        holds_stock(now)).order_by(Order.created_at.desc(), Order.id.desc())).scalars())
 
 
 def latest_order(session: Session, tenant_id: str, customer_id: int,

@@ -5,13 +5,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grace.messaging.inbound import conversation_id
 from grace.messaging.notifications import notify_customer, notify_ops
 from grace.money import exponent, format_money
-from grace.shop.orders import order_by_reference
+from grace.shop.orders import holds_stock, order_by_reference
 from grace.shop.stock import (
     OutOfStock,
     available_stock,
@@ -158,7 +158,7 @@ def _claim_in_time(session: Session, order: Order, now: datetime) -> bool:
     sweep expiring it at the same moment either came first (False: the proof is late) or finds it taken."""
     taken = session.execute(update(Order).where(
         Order.id == order.id, Order.tenant_id == order.tenant_id, Order.status == "awaiting_payment",
-        or_(Order.hold_expires_at.is_(None), Order.hold_expires_at > now),
+        holds_stock(now),
     ).values(status="payment_submitted").execution_options(synchronize_session=False))
     session.refresh(order)
     return taken.rowcount == 1
