@@ -44,6 +44,17 @@ class Order(Base):
     balance_minor = Column(Integer, nullable=False)
     promo_code = Column(String(40))
     hold_expires_at = Column(DateTime)
+    # What the customer has paid so far (verified payments: deposit, then balance); balance_minor is what
+    # was left to pay after the deposit when the order was placed, total_minor - amount_paid_minor is due.
+    amount_paid_minor = Column(Integer, nullable=False, default=0)
+    balance_requested_at = Column(DateTime)  # ops asked the customer for the balance
+    balance_reminded_at = Column(DateTime)  # the one reminder of a requested balance was sent
+    # How the fabric reaches the customer: "pickup" or "delivery" (None: the tenant has no delivery
+    # settings, or the order predates them). The fee is part of total_minor.
+    delivery_method = Column(String(12))
+    delivery_zone = Column(String(80))  # the tenant's zone name the address falls in
+    delivery_address = Column(Text)  # as the customer wrote it, shown to ops
+    delivery_fee_minor = Column(Integer, nullable=False, default=0)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     lines = relationship("OrderLine", order_by="OrderLine.id", lazy="selectin")
@@ -103,6 +114,17 @@ class Payment(Base):
     # Sent after the order's hold had lapsed (the order expired): nothing is held for it, and verifying
     # it takes the fabric again only if it is still there (grace.shop.payments).
     late = Column(Boolean, nullable=False, default=False)
+    kind = Column(String(12), nullable=False, default="deposit")  # deposit / balance
+    # How the money came: "transfer" (a proof a person reads) or a payment link's provider ("paystack",
+    # "stripe"), with the provider's transaction reference (one payment per provider transaction).
+    provider = Column(String(20), nullable=False, default="transfer")
+    provider_reference = Column(String(120))
+    # What OCR read off the proof picture (amount_minor, date, reference, account, text) and its verdict
+    # against what was expected: match / mismatch / unreadable. Never verifies a payment by itself.
+    reading = Column(JSON)
+    reading_verdict = Column(String(12))
+    image_hash = Column(String(32), index=True)  # perceptual hash of the proof picture
+    reused_payment_id = Column(Integer)  # an earlier payment (another order or customer) with the same picture
     order = relationship("Order", lazy="joined")
 
 
@@ -263,3 +285,24 @@ class Takeover(Base):
     last_human_at = Column(DateTime)  # took over or replied: idle past the tenant's takeover_idle_minutes hands back
     handed_back_at = Column(DateTime)
     handed_back_by = Column(String(254))  # an email, or "idle" for the automatic hand back
+
+
+class PaymentLink(Base):
+    """A checkout page at a payment provider (Paystack, Stripe) for one amount of one order: the deposit,
+    or the balance. The provider's reference is ours, so its webhook finds the link and the order."""
+
+    __tablename__ = "payment_links"
+    __table_args__ = (UniqueConstraint("provider", "reference"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, index=True)
+    kind = Column(String(12), nullable=False, default="deposit")  # deposit / balance
+    provider = Column(String(20), nullable=False)  # paystack / stripe
+    reference = Column(String(120), nullable=False)  # Paystack's reference, Stripe's checkout session id
+    url = Column(Text, nullable=False)
+    amount_minor = Column(Integer, nullable=False)
+    currency = Column(String(3), nullable=False)
+    status = Column(String(12), nullable=False, default="open")  # open / paid / flagged
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    paid_at = Column(DateTime)
+    order = relationship("Order", lazy="joined")

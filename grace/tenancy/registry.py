@@ -7,6 +7,7 @@ good version keeps serving customers meanwhile.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -68,6 +69,35 @@ class Promotion:
 
 
 @dataclass(frozen=True)
+class Zone:
+    """An area the business delivers to, with its fee (minor units) and how long it takes ("1-2" days)."""
+
+    name: str
+    areas: tuple[str, ...]  # the places customers name for it ("Lekki", "Ajah", "VI"): matched by grace.shop.delivery
+    fee_minor: int
+    days: str = ""
+
+
+@dataclass(frozen=True)
+class Pickup:
+    address: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How fabric reaches customers (`delivery:` in tenant.yml). A tenant without it asks nothing about
+    delivery; with it, Grace asks pickup or delivery and the area before the summary."""
+
+    pickup: Pickup | None
+    zones: tuple[Zone, ...]
+    free_above_minor: int = 0  # orders whose fabric costs this much or more are delivered free; 0: never free
+
+
+PAYMENT_LINK_PROVIDERS = ("paystack", "stripe")
+
+
+@dataclass(frozen=True)
 class Voice:
     persona: str
     humour: str
@@ -104,6 +134,15 @@ class Tenant:
     payment_reminder_hours: float = 6  # a confirmed order without proof is reminded once (0: never)
     max_unpaid_orders: int = 2  # orders one customer may hold stock with before paying for any
     takeover_idle_minutes: float = 120  # a person's takeover with no activity this long hands back to Grace
+    delivery: Delivery | None = None
+    deposit_includes_delivery: bool = True  # the deposit is a share of the whole total, delivery fee included
+    pay_on_delivery: bool = False  # the balance may be paid on delivery: shipping is not held for it
+    payment_links: str = ""  # "", "paystack" or "stripe": the summary after YES carries a checkout link
+    payment_secret_key_env: str = ""  # the environment variable holding that provider's secret key
+
+    def payment_secret_key(self) -> str:
+        """The payment link provider's secret key, from the environment (never from tenant.yml); "" unset."""
+        return os.environ.get(self.payment_secret_key_env, "") if self.payment_secret_key_env else ""
 
     def now(self) -> datetime:
         return datetime.now(self.timezone)
@@ -257,7 +296,80 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
         payment_reminder_hours=r.number("payment_reminder_hours", 0, 24 * 30, 6),
         max_unpaid_orders=int(r.number("max_unpaid_orders", 1, 20, 2)),
         takeover_idle_minutes=r.number("takeover_idle_minutes", 1, 7 * 24 * 60, 120),
+        delivery=_delivery(r, currency),
+        deposit_includes_delivery=_flag(r, "deposit_includes_delivery", True),
+        pay_on_delivery=_flag(r, "pay_on_delivery", False),
+        **_payment_links(r, currency),
     )
+
+
+def _flag(r: _Reader, key: str, default: bool) -> bool:
+    value = r.get(key, default)
+    if not isinstance(value, bool):
+        raise r.error(key, f"expected true or false, got {value!r}")
+    return value
+
+
+DELIVERY_KEYS = ("pickup", "zones", "free_above")
+ZONE_KEYS = ("name", "areas", "fee", "days")
+# The currencies each provider's checkout takes (Paystack: its markets; Stripe: any it supports, these
+# are the ones our tenants use).
+PROVIDER_CURRENCIES = {"paystack": ("NGN", "GHS", "KES", "ZAR", "USD"),
+                       "stripe": ("USD", "EUR", "GBP", "KES", "NGN", "GHS", "ZAR", "XOF", "XAF")}
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,80}$")
+
+
+def _delivery(r: _Reader, currency: str) -> Delivery | None:
+    """The `delivery` block: a pickup point and/or zones with fees. Absent: no delivery question."""
+    block = r.get("delivery", None)
+    if block is None:
+        return None
+    if not isinstance(block, dict):
+        raise r.error("delivery", "expected pickup, zones and free_above")
+    d = _Reader(r.path, block, "delivery.")
+    for key in block:
+        if key not in DELIVERY_KEYS:
+            raise d.error(str(key), "not a delivery setting (use " + ", ".join(DELIVERY_KEYS) + ")")
+    pickup = None
+    if d.get("pickup", None) is not None:
+        if not isinstance(d.get("pickup"), dict):
+            raise d.error("pickup", "expected address and note")
+        pickup = Pickup(address=d.text("pickup.address"), note=d.text("pickup.note", ""))
+    zones: list[Zone] = []
+    for z in d.items("zones"):
+        assert isinstance(z.data, dict)
+        for key in z.data:
+            if key not in ZONE_KEYS:
+                raise z.error(str(key), "not a zone setting (use " + ", ".join(ZONE_KEYS) + ")")
+        if z.get("fee", None) is None:
+            raise z.error("fee", "missing (0 for free delivery to this zone)")
+        zone = Zone(name=z.text("name"), areas=_names(z, "areas") if z.get("areas", None) is not None else (),
+                    fee_minor=_money(z, "fee", currency, above_zero=False), days=z.text("days", ""))
+        if any(other.name.lower() == zone.name.lower() for other in zones):
+            raise z.error("name", f"{zone.name} is already the name of another zone")
+        zones.append(zone)
+    if pickup is None and not zones:
+        raise d.error("zones", "give a pickup point, delivery zones, or both")
+    return Delivery(pickup=pickup, zones=tuple(zones), free_above_minor=_money(d, "free_above", currency,
+                                                                                 above_zero=False))
+
+
+def _payment_links(r: _Reader, currency: str) -> dict:
+    """`payment_links: paystack|stripe` and the environment variable naming its secret key."""
+    provider = r.text("payment_links", "").lower()
+    if not provider:
+        return {}
+    if provider not in PAYMENT_LINK_PROVIDERS:
+        raise r.error("payment_links", f"expected {' or '.join(PAYMENT_LINK_PROVIDERS)}, got {provider!r}")
+    if currency not in PROVIDER_CURRENCIES[provider]:
+        raise r.error("payment_links", f"{provider} checkout does not take {currency} "
+                                       f"(it takes {', '.join(PROVIDER_CURRENCIES[provider])})")
+    key_env = f"{provider}_secret_key_env"
+    env = r.text(key_env)
+    if not ENV_NAME.match(env):
+        raise r.error(key_env, f"expected the NAME of an environment variable like PAYSTACK_SECRET_KEY, got {env!r}"
+                               " (never the key itself)")
+    return {"payment_links": provider, "payment_secret_key_env": env}
 
 
 PROMOTION_KEYS = ("code", "description", "percent_off", "amount_off", "min_qty", "min_total", "categories", "skus",

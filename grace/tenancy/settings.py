@@ -45,6 +45,11 @@ FIELDS: dict[str, object] = {
     "name": str, "timezone": str, "image_base_url": str,
     "deposit_percent": float, "hold_hours": float, "payment_reminder_hours": float, "max_unpaid_orders": float,
     "takeover_idle_minutes": float,
+    "delivery": {"pickup": {"address": "text?", "note": "text?"},
+                 "zones": [{"name": str, "areas": "items", "fee": "number?", "days": "text?"}],
+                 "free_above": "number?"},
+    "deposit_includes_delivery": "yes/no", "pay_on_delivery": "yes/no",
+    "payment_links": "text?", "paystack_secret_key_env": "text?", "stripe_secret_key_env": "text?",
     "hours": {day: str for day in DAYS},
     "payment": {"bank_name": str, "account_name": str, "account_number": str, "instructions": str},
     "ops": "phones",
@@ -73,7 +78,7 @@ def _flatten(spec: dict, where: str = "") -> dict[str, object]:
 FIELDS_AT = _flatten(FIELDS)  # "payment.bank_name" -> its spec
 # What the parser assumes when the file leaves a field out: sending it back is not a change.
 DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "max_unpaid_orders": 2, "takeover_idle_minutes": 120,
-            "image_base_url": "", "faq": [],
+            "image_base_url": "", "faq": [], "deposit_includes_delivery": True, "pay_on_delivery": False,
             "promotions": []}
 # The numbers customers write to decide which business answers: a number in the wrong tenant would hand
 # one business's customers to another. Only the platform operator assigns them (`grace numbers`).
@@ -244,6 +249,8 @@ def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) 
     """Form input shaped like the spec: texts stripped, numbers from text, lists from lines; problems in errors."""
     field = where.rstrip(".") or "(settings)"
     if isinstance(spec, dict):
+        if value is None and where.count(".") == 1:  # a whole group left out (no delivery): as the file has it
+            return None
         if not isinstance(value, dict):
             errors[field] = "expected a group of fields"
             return {}
@@ -275,7 +282,7 @@ def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) 
             errors[field] = "expected a list of names"
             return []
         return [t for t in (_text(n) for n in names) if t]
-    if spec == "flag":
+    if spec in ("flag", "yes/no"):  # a flag left blank is left out; a yes/no is written either way
         if isinstance(value, bool):
             return value
         answer = _text(value).lower()

@@ -17,9 +17,20 @@ log = logging.getLogger(__name__)
 LAST_RESORT = "Sorry, something went wrong on my side 🙏 Please try again in a moment."
 
 
+# Topic files beside wording.yml (payments, delivery...): one message name is defined in one file only.
+TOPICS = Path(__file__).with_name("messages")
+
+
 @lru_cache(maxsize=1)
 def default_messages() -> dict[str, object]:
-    return yaml.safe_load((Path(__file__).with_name("wording.yml")).read_text(encoding="utf-8"))
+    files = [Path(__file__).with_name("wording.yml"), *sorted(TOPICS.glob("*.yml"))]
+    messages: dict[str, object] = {}
+    for path in files:
+        for key, value in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if key in messages:
+                raise ValueError(f"message {key!r} is defined twice (again in {path.name})")
+            messages[key] = value
+    return messages
 
 
 class _Lenient(dict):
