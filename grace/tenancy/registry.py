@@ -139,10 +139,19 @@ class Tenant:
     pay_on_delivery: bool = False  # the balance may be paid on delivery: shipping is not held for it
     payment_links: str = ""  # "", "paystack" or "stripe": the summary after YES carries a checkout link
     payment_secret_key_env: str = ""  # the environment variable holding that provider's secret key
+    # Stripe signs its webhooks with the endpoint's own signing secret (whsec_...), not the API key; Paystack
+    # signs with the secret key itself (this stays "").
+    payment_webhook_secret_env: str = ""
 
     def payment_secret_key(self) -> str:
         """The payment link provider's secret key, from the environment (never from tenant.yml); "" unset."""
         return os.environ.get(self.payment_secret_key_env, "") if self.payment_secret_key_env else ""
+
+    def payment_webhook_secret(self) -> str:
+        """The secret a provider's webhook is signed with: Stripe's endpoint secret, Paystack's secret key."""
+        if self.payment_webhook_secret_env:
+            return os.environ.get(self.payment_webhook_secret_env, "")
+        return self.payment_secret_key()
 
     def now(self) -> datetime:
         return datetime.now(self.timezone)
@@ -369,7 +378,14 @@ def _payment_links(r: _Reader, currency: str) -> dict:
     if not ENV_NAME.match(env):
         raise r.error(key_env, f"expected the NAME of an environment variable like PAYSTACK_SECRET_KEY, got {env!r}"
                                " (never the key itself)")
-    return {"payment_links": provider, "payment_secret_key_env": env}
+    links = {"payment_links": provider, "payment_secret_key_env": env}
+    if provider == "stripe":
+        webhook_env = r.text("stripe_webhook_secret_env")
+        if not ENV_NAME.match(webhook_env):
+            raise r.error("stripe_webhook_secret_env", "expected the NAME of an environment variable like "
+                                                       f"STRIPE_WEBHOOK_SECRET, got {webhook_env!r}")
+        links["payment_webhook_secret_env"] = webhook_env
+    return links
 
 
 PROMOTION_KEYS = ("code", "description", "percent_off", "amount_off", "min_qty", "min_total", "categories", "skus",

@@ -50,6 +50,7 @@ FIELDS: dict[str, object] = {
                  "free_above": "number?"},
     "deposit_includes_delivery": "yes/no", "pay_on_delivery": "yes/no",
     "payment_links": "text?", "paystack_secret_key_env": "text?", "stripe_secret_key_env": "text?",
+    "stripe_webhook_secret_env": "text?",
     "hours": {day: str for day in DAYS},
     "payment": {"bank_name": str, "account_name": str, "account_number": str, "instructions": str},
     "ops": "phones",
