@@ -16,7 +16,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: install train test run shell lint types validate unit services-tests conversations nlu-eval e2e bench clean \
-	services browser migrate learn tune-fallback run-scaled scale
+	services browser migrate learn tune-fallback run-scaled scale tesseract
 
 install: $(STAMP)
 
@@ -44,8 +44,12 @@ services:
 browser:
 	@scripts/ensure-chromium
 
+# Debian's Tesseract: proof pictures are read with it (the unit tests read drawn receipts too).
+tesseract:
+	@scripts/ensure-tesseract
+
 # The fast loop: no PostgreSQL, Redis or Chromium needed.
-unit: $(STAMP)
+unit: $(STAMP) tesseract
 	$(PY) -m pytest -q -m "not services" tests --ignore=tests/e2e --ignore=tests/scale --ignore=tests/security
 
 # The tests that reach this machine's PostgreSQL, Redis or Chromium (marked in tests/conftest.py).
@@ -101,8 +105,9 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(MODEL) services
+bench: $(MODEL) services tesseract
 	$(PY) -m tests.bench.latency
+	$(PY) -m tests.bench.proof_reading
 
 clean:
 	rm -rf results .pytest_cache

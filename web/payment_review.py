@@ -1,10 +1,15 @@
-"""Payments to verify: proof, order, expected deposit and stated amount side by side."""
+"""Payments to verify: proof, order, expected amount and stated amount side by side, with what OCR read
+off the picture (grace.shop.proof_check): amount, date, reference, account and its verdict, and a warning
+when the same picture came with another order. The reading is advice: the buttons are the same whatever
+it says, because a receipt is easy to draw and only ops can check the money arrived."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from grace.shop.payments import PaymentError, payments_of
+from grace.store.models import Payment
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.media import proof_response
 from web.operations import decide
@@ -20,8 +25,18 @@ def index():
     tenant = current_tenant()
     status = request.args.get("status", "pending")
     status = status if status in PAYMENT_STATUSES else "pending"
+    payments = payments_of(db(), tenant.id, status)
     return render_template("payments.html", tenant=tenant, status=status, statuses=PAYMENT_STATUSES,
-                           payments=payments_of(db(), tenant.id, status))
+                           payments=payments, reused=reused_from(tenant.id, payments))
+
+
+def reused_from(tenant_id: str, payments: list[Payment]) -> dict[int, Payment]:
+    """The earlier payments (this tenant's only) whose picture each listed payment's proof repeats."""
+    wanted = {p.reused_payment_id for p in payments if p.reused_payment_id}
+    if not wanted:
+        return {}
+    found = db().scalars(select(Payment).where(Payment.tenant_id == tenant_id, Payment.id.in_(wanted)))
+    return {p.id: p for p in found}
 
 
 @bp.route("/<int:payment_id>/proof")

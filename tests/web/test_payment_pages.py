@@ -78,3 +78,43 @@ def test_another_tenants_payment_is_not_found(client):
     with session_scope() as session:
         assert session.get(Payment, kente_payment).status == "pending"
         assert session.scalars(select(Order).where(Order.reference == kente_ref)).one().status == "payment_submitted"
+
+
+def test_ops_see_what_the_picture_says_beside_what_was_expected(client):
+    from grace.messaging.media import save_media
+    from grace.shop.orders import order_by_reference
+    from grace.shop.payments import record_proof
+    from grace.shop.proof_check import read_waiting_proofs
+    from grace.tenancy.registry import get_registry
+    from tests.receipts import make_receipt
+    from tests.web.conftest import make_order
+
+    tenant = get_registry().get("akanraby")
+
+    def send(reference: str, image: bytes) -> int:
+        stored = save_media("akanraby", image, "image/jpeg")
+        with session_scope() as session:
+            order = order_by_reference(session, "akanraby", reference)
+            return record_proof(session, tenant, order, proof_url=stored.url, content_type=stored.content_type,
+                                text=None).payment.id
+
+    first = make_order("akanraby", "+2348011111121", "Ada")
+    second = make_order("akanraby", "+2348011111122", "Bola")
+    with session_scope() as session:
+        expected = order_by_reference(session, "akanraby", first).deposit_minor
+    short = make_receipt(3, "nigerian_bank", "akanraby", minor=expected - 500_000, ref=first)
+    first_id = send(first, short.image)
+    second_id = send(second, short.image + b"")  # the same picture, sent for another customer's order
+    read_waiting_proofs()
+
+    login(client, "ops@akanraby.test")
+    page = client.get("/payments").get_data(as_text=True)
+    card = page[page.index(f'id="payment-{first_id}"'):page.index(f'id="payment-{second_id}"')]
+    assert "MISMATCH" in card and f"{(expected - 500_000) // 100:,}" in card  # the amount read
+    assert f"{expected // 100:,}" in card and "was expected" in card
+    assert f"Reference read</th><td>{first}" in card and "0123456789" in card
+    assert "REUSED" not in card and "Verify</button>" in card  # OCR changes no button
+    later = page[page.index(f'id="payment-{second_id}"'):]
+    assert f"REUSED picture:</strong> same as the proof of payment {first_id} for order" in later
+    assert first in later and "Ada" in later and "Verify</button>" in later
+    assert "deposit" in later  # the kind of payment
