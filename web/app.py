@@ -79,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         customers,
         handoffs,
         home,
+        inbox,
         media,
         orders,
         payment_review,
@@ -87,7 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
         team,
     )
 
-    for module in (auth, home, payment_review, orders, customers, handoffs, catalog, catalog_backups, analytics,
+    for module in (auth, home, payment_review, orders, customers, inbox, handoffs, catalog, catalog_backups, analytics,
                    simulator, settings, team, media, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # the API authenticates each request by key, not by cookie
@@ -111,9 +112,11 @@ def _warn_of_a_forgotten_proxy() -> None:
 
 
 def _security_headers(response):
-    # No inline script anywhere, so the policy can forbid it: an escaping slip cannot run code.
+    # Scripts only from the app's own files (the inbox's refresher), never inline or from elsewhere: an
+    # escaping slip cannot run code. The refresher fetches only the app's own routes (connect-src).
     response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; "
-                                "script-src 'none'; object-src 'none'; frame-ancestors 'none'; form-action 'self'")
+                                "script-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+                                "form-action 'self'; base-uri 'none'")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

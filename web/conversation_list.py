@@ -126,12 +126,16 @@ def summary_json(conversation: str, name: str | None, last: dict | None, last_at
             "taken_over": takeover_json(takeover, now), "needs_person": needs_person}
 
 
-def conversations(session: Session, tenant_id: str, limit: int = 50, now: datetime | None = None) -> list[dict]:
-    """The tenant's WhatsApp conversations, newest activity first."""
+def conversations(session: Session, tenant_id: str, limit: int = 50, now: datetime | None = None,
+                  only: set[str] | None = None) -> list[dict]:
+    """The tenant's WhatsApp conversations, newest activity first (of the `only` ones when given)."""
     engine = _engine()
-    if engine is None:
+    if engine is None or only == set():
         return []
-    last = (select(EVENTS.c.sender_id, func.max(EVENTS.c.id).label("last_id")).where(_whatsapp_turns_of(tenant_id))
+    turns = _whatsapp_turns_of(tenant_id)
+    if only is not None:
+        turns = and_(turns, EVENTS.c.sender_id.in_(sorted(only)))
+    last = (select(EVENTS.c.sender_id, func.max(EVENTS.c.id).label("last_id")).where(turns)
             .group_by(EVENTS.c.sender_id).subquery())
     query = (select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.data)
              .join(last, EVENTS.c.id == last.c.last_id)
@@ -186,3 +190,31 @@ def transcript(session: Session, tenant_id: str, conversation: str, limit: int =
                              "problem": reply["problem"] or None})
         messages.sort(key=lambda m: _parse(m["at"]))
     return messages
+
+
+SEARCHED_EVENTS = 20_000  # the newest turns a search reads: months of a small business's conversations
+
+
+def conversations_mentioning(tenant_id: str, words: str) -> set[str]:
+    """The tenant's WhatsApp conversations in which the customer, Grace or the team wrote `words` (any case,
+    among the newest SEARCHED_EVENTS turns), or whose customer's number has them."""
+    engine = _engine()
+    words = words.strip().lower()
+    if engine is None or not words:
+        return set()
+    query = (select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.data).where(_whatsapp_turns_of(tenant_id))
+             .order_by(EVENTS.c.id.desc()).limit(SEARCHED_EVENTS))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(query).all()
+    except SQLAlchemyError:
+        return set()
+    found = set()
+    for sender, type_name, data in rows:
+        if sender in found:
+            continue
+        # The words as written, not the event's JSON (whose keys and intent names would match too).
+        event = json.loads(data) if isinstance(data, str) else (data or {})
+        if words in words_of(event, type_name).lower() or (words.lstrip("+").isdigit() and words in sender):
+            found.add(sender)
+    return found

@@ -128,3 +128,14 @@ def paid_order(tenant_id: str, phone: str, name: str = "Ada") -> str:
 def status_of(reference: str) -> str:
     with session_scope() as session:
         return session.scalars(select(Order).where(Order.reference == reference)).one().status
+
+
+@pytest.fixture
+def rasa(web_env, monkeypatch):
+    """Rasa's HTTP API as the team's replies reach it (tests/test_takeover.py FakeRasa)."""
+    from tests.test_takeover import RASA_TOKEN, FakeRasa
+
+    with FakeRasa(RASA_TOKEN) as fake:
+        monkeypatch.setenv("GRACE_RASA_URL", fake.url)
+        monkeypatch.setenv("GRACE_RASA_TOKEN", RASA_TOKEN)
+        yield fake

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
 from rasa.shared.core.events import BotUttered, UserUttered
 from sqlalchemy import select
 
@@ -17,7 +16,7 @@ from grace.store.models import Takeover, User
 from grace.whatsapp.contacts import record_inbound
 from grace.whatsapp.human_reply import OUTSIDE_WINDOW
 from tests.helpers import Chat
-from tests.test_takeover import RASA_TOKEN, FakeRasa, Grace, customer_writes
+from tests.test_takeover import Grace, customer_writes
 from tests.web.test_api import call
 from tests.web.test_conversation import save_events
 
@@ -25,14 +24,6 @@ ADA, BOLA = "+2348033333333", "+2348044444444"
 ADA_ID, BOLA_ID = f"akanraby:{ADA}", f"akanraby:{BOLA}"
 KENTE_ID = "kentehouse:+233200000099"
 MARCH = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc).timestamp()
-
-
-@pytest.fixture
-def rasa(web_env, monkeypatch):
-    with FakeRasa(RASA_TOKEN) as fake:
-        monkeypatch.setenv("GRACE_RASA_URL", fake.url)
-        monkeypatch.setenv("GRACE_RASA_TOKEN", RASA_TOKEN)
-        yield fake
 
 
 def talk(conversation: str, turns: list[tuple[str, str]], start: float = MARCH) -> None:

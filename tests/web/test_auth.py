@@ -100,10 +100,12 @@ def test_an_invited_user_must_choose_a_password_first(client):
     assert login(client, "new@akanraby.test", "my own password").status_code == 302
 
 
-def test_pages_forbid_scripts_and_framing(client):
+def test_pages_allow_only_the_apps_own_scripts_and_no_framing(client):
     login(client, "ops@akanraby.test")
     headers = client.get("/payments").headers
-    assert "script-src 'none'" in headers["Content-Security-Policy"]
+    policy = dict(part.strip().split(" ", 1) for part in headers["Content-Security-Policy"].split(";"))
+    assert policy["script-src"] == "'self'" and policy["connect-src"] == "'self'"  # no inline, no CDN
+    assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
     assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
 
 
