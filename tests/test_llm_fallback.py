@@ -135,3 +135,19 @@ def test_a_persons_takeover_reply_reaches_the_model_as_the_teams_not_graces(mode
     said_before = [m for m in model.prompts[0] if m["role"] == "assistant"]
     assert said_before == [{"role": "assistant",
                             "content": "(written by a person of the shop's team) For 200 yards I can do ₦4,000 a yard"}]
+
+
+def test_a_total_worked_out_for_this_customer_reaches_them_and_an_invented_one_does_not(model):
+    chat = Chat("akanraby:+2348044444444")
+    chat.slots["selection"] = [{"sku": "AK-001", "qty": 12}]
+    model.answer("Your 12 yards of Marigold Bloom come to ₦54,000, so the deposit is ₦27,000 🙏🏾 Shall I confirm?")
+    said = texts(chat.run(ActionGraceFallback, "abeg how much I go pay for everything", "nlu_fallback",
+                          confidence=0.2))
+    assert "₦54,000" in said and "₦27,000" in said
+    assert "Total ₦54,000, deposit (50%) ₦27,000" in system_prompt(model)
+
+    model.answer("Your total is ₦56,000, and 50 percent off if you pay today 🎉")
+    model.answer("Na ₦56,000 total, 50 percent off today!")
+    said = texts(chat.run(ActionGraceFallback, "any discount for me?", "nlu_fallback", confidence=0.2))
+    assert "56,000" not in said and "percent" not in said and said
+    assert "₦56,000" in model.prompts[-1][-1]["content"]  # the retry was told what was wrong

@@ -171,7 +171,8 @@ def test_ops_see_no_amount_when_the_customer_states_none(grace_env):
     ("kentehouse", "Sika Futuro is GH¢ 6,500 for the full cloth", []),
     ("kentehouse", "Sika Futuro is GH¢ 650 for the full cloth", ["price GH¢ 650 is not in the catalog"]),
     ("kitengenairobi", "Mama Mboga ni 380 bob per yard", []),
-    ("kitengenairobi", "Mama Mboga ni 300/= per yard", ["price 300/= is not in the catalog"]),
+    ("kitengenairobi", "Mama Mboga ni 320/= per yard", ["price 320/= is not in the catalog"]),
+    ("kitengenairobi", "A swatch pack is 300/= within Nairobi", []),  # the FAQ says KES 300
 ])
 def test_the_guard_reads_money_in_answers_as_customers_do(grace_env, tenant_id, answer, wrong):
     tenant = get_registry().get(tenant_id)

@@ -1,4 +1,6 @@
-"""One grounded answer from the model, or None (then the canned library answers)."""
+"""One grounded answer from the model, or None (then the canned library answers). The guard judges
+the answer against the tenant's facts and this conversation's (its selection and history, the
+customer's message), so what was worked out here (a total, a deposit) may be said again."""
 from __future__ import annotations
 
 import logging
@@ -22,7 +24,7 @@ def grounded_answer(tenant: Tenant, text: str, context: Context) -> str | None:
         except ModelUnavailable as exc:
             log.info("model unavailable for %s: %s", tenant.id, exc)
             return None
-        wrong = problems(answer, tenant, account_allowed)
+        wrong = problems(answer, tenant, account_allowed, context, text)
         if not wrong:
             return answer
         log.warning("ungrounded model answer for %s (attempt %d): %s", tenant.id, attempt + 1, "; ".join(wrong))

@@ -174,10 +174,9 @@ _REFERENCE_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # Right after a bare number: a unit, a count, a time, a date, a percentage: not money.
-_NOT_MONEY_NEXT = re.compile(
-    rf"\s*(?:(?:{_UNIT}|{_NOT_MONEY_AFTER}|percent|{_MONTHS})\b|%)|[:/*\-]\d|\*|[ -]\d",
-    re.IGNORECASE,
-)
+_COUNT_NEXT = rf"\s*(?:(?:{_UNIT}|{_NOT_MONEY_AFTER}|percent|{_MONTHS})\b|%)"
+_NOT_MONEY_NEXT = re.compile(rf"{_COUNT_NEXT}|[:/*\-]\d|\*|[ -]\d", re.IGNORECASE)
+_COUNTED_NEXT = re.compile(_COUNT_NEXT, re.IGNORECASE)
 # A group of digits right before or after ("+234 803 123 4567", "0123 456 789"): a phone or an account.
 _GROUPED_BEFORE = re.compile(r"\d[ -]$")
 # After "5m" with no currency: five metres, not five million.
@@ -217,12 +216,38 @@ def _marker(written: str | None) -> frozenset[str]:
     return CURRENCY_MARKERS.get(re.sub(r"[\s.]", "", written.lower()), _NO_CURRENCY)
 
 
-def find_money(text: str, *, bare: bool = False) -> list[Amount]:
-    """The amounts of money in `text` with where they are, in order: with a currency ("₦45,000",
-    "N45,000", "#45,000", "GHS 84", "GH¢84", "84 cedis", "Ksh12,600.00", "12,600/=", "1500 bob", "$30",
-    "25 000 FCFA") or a multiplier ("45k", "2.5m", "2.5 million"). With `bare`, numbers alone too
-    ("45000", "45,000.50"), but never one that is an account, phone, date, time, quantity, percentage
-    or reference ("0123456789", "28/11/26", "3:14", "12 yards", "ref 7751234", "AKR-23456")."""
+# Between the two ends of a range of money ("GHS 40-80", "3,000 to 6,000 naira"): the currency written
+# at one end is the other end's too.
+_RANGE_JOIN = re.compile(r"\s*(?:-|–|—|to)\s*", re.IGNORECASE)
+# Price wording around a bare number: "5,000 per yard", "4500/yard", "4,500 a piece", "costs 4500".
+_PER_UNIT_NEXT = re.compile(rf"\s*(?:/\s*|per\s+|an?\s+)(?:{_UNIT})(?![a-z])", re.IGNORECASE)
+_PRICE_BEFORE = re.compile(r"\b(?:costs?|costing|priced\s+at|price\s+is|prices?\s*:|going\s+for|sells?\s+(?:at|for)"
+                           r"|selling\s+(?:at|for))\s*$", re.IGNORECASE)
+
+
+@dataclass
+class _Candidate:
+    match: re.Match
+    digits: str
+    currencies: frozenset[str]
+    mult: str
+    bare_ok: bool        # a bare number that is none of an account, phone, date, time, quantity...
+    bare_ok_in_range: bool  # the same, leaving out what a range's dash or "to" would trip
+
+    @property
+    def marked(self) -> bool:
+        return bool(self.currencies or self.mult)
+
+    @property
+    def number(self) -> Decimal:
+        return Decimal(self.digits)
+
+    @property
+    def major(self) -> Decimal:
+        return self.number * _MULTIPLIERS.get(self.mult.lower(), 1)
+
+
+def _candidates(text: str) -> list[_Candidate]:
     found = []
     for match in _MONEY_RE.finditer(text):
         before, after, mult = match.group("before"), match.group("after"), match.group("mult")
@@ -240,16 +265,59 @@ def find_money(text: str, *, bare: bool = False) -> list[Amount]:
         following = text[match.end():match.end() + 20]
         if mult and mult.lower() == "m" and not currencies and _LENGTH_NEXT.match(following):
             continue  # "5m of lace": metres
-        if not (currencies or mult):
-            if not bare:
+        preceding = text[max(0, match.start() - 2):match.start()]
+        account_like = whole.startswith("0") or len(whole) > 7
+        # a range's dash is no phone's ("40-80"), its spaces may be ("0803 123 4567")
+        in_range = not (account_like or preceding[-1:] in ("+", "/", ":", "*") or re.search(r"\d $", preceding)
+                        or _COUNTED_NEXT.match(following))
+        bare_ok = (in_range and preceding[-1:] != "-" and not _GROUPED_BEFORE.search(preceding)
+                   and not _NOT_MONEY_NEXT.match(following))
+        found.append(_Candidate(match, digits, currencies, mult or "", bare_ok, in_range))
+    return found
+
+
+def _range_end(text: str, first: _Candidate, second: _Candidate) -> bool:
+    """`first` and `second` are the two ends of one range: joined by a dash or "to", going up, the
+    upper end at most ten times the lower ("GHS 40-80", not "GHS 84 to 0244123456")."""
+    joined = _RANGE_JOIN.fullmatch(text, first.match.end(), second.match.start())
+    return bool(joined) and first.number < second.number <= 10 * first.number
+
+
+def find_money(text: str, *, bare: bool = False, priced: bool = False) -> list[Amount]:
+    """The amounts of money in `text` with where they are, in order: with a currency ("₦45,000",
+    "N45,000", "#45,000", "GHS 84", "GH¢84", "84 cedis", "Ksh12,600.00", "12,600/=", "1500 bob", "$30",
+    "25 000 FCFA") or a multiplier ("45k", "2.5m", "2.5 million"); both ends of a range take the currency
+    written at one of them ("GHS 40-80", "3,000 to 6,000 naira", "20-30k"). With `priced`, bare numbers
+    in price wording too ("5,000 per yard", "4500/yard", "costs 4500"). With `bare`, numbers alone too
+    ("45000", "45,000.50"), but never one that is an account, phone, date, time, quantity, percentage
+    or reference ("0123456789", "28/11/26", "3:14", "12 yards", "ref 7751234", "AKR-23456")."""
+    candidates = _candidates(text)
+    found = []
+    for k, candidate in enumerate(candidates):
+        match = candidate.match
+        currencies, mult = candidate.currencies, candidate.mult
+        if not candidate.marked:
+            previous = candidates[k - 1] if k else None
+            following = candidates[k + 1] if k + 1 < len(candidates) else None
+            if (previous is not None and previous.currencies and not previous.mult and candidate.bare_ok_in_range
+                    and _range_end(text, previous, candidate)):
+                currencies = previous.currencies  # "GHS 40-80": 80 cedis too
+            elif (following is not None and following.marked and candidate.bare_ok_in_range
+                  and _range_end(text, candidate, following)):
+                currencies, mult = following.currencies, following.mult  # "3,000 to 6,000 naira", "20-30k"
+            elif not (bare or priced) or not candidate.bare_ok:
                 continue
-            preceding = text[max(0, match.start() - 2):match.start()]
-            if (whole.startswith("0") or len(whole) > 7 or preceding[-1:] in ("-", "+", "/", ":", "*")
-                    or _GROUPED_BEFORE.search(preceding) or _NOT_MONEY_NEXT.match(following)):
-                continue  # an account, a phone, a date, a time, a reference, a quantity
-        major = Decimal(digits) * _MULTIPLIERS.get((mult or "").lower(), 1)
+            elif not bare and not (_PER_UNIT_NEXT.match(text, match.end())
+                                   or _PRICE_BEFORE.search(text[max(0, match.start() - 30):match.start()])):
+                continue  # a bare number outside price wording may be anything
+        major = candidate.number * _MULTIPLIERS.get(mult.lower(), 1)
         found.append(Amount(match.group(0), major, currencies, bool(mult), match.start(), match.end()))
     return found
+
+
+def per_unit(text: str, amount: Amount) -> bool:
+    """`amount` is said to be the price of one unit ("₦4,500 per yard", "2k a piece", "GH₵95/yard")."""
+    return bool(_PER_UNIT_NEXT.match(text, amount.end))
 
 
 def find_budgets(low: str, currency: str) -> list[Found]:
