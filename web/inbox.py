@@ -15,6 +15,18 @@ from sqlalchemy import select
 from grace.messaging.inbound import split_conversation_id
 from grace.messaging.notifications import MAX_REPLY_CHARS
 from grace.messaging.takeover import AlreadyTaken, current, hand_back, needing_a_person, take_over, touch
+from grace.messaging.team_notes import (
+    NoteRefused,
+    add_canned_reply,
+    add_label,
+    add_note,
+    canned_replies,
+    labelled,
+    labels_of,
+    notes_of,
+    remove_canned_reply,
+    remove_label,
+)
 from grace.shop.orders import OPEN_STATUSES
 from grace.store.models import Customer, Order, Takeover
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
@@ -56,10 +68,18 @@ def _listed() -> list[dict]:
         mine = session.scalars(select(Takeover.conversation_id).where(
             Takeover.tenant_id == tenant_id, Takeover.user_id == current_user.id))
         only = _within(only, set(mine))
+    label = request.args.get("label", "").strip()
+    if label:
+        try:
+            only = _within(only, labelled(session, tenant_id, label))
+        except NoteRefused:
+            only = set()
     listed = conversations(session, tenant_id, limit=100, only=only)
     orders = _open_orders(tenant_id, [split_conversation_id(c["id"])[1] for c in listed])
+    labels = labels_of(session, tenant_id, [c["id"] for c in listed])
     for item in listed:
         item["order"] = orders.get(item["customer"]["phone"])
+        item["labels"] = labels.get(item["id"], [])
         item["url"] = url_for("inbox.conversation", conversation_id=item["id"])
     return listed
 
@@ -100,8 +120,11 @@ def _conversation_or_404(conversation_id: str) -> str:
 @bp.route("")
 @role_required()
 def index():
-    return render_template("inbox.html", tenant=current_tenant(), conversations=_listed(), filters=FILTERS,
+    tenant = current_tenant()
+    return render_template("inbox.html", tenant=tenant, conversations=_listed(), filters=FILTERS,
                            query=request.args.get("q", ""), wanted=request.args.get("filter", ""),
+                           label=request.args.get("label", ""),
+                           all_labels=sorted({name for names in labels_of(db(), tenant.id).values() for name in names}),
                            poll_seconds=POLL_SECONDS)
 
 
@@ -116,6 +139,9 @@ def _page(conversation_id: str, draft: str = "", status: int = 200):
     summary = conversation_summary(db(), tenant.id, conversation_id)
     return render_template("inbox_conversation.html", tenant=tenant, conversation=summary,
                            messages=transcript(db(), tenant.id, conversation_id), draft=draft,
+                           notes=notes_of(db(), tenant.id, conversation_id),
+                           labels=labels_of(db(), tenant.id, [conversation_id]).get(conversation_id, []),
+                           canned=canned_replies(db(), tenant.id),
                            mine=bool(summary["taken_over"]) and summary["taken_over"]["user_id"] == current_user.id,
                            can_act=current_user.can(ACT_ON_ORDERS), poll_seconds=POLL_SECONDS,
                            max_chars=MAX_REPLY_CHARS), status
@@ -157,6 +183,12 @@ def reply(conversation_id: str):
     tenant = current_tenant()
     conversation_id = _conversation_or_404(conversation_id)
     text = request.form.get("text", "")
+    canned_id = request.form.get("canned", "")
+    if canned_id and not text.strip():  # "send this canned reply" (its text is the business's, not the form's)
+        chosen = next((r for r in canned_replies(db(), tenant.id) if str(r.id) == canned_id), None)
+        if chosen is None:
+            abort(404)
+        text = chosen.text
     taken = current(db(), tenant.id, conversation_id)
     db().commit()  # the store is not held while the provider is called
     if taken is None:
@@ -183,3 +215,59 @@ def give_back(conversation_id: str):
     else:
         flash("Nobody of the team has this conversation: Grace answers it.", "error")
     return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
+
+
+def _back_to(conversation_id: str):
+    return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
+
+
+@bp.route("/c/<conversation_id>/notes", methods=["POST"])
+@role_required(*ACT_ON_ORDERS)
+def note(conversation_id: str):
+    conversation_id = _conversation_or_404(conversation_id)
+    try:
+        add_note(db(), current_tenant().id, conversation_id, current_user.email, request.form.get("text"))
+    except NoteRefused as exc:
+        flash(str(exc), "error")
+        return _page(conversation_id, status=422)
+    db().commit()
+    flash("Note kept: only the team sees it.", "ok")
+    return _back_to(conversation_id)
+
+
+@bp.route("/c/<conversation_id>/labels", methods=["POST"])
+@role_required(*ACT_ON_ORDERS)
+def label(conversation_id: str):
+    conversation_id = _conversation_or_404(conversation_id)
+    try:
+        if request.form.get("remove"):
+            remove_label(db(), current_tenant().id, conversation_id, request.form.get("remove"))
+        else:
+            add_label(db(), current_tenant().id, conversation_id, request.form.get("label"))
+    except NoteRefused as exc:
+        flash(str(exc), "error")
+        return _page(conversation_id, status=422)
+    db().commit()
+    return _back_to(conversation_id)
+
+
+@bp.route("/canned", methods=["GET", "POST"])
+@role_required(*ACT_ON_ORDERS)
+def canned():
+    tenant = current_tenant()
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.form.get("remove", "").isdigit():
+                remove_canned_reply(db(), tenant.id, int(request.form["remove"]))
+            else:
+                add_canned_reply(db(), tenant.id, request.form.get("title"), request.form.get("text"),
+                                 current_user.email)
+            db().commit()
+            return redirect(url_for("inbox.canned"))
+        except NoteRefused as exc:
+            db().rollback()
+            flash(str(exc), "error")
+            status = 422
+    return render_template("inbox_canned.html", tenant=tenant, replies=canned_replies(db(), tenant.id),
+                           title=request.form.get("title", ""), text=request.form.get("text", "")), status

@@ -306,3 +306,39 @@ class PaymentLink(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     paid_at = Column(DateTime)
     order = relationship("Order", lazy="joined")
+
+
+class ConversationNote(Base):
+    """A note the team keeps on a customer's conversation: never sent, never in Rasa's tracker."""
+
+    __tablename__ = "conversation_notes"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    conversation_id = Column(String(120), nullable=False)
+    author = Column(String(254), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ConversationLabel(Base):
+    """A label the team put on a conversation ("aso-ebi", "wholesale", "vip"), to find it again."""
+
+    __tablename__ = "conversation_labels"
+    __table_args__ = (UniqueConstraint("tenant_id", "conversation_id", "label"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    conversation_id = Column(String(120), nullable=False)
+    label = Column(String(30), nullable=False)
+
+
+class CannedReply(Base):
+    """A reply the business keeps ready for the team to send from the inbox."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("tenant_id", "title"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    title = Column(String(60), nullable=False)
+    text = Column(Text, nullable=False)
+    created_by = Column(String(254))
+    created_at = Column(DateTime, nullable=False, default=utcnow)

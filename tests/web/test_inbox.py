@@ -129,3 +129,61 @@ def test_viewers_read_only_and_other_businesses_conversations_are_not_found(clie
 def test_the_inbox_needs_a_signed_in_user(client, web_env):
     assert client.get("/inbox").status_code == 302
     assert client.get("/inbox/list.json").status_code in (302, 401)
+
+
+def test_notes_stay_with_the_team_and_labels_find_conversations_again(client, web_env, rasa, twilio):
+    three_conversations()
+    login(client, "ops@akanraby.test")
+    noted = post_form(client, f"/inbox/c/{BOLA_ID}/notes", {"text": "Wants 200 yards for a wedding in March"},
+                      page="/inbox")
+    assert noted.status_code == 302
+    page = client.get(f"/inbox/c/{BOLA_ID}").get_data(as_text=True)
+    assert "Wants 200 yards for a wedding in March" in page and "ops@akanraby.test:" in page
+    assert twilio.messages == [] and rasa.appended == []  # the customer never sees a note
+    assert post_form(client, f"/inbox/c/{BOLA_ID}/notes", {"text": "  "}, page="/inbox").status_code == 422
+
+    for name in ("Wholesale", "  aso-EBI  ", "wholesale"):
+        assert post_form(client, f"/inbox/c/{BOLA_ID}/labels", {"label": name}, page="/inbox").status_code == 302
+    post_form(client, f"/inbox/c/{ADA_ID}/labels", {"label": "vip"}, page="/inbox")
+    bad = post_form(client, f"/inbox/c/{ADA_ID}/labels", {"label": "<script>"}, page="/inbox")
+    assert bad.status_code == 422 and "a label is 1 to 30 letters" in bad.get_data(as_text=True)
+    feed = {c["id"]: c["labels"] for c in client.get("/inbox/list.json").get_json()["conversations"]}
+    assert feed == {CHIOMA_ID: [], BOLA_ID: ["aso-ebi", "wholesale"], ADA_ID: ["vip"]}
+    assert listed(client, "?label=wholesale") == [BOLA_ID]
+    assert listed(client, "?label=vip&filter=needs_person") == [ADA_ID]
+    post_form(client, f"/inbox/c/{BOLA_ID}/labels", {"remove": "wholesale"}, page="/inbox")
+    assert listed(client, "?label=wholesale") == []
+
+    client.post("/logout", data={})
+    login(client, "viewer@akanraby.test")
+    assert "Wants 200 yards" in client.get(f"/inbox/c/{BOLA_ID}").get_data(as_text=True)  # viewers read notes
+    assert post_form(client, f"/inbox/c/{BOLA_ID}/notes", {"text": "mine"}, page="/inbox").status_code == 403
+    assert post_form(client, f"/inbox/c/{BOLA_ID}/labels", {"label": "x"}, page="/inbox").status_code == 403
+
+
+def test_canned_replies_are_the_businesss_own_and_sent_as_written(client, web_env, rasa, twilio):
+    grace = Grace()
+    customer_writes(twilio, grace, "hello")
+    talk(ADA_ID, [("customer", "hello")])
+    login(client, "ops@akanraby.test")
+    added = post_form(client, "/inbox/canned", {"title": "Bank hours", "text": "Transfers after 4pm show tomorrow."},
+                      page="/inbox/canned")
+    assert added.status_code == 302
+    twice = post_form(client, "/inbox/canned", {"title": "bank hours", "text": "again"}, page="/inbox/canned")
+    assert twice.status_code == 422 and "already a canned reply" in twice.get_data(as_text=True)
+    page = client.get("/inbox/canned").get_data(as_text=True)
+    reply_id = re.search(r'id="canned-(\d+)"', page).group(1)
+
+    post_form(client, f"/inbox/c/{ADA_ID}/takeover", page="/inbox")
+    sent = post_form(client, f"/inbox/c/{ADA_ID}/reply", {"canned": reply_id}, page="/inbox")
+    assert sent.status_code == 302 and twilio.messages[-1]["Body"] == "Transfers after 4pm show tomorrow."
+
+    client.post("/logout", data={})
+    login(client, "ops@kentehouse.test")  # another business neither sees nor sends it
+    assert "Bank hours" not in client.get("/inbox/canned").get_data(as_text=True)
+    assert post_form(client, "/inbox/canned", {"remove": reply_id}, page="/inbox/canned").status_code == 302
+    client.post("/logout", data={})
+    login(client, "ops@akanraby.test")
+    assert "Bank hours" in client.get("/inbox/canned").get_data(as_text=True)
+    post_form(client, "/inbox/canned", {"remove": reply_id}, page="/inbox/canned")
+    assert "Bank hours" not in client.get("/inbox/canned").get_data(as_text=True)

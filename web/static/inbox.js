@@ -44,6 +44,10 @@
       who.appendChild(link);
       who.appendChild(el("br"));
       who.appendChild(el("small", c.customer.phone, "muted"));
+      (c.labels || []).forEach(function (name) {
+        who.appendChild(document.createTextNode(" "));
+        who.appendChild(el("span", name, "label"));
+      });
       row.appendChild(who);
       var last = el("td");
       if (c.last_message) {
