@@ -10,6 +10,7 @@ from actions.base import GraceAction, Turn
 from actions.fabrics import offer
 from actions.ordering import payment_request
 from grace.messaging.inbound import MEDIA_INTENT
+from grace.shop.balance import balance_due, latest_fully_paid, orders_owing_balance
 from grace.shop.fabric_search import query_from
 from grace.shop.orders import OPEN_STATUSES, latest_order, order_by_reference
 from grace.shop.payments import record_proof
@@ -34,20 +35,34 @@ def expired_order(turn: Turn) -> Order | None:
     return order if utcnow() - order.hold_expires_at <= LATE_PROOF_WINDOW else None
 
 
+def owing_balance(turn: Turn) -> Order | None:
+    """The customer's order whose deposit is verified and whose balance is still due (the requested one first)."""
+    return next(iter(orders_owing_balance(turn.session, turn.tenant.id, turn.customer().id)), None)
+
+
+def _proof_text(turn: Turn) -> str:
+    return turn.metadata.get("caption", "") if turn.text == MEDIA_INTENT else turn.text
+
+
 def take_proof(turn: Turn, media: dict | None) -> None:
-    """Record proof against the customer's open order (or the one that just expired), or explain why not."""
+    """Record proof against the customer's open order (or the one that just expired), else against the
+    balance of a paid order, or explain why not."""
     customer = turn.customer()
     order = latest_order(turn.session, turn.tenant.id, customer.id, OPEN_STATUSES) or expired_order(turn)
     if order is None:
-        paid = latest_order(turn.session, turn.tenant.id, customer.id, ("deposit_paid",))
-        if paid is not None:
-            turn.say("proof_already_confirmed", reference=paid.reference)
+        owing = owing_balance(turn)
+        if owing is not None:
+            take_balance_proof(turn, owing, media)
+            return
+        fully_paid = latest_fully_paid(turn.session, turn.tenant.id, customer.id)
+        if fully_paid is not None:
+            turn.say("balance_already_paid", reference=fully_paid.reference)
         else:
             turn.say("proof_no_order")
         return
     result = record_proof(turn.session, turn.tenant, order,
                           proof_url=(media or {}).get("url"), content_type=(media or {}).get("content_type"),
-                          text=turn.metadata.get("caption", "") if turn.text == MEDIA_INTENT else turn.text)
+                          text=_proof_text(turn))
     if result.late:  # the hold had lapsed: the team checks the fabric is still there before verifying
         turn.say("proof_after_expiry", reference=order.reference, day=hold_ended(turn.tenant, order))
     else:
@@ -58,12 +73,22 @@ def take_proof(turn: Turn, media: dict | None) -> None:
     turn.set("funnel_stage", "verifying")
 
 
+def take_balance_proof(turn: Turn, order: Order, media: dict | None) -> None:
+    """The balance proof of a paid order: recorded for ops to verify; the order itself stays as it is."""
+    record_proof(turn.session, turn.tenant, order, proof_url=(media or {}).get("url"),
+                 content_type=(media or {}).get("content_type"), text=_proof_text(turn))
+    turn.say("balance_proof_received", reference=order.reference)
+    turn.set("order_ref", order.reference)
+    # Nothing is pending from the customer now (a feedback question waiting would swallow their next words).
+    turn.set("funnel_stage", "start")
+
+
 class ActionPaymentDetails(GraceAction):
     action_name = "action_payment_details"
 
     def act(self, turn: Turn) -> None:
-        payment_request(turn, "payment_details")
         order = latest_order(turn.session, turn.tenant.id, turn.customer().id, ("awaiting_payment",))
+        payment_request(turn, "payment_details", order)
         if order is not None:
             turn.say("payment_details_for_order", reference=order.reference,
                      deposit=turn.money(order.deposit_minor))
@@ -80,7 +105,8 @@ class ActionRecordPayment(GraceAction):
 
 
 class ActionHandleImage(GraceAction):
-    """A picture: payment proof when an order awaits payment, otherwise the style wanted."""
+    """A picture: payment proof when an order awaits payment or a paid order's balance is due, otherwise
+    the style wanted."""
 
     action_name = "action_handle_image"
 
@@ -94,6 +120,10 @@ class ActionHandleImage(GraceAction):
         open_order = latest_order(turn.session, turn.tenant.id, turn.customer().id, OPEN_STATUSES)
         if (open_order or expired_order(turn)) is not None and content_type.startswith(PROOF_TYPES):
             take_proof(turn, first)
+            return
+        owing = owing_balance(turn) if content_type.startswith(PROOF_TYPES) else None
+        if owing is not None:  # a paid order's balance is due: the picture is its proof, not a style
+            take_balance_proof(turn, owing, first)
             return
         if content_type.startswith("audio/"):
             turn.say("voice_note")
@@ -135,6 +165,12 @@ class ActionPaymentVerified(GraceAction):
                         turn.tracker.sender_id, order and order.reference, payment and payment.status)
             turn.resume()
             return
+        turn.set("order_ref", order.reference)
+        if payment.kind == "balance":
+            turn.say("balance_verified", reference=order.reference, balance=turn.money(payment.expected_minor),
+                     total=turn.money(order.total_minor))
+            turn.set("funnel_stage", "start")  # the feedback question came with the deposit: not asked again
+            return
         turn.say("payment_verified", reference=order.reference, deposit=turn.money(order.deposit_minor),
                  balance=turn.money(order.balance_minor))
         turn.set("order_ref", order.reference)
@@ -152,6 +188,10 @@ class ActionPaymentRejected(GraceAction):
             turn.resume()
             return
         turn.set("order_ref", order.reference)
+        if payment.kind == "balance":  # the order is as it was: only its balance is still due
+            turn.say("balance_rejected", reference=order.reference, reason=payment.reason,
+                     balance=turn.money(balance_due(order)))
+            return
         if order.status == "expired":  # a late proof rejected: nothing is held for the order
             turn.say("payment_rejected_expired", reference=order.reference, reason=payment.reason)
             turn.set("funnel_stage", "start")

@@ -33,6 +33,13 @@ def paid_order(chat: Chat) -> tuple[str, str, int]:
         return reference, line.sku, line.quantity
 
 
+def pay_balance(chat: Chat, reference: str) -> None:
+    """The customer sends the balance proof and ops verify it: the order may ship."""
+    chat.run(ActionHandleImage, "", "share_image", metadata={"media": [{"url": PROOF, "content_type": "image/jpeg"}]})
+    with session_scope() as session:
+        verify_payment(session, get_registry().get("akanraby"), reference)
+
+
 def move(reference: str, status: str) -> None:
     with session_scope() as session:
         change_status(session, get_registry().get("akanraby"), reference, status)
@@ -40,7 +47,9 @@ def move(reference: str, status: str) -> None:
 
 def test_each_step_is_told_on_whatsapp_and_shipping_takes_the_stock(twilio):
     record_inbound("akanraby", CUSTOMER, "whatsapp")
-    reference, sku, quantity = paid_order(Chat())
+    chat = Chat()
+    reference, sku, quantity = paid_order(chat)
+    pay_balance(chat, reference)
     tenant = get_registry().get("akanraby")
     stock_before = tenant.catalog.get(sku).stock
     with session_scope() as session:
@@ -77,6 +86,7 @@ def test_status_only_moves_forward_and_only_after_the_deposit(grace_env):
 def test_delivery_is_told_in_the_conversation_which_then_asks_for_feedback(grace_env):
     chat = Chat()
     reference, _, _ = paid_order(chat)
+    pay_balance(chat, reference)
     move(reference, "delivered")
     with session_scope() as session:
         kinds = [n.kind for n in session.scalars(select(Notification).where(Notification.audience == "customer"))]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from grace.errors import GraceError
 from grace.messaging.takeover import AlreadyTaken, current, hand_back, take_over, touch
+from grace.shop.balance import BalanceError, request_balance
 from grace.shop.fulfilment import FulfilmentError
 from grace.shop.orders import orders_of
 from grace.shop.payments import AlreadyDecided, PaymentError, payments_of
@@ -116,9 +117,25 @@ def set_order_status(reference: str):
         return error(422, f"unknown status {status!r}; use one of {', '.join(NEXT_STATUSES)}")
     try:
         move_order(db(), g.tenant, order.reference, status)
-    except FulfilmentError as exc:  # not paid yet, or already past that step
+    except FulfilmentError as exc:  # not paid yet, already past that step, or its balance is due
         db().rollback()
         return error(409, str(exc))
+    return jsonify(order_json(g.tenant, order_or_404(db(), g.tenant.id, order.reference)))
+
+
+@bp.route("/orders/<reference>/request-balance", methods=["POST"])
+def request_order_balance(reference: str):
+    """Ask the customer for the balance (told on WhatsApp by the outbox worker). A `user` named in the body
+    acts as on the dashboard (a viewer gets 403) and is kept as who asked."""
+    order = order_or_404(db(), g.tenant.id, reference)
+    body = _body()
+    by = f"api:{_acting_user(body).email}" if "user" in body else f"api:{g.tenant.id}"
+    try:
+        request_balance(db(), g.tenant, order.reference, by=by)
+    except BalanceError as exc:  # deposit not verified, nothing due, a proof waiting, or asked just now
+        db().rollback()
+        return error(409, str(exc))
+    db().commit()
     return jsonify(order_json(g.tenant, order_or_404(db(), g.tenant.id, order.reference)))
 
 

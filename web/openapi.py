@@ -45,7 +45,8 @@ SPEC: dict = {
             "summary": "One payment", "parameters": [_ID],
             "responses": {"200": _json("#/components/schemas/Payment"), "401": _UNAUTHORISED, "404": _NOT_FOUND}}},
         "/api/v1/payments/{payment_id}/verify": {"post": {
-            "summary": "Verify the deposit; the customer is told in their conversation", "parameters": [_ID],
+            "summary": "Verify the payment (the deposit, or the balance: the order is then fully paid); the "
+                       "customer is told in their conversation", "parameters": [_ID],
             "responses": {"200": _json("#/components/schemas/Decision"), "401": _UNAUTHORISED, "404": _NOT_FOUND,
                           "409": {"description": "not pending any more", "content": _ERROR["content"]}}}},
         "/api/v1/payments/{payment_id}/reject": {"post": {
@@ -68,9 +69,25 @@ SPEC: dict = {
                 "type": "object", "required": ["status"], "properties": {"status": {
                     "type": "string", "enum": ["in_production", "ready", "shipped", "delivered"]}}}}}},
             "responses": {"200": _json("#/components/schemas/Order"), "401": _UNAUTHORISED, "404": _NOT_FOUND,
-                          "409": {"description": "not paid yet, or already past that step",
+                          "409": {"description": "not paid yet, already past that step, or (shipped, delivered) "
+                                                 "its balance is due and the business does not take it on "
+                                                 "delivery",
                                   "content": _ERROR["content"]},
                           "422": {"description": "unknown status", "content": _ERROR["content"]}}}},
+        "/api/v1/orders/{reference}/request-balance": {"post": {
+            "summary": "Ask the customer for the balance of an order whose deposit is verified: they are told on "
+                       "WhatsApp the amount due, how to pay and the order's reference (under the 24-hour rule: "
+                       "outside it only with an approved balance_request template). An order ships only once its "
+                       "balance is paid, unless the business sets pay_on_delivery",
+            "parameters": [_REF],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {**_ACTOR}}}}},
+            "responses": {"200": _json("#/components/schemas/Order"), "401": _UNAUTHORISED, "403": _VIEWER,
+                          "404": _NOT_FOUND,
+                          "409": {"description": "deposit not verified, nothing due, a balance proof waiting for "
+                                                 "verification, or requested within the hour",
+                                  "content": _ERROR["content"]},
+                          "422": _NO_USER}}},
         "/api/v1/catalog": {"put": {
             "summary": "Replace the catalog (CSV; XLSX or JSON by Content-Type), all or nothing",
             "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
@@ -125,7 +142,9 @@ SPEC: dict = {
                 "stated_amount": {"type": "string", "nullable": True}, "currency": {"type": "string"},
                 "proof_url": {"type": "string", "nullable": True}, "message_text": {"type": "string"},
                 "reason": {"type": "string", "nullable": True}, "created_at": {"type": "string"},
-                "late": {"type": "boolean", "description": "proof sent after the order's hold expired"}}},
+                "late": {"type": "boolean", "description": "proof sent after the order's hold expired"},
+                "kind": {"type": "string", "enum": ["deposit", "balance"],
+                         "description": "what it pays; expected_deposit is then the balance due"}}},
             "PaymentList": {"type": "object", "properties": {
                 "payments": {"type": "array", "items": {"$ref": "#/components/schemas/Payment"}}}},
             "Decision": {"type": "object", "properties": {
@@ -135,6 +154,10 @@ SPEC: dict = {
                 "reference": {"type": "string"}, "status": {"type": "string"}, "currency": {"type": "string"},
                 "customer": {"type": "object"}, "total_minor": {"type": "integer"},
                 "deposit_minor": {"type": "integer"}, "balance_minor": {"type": "integer"},
+                "amount_paid_minor": {"type": "integer", "description": "verified payments so far"},
+                "balance_due_minor": {"type": "integer", "description": "total less amount paid"},
+                "balance_requested_at": {"type": "string", "format": "date-time", "nullable": True},
+                "balance_reminded_at": {"type": "string", "format": "date-time", "nullable": True},
                 "lines": {"type": "array", "items": {"type": "object"}}}},
             "OrderList": {"type": "object", "properties": {
                 "orders": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}}}},

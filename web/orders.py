@@ -1,8 +1,18 @@
-"""Orders: list, detail, status changes that notify the customer."""
+"""Orders: list, detail, status changes and balance requests that notify the customer."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from grace.money import format_money
+from grace.shop.balance import (
+    DEPOSIT_VERIFIED,
+    BalanceError,
+    balance_due,
+    describe_delivery,
+    owes_balance,
+    request_balance,
+)
 from grace.shop.fulfilment import FulfilmentError
 from grace.shop.orders import orders_of
 from grace.shop.payments import payments_of
@@ -21,7 +31,8 @@ def index():
     status = request.args.get("status") or None
     status = status if status in ORDER_STATUSES else None
     return render_template("orders.html", tenant=tenant, status=status, statuses=ORDER_STATUSES,
-                           orders=orders_of(db(), tenant.id, status, newest_first=True))
+                           orders=orders_of(db(), tenant.id, status, newest_first=True),
+                           balance_due=balance_due, paid_statuses=DEPOSIT_VERIFIED)
 
 
 @bp.route("/<reference>")
@@ -31,7 +42,8 @@ def detail(reference: str):
     order = order_or_404(db(), tenant.id, reference)
     order_payments = payments_of(db(), tenant.id, order_id=order.id)
     return render_template("order.html", tenant=tenant, order=order, payments=order_payments,
-                           next_statuses=NEXT_STATUSES)
+                           next_statuses=NEXT_STATUSES, balance_due=balance_due(order),
+                           may_request_balance=owes_balance(order), delivery=describe_delivery(order))
 
 
 @bp.route("/<reference>/status", methods=["POST"])
@@ -46,4 +58,21 @@ def status(reference: str):
         flash(str(exc), "error")
     else:
         flash(f"Order {order.reference} is now {new.replace('_', ' ')}; the customer is told.", "ok")
+    return redirect(url_for("orders.detail", reference=order.reference))
+
+
+@bp.route("/<reference>/request-balance", methods=["POST"])
+@role_required(*ACT_ON_ORDERS)
+def balance_request(reference: str):
+    tenant = current_tenant()
+    order = order_or_404(db(), tenant.id, reference)
+    try:
+        request_balance(db(), tenant, order.reference, by=f"web:{current_user.email}")
+    except BalanceError as exc:
+        db().rollback()
+        flash(str(exc), "error")
+    else:
+        db().commit()
+        flash(f"The balance of {format_money(balance_due(order), tenant.currency)} for order {order.reference} "
+              "was requested; the customer is told on WhatsApp.", "ok")
     return redirect(url_for("orders.detail", reference=order.reference))

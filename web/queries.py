@@ -2,11 +2,14 @@
 of another tenant is simply not found (404), so nobody learns that it exists."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grace.money import format_money
+from grace.shop.balance import balance_due
 from grace.shop.fulfilment import FLOW
 from grace.shop.orders import order_by_reference
 from grace.store.models import Customer, Handoff, Order, Payment
@@ -68,6 +71,11 @@ def payment_json(tenant: Tenant, payment: Payment) -> dict:
         "currency": tenant.currency, "proof_url": payment.proof_url, "message_text": payment.message_text,
         "reason": payment.reason, "created_at": payment.created_at.isoformat() + "Z",
         "late": bool(payment.late),  # proof after the hold expired: verifying takes the fabric again, or is refused
+        "kind": payment.kind,  # what it pays: the deposit or the balance (expected_deposit_* is then the balance due)
+        "provider": payment.provider, "provider_reference": payment.provider_reference,
+        # what OCR read off the proof picture, advice for ops (never a verdict on the payment)
+        "reading": payment.reading, "reading_verdict": payment.reading_verdict,
+        "reused_payment_id": payment.reused_payment_id,
     }
 
 
@@ -82,4 +90,13 @@ def order_json(tenant: Tenant, order: Order) -> dict:
                    "unit_price_minor": line.unit_price_minor, "line_total_minor": line.line_total_minor}
                   for line in order.lines],
         "created_at": order.created_at.isoformat() + "Z",
+        "amount_paid_minor": order.amount_paid_minor, "amount_paid": money(tenant, order.amount_paid_minor),
+        "balance_due_minor": balance_due(order), "balance_due": money(tenant, balance_due(order)),
+        "balance_requested_at": _at(order.balance_requested_at), "balance_reminded_at": _at(order.balance_reminded_at),
+        "delivery": {"method": order.delivery_method, "zone": order.delivery_zone, "address": order.delivery_address,
+                     "fee_minor": order.delivery_fee_minor} if order.delivery_method else None,
     }
+
+
+def _at(moment: datetime | None) -> str | None:
+    return moment.isoformat() + "Z" if moment else None

@@ -55,6 +55,7 @@ def read_store(session: Session, tenant_id: str, period: Period) -> StoreFacts:
         select(Customer.phone, Payment.expected_minor, Order.currency, Payment.decided_at)
         .join(Order, Order.customer_id == Customer.id).join(Payment, Payment.order_id == Order.id)
         .where(Payment.tenant_id == tenant_id, Order.tenant_id == tenant_id, Payment.status == "verified",
+               Payment.kind == "deposit",  # a sale is counted once, when its deposit is verified
                Payment.decided_at >= start, Payment.decided_at < end)
         .order_by(Payment.decided_at, Payment.id))]
     facts.verified_phones = {deposit.phone for deposit in facts.verified}

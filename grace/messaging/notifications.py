@@ -36,6 +36,8 @@ ORDER_STATUS, PAYMENT_REMINDER = "order_status", "payment_reminder"
 ORDER_EXPIRED = "order_expired"  # an unpaid order's hold lapsed: its fabric is back on sale (grace.shop.reminders)
 UNDELIVERED = "undelivered_reply"  # a turn's replies the provider refused, tried again later
 OPS_REPLY = "ops_reply"  # the team's own words to a customer (a handoff answered)
+# Ops asked for the balance of a paid order, and its one reminder (grace.shop.balance, grace.shop.reminders).
+BALANCE_REQUEST, BALANCE_REMINDER = "balance_request", "balance_reminder"
 
 KINDS: dict[str, Kind] = {
     PAYMENT_PROOF: Kind("ops", WHATSAPP),
@@ -49,6 +51,8 @@ KINDS: dict[str, Kind] = {
     ORDER_EXPIRED: Kind("customer", WHATSAPP),
     UNDELIVERED: Kind("customer", WHATSAPP),
     OPS_REPLY: Kind("customer", WHATSAPP),
+    BALANCE_REQUEST: Kind("customer", WHATSAPP),
+    BALANCE_REMINDER: Kind("customer", WHATSAPP),
 }
 
 

@@ -5,6 +5,8 @@
   grace payments reject <order ref> --reason  rejected with a reason the customer sees
   grace orders list [--status deposit_paid]   orders of a tenant
   grace orders status <order ref> <status>    in_production / ready / shipped / delivered: the customer is told
+                                              (shipped / delivered: once the balance is paid, or pay_on_delivery)
+  grace orders request-balance <order ref>    ask the customer for the balance of a paid order
   grace events retry                          re-deliver customer notifications
   grace tenants check                         validate every tenant's files
   grace tenants create <id> --name ...        a new business (then fill it in from the dashboard)
@@ -30,6 +32,7 @@ from grace.config import load_settings
 from grace.errors import GraceError
 from grace.messaging.rasa_delivery import deliver_customer_events
 from grace.money import format_money
+from grace.shop.balance import BalanceError, balance_due, request_balance
 from grace.shop.fulfilment import FulfilmentError, change_status
 from grace.shop.ops import decide_payment
 from grace.shop.orders import orders_of
@@ -77,8 +80,22 @@ def cmd_orders(args: argparse.Namespace) -> int:
         with session_scope() as session:
             for order in orders_of(session, tenant.id, None if args.status == "all" else args.status):
                 lines = ", ".join(f"{line.quantity} {line.unit} {line.sku}" for line in order.lines)
+                due = balance_due(order)
                 print(f"{order.reference}  {order.status:<17} {format_money(order.total_minor, tenant.currency):>12}"
-                      f"  {order.customer.name or order.customer.phone}  {lines}")
+                      f"  {order.customer.name or order.customer.phone}  {lines}"
+                      + (f"  (paid {format_money(order.amount_paid_minor, tenant.currency)}, balance due "
+                         f"{format_money(due, tenant.currency)})" if order.amount_paid_minor and due else ""))
+        return 0
+    if args.action == "request-balance":
+        try:
+            with session_scope() as session:
+                order = request_balance(session, tenant, args.reference, by=args.by)
+                reference, amount = order.reference, format_money(balance_due(order), tenant.currency)
+        except BalanceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Balance of {amount} requested for order {reference}.\n"
+              "  → the customer is told on WhatsApp by the outbox worker")
         return 0
     try:
         with session_scope() as session:
@@ -254,13 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     pay.add_argument("--status", default="pending", choices=["pending", "verified", "rejected", "all"])
     pay.add_argument("--by", default="ops", help="who decided (kept with the payment)")
 
-    orders = sub.add_parser("orders", help="list orders, move a paid order forward")
-    orders.add_argument("action", choices=["list", "status"])
+    orders = sub.add_parser("orders", help="list orders, move a paid order forward, request its balance")
+    orders.add_argument("action", choices=["list", "status", "request-balance"])
     orders.add_argument("reference", nargs="?", help="order reference, e.g. AKA-7QX4M")
     orders.add_argument("new_status", nargs="?", metavar="status",
                         choices=["in_production", "ready", "shipped", "delivered"])
     orders.add_argument("--tenant", default=default_tenant)
     orders.add_argument("--status", default="all", help="list only orders with this status")
+    orders.add_argument("--by", default="ops", help="who asked for the balance (kept with the request)")
 
     events = sub.add_parser("events", help="deliver pending customer notifications")
     events.add_argument("action", choices=["retry"])
@@ -331,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "orders":
         if args.action == "status" and not (args.reference and args.new_status):
             parser.error("orders status needs an order reference and a status")
+        if args.action == "request-balance" and (not args.reference or args.new_status):
+            parser.error("orders request-balance needs an order reference (and nothing after it)")
         args.status = args.new_status if args.action == "status" else args.status
         return cmd_orders(args)
     if args.command == "events":

@@ -22,6 +22,8 @@ from grace.config import refuse_placeholder_secrets
 from grace.errors import GraceError
 from grace.messaging.inbound import is_whatsapp_customer, split_conversation_id
 from grace.messaging.notifications import (
+    BALANCE_REMINDER,
+    BALANCE_REQUEST,
     HANDOFF,
     OPS_REPLY,
     ORDER_EXPIRED,
@@ -34,7 +36,8 @@ from grace.messaging.notifications import (
 )
 from grace.messaging.takeover import hand_back_idle
 from grace.money import format_money
-from grace.shop.reminders import expire_lapsed_orders, schedule_payment_reminders
+from grace.shop.proof_check import read_waiting_proofs
+from grace.shop.reminders import expire_lapsed_orders, schedule_balance_reminders, schedule_payment_reminders
 from grace.store import session_scope
 from grace.store.models import Notification, utcnow
 from grace.tenancy.registry import Tenant, get_registry
@@ -118,6 +121,14 @@ def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
         text = say("payment_reminder", name_part=name_part, reference=payload["order_reference"],
                    deposit=deposit, hours_left=payload.get("hours_left", ""))
         return {"text": text}, [payload["order_reference"], deposit]
+    if row.kind in (BALANCE_REQUEST, BALANCE_REMINDER):
+        balance = format_money(payload.get("balance_minor") or 0, tenant.currency)
+        payment = tenant.payment
+        sample_note = f"\n\n{say('sample_bank_note')}" if payment.sample else ""
+        text = say(row.kind, name_part=name_part, reference=payload["order_reference"], balance=balance,
+                   bank=payment.bank_name, account_name=payment.account_name,
+                   account_number=payment.account_number, instructions=payment.instructions, sample_note=sample_note)
+        return {"text": text}, [payload["order_reference"], balance]
     if row.kind == ORDER_EXPIRED:
         text = say("order_expired", name_part=name_part, reference=payload["order_reference"],
                    items=payload.get("items", ""), example=payload.get("example", ""))
@@ -136,8 +147,9 @@ def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
             message["image"] = proof
         # the amount the customer says they paid; never the expected deposit in its place
         stated, expected = payload.get("stated_minor"), payload.get("expected_minor")
+        due = "balance" if payload.get("payment_kind") == "balance" else "deposit"
         amount = (format_money(stated, tenant.currency) if stated is not None else
-                  f"not stated (deposit due {format_money(expected, tenant.currency)})" if expected else "not stated")
+                  f"not stated ({due} due {format_money(expected, tenant.currency)})" if expected else "not stated")
         variables = [reference, amount, payload.get("customer", "")]
         return message, variables
     if row.kind == HANDOFF:
@@ -166,10 +178,13 @@ async def deliver_pending() -> int:
     were handled."""
     await off_loop(expire_lapsed_orders)
     await off_loop(schedule_payment_reminders)
+    await off_loop(schedule_balance_reminders)
     await off_loop(hand_back_idle)  # takeovers nobody of the team acted on for takeover_idle_minutes
     rows = await off_loop(claim_pending)
     for row in rows:
         await deliver(row)
+    # OCR of proof pictures (about a second each), after the messages due went out and never in a customer's turn
+    await off_loop(read_waiting_proofs)
     return len(rows)
 
 

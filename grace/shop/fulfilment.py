@@ -4,7 +4,8 @@ in_production, ready and shipped are told on WhatsApp by the outbox worker;
 delivered reaches the conversation through Rasa (so Grace can ask for
 feedback there). Shipping takes the goods out of the catalog's stock: until
 then committed reservations keep them from being sold twice, afterwards the
-stock itself does.
+stock itself does. An order leaves only once its balance is paid, unless the
+business takes the balance on delivery (`pay_on_delivery`).
 """
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from sqlalchemy.orm import Session
 from grace.errors import GraceError
 from grace.messaging.inbound import conversation_id
 from grace.messaging.notifications import notify_customer
+from grace.money import format_money
+from grace.shop.balance import DEPOSIT_VERIFIED, balance_due
 from grace.shop.orders import order_by_reference
 from grace.store.models import Order
 from grace.tenancy.files import edit_rows
 from grace.tenancy.registry import Tenant
 
-FLOW = ("deposit_paid", "in_production", "ready", "shipped", "delivered")
+FLOW = DEPOSIT_VERIFIED
 LEAVES_STOCK = ("shipped", "delivered")
 
 
@@ -37,7 +40,12 @@ def change_status(session: Session, tenant: Tenant, reference: str, status: str)
         raise FulfilmentError(f"order {order.reference} is {order.status}: the deposit is not verified yet")
     if FLOW.index(status) <= FLOW.index(order.status):
         raise FulfilmentError(f"order {order.reference} is already {order.status}")
-    if status in LEAVES_STOCK and order.status not in LEAVES_STOCK:
+    due = balance_due(order)
+    leaving = status in LEAVES_STOCK and order.status not in LEAVES_STOCK  # (already gone: nothing to hold back)
+    if leaving and due and not tenant.pay_on_delivery:
+        raise FulfilmentError(f"order {order.reference} has a balance of {format_money(due, order.currency)} "
+                              f"due: request it and verify the payment before it is {status}")
+    if leaving:
         take_from_stock(tenant, {line.sku: line.quantity for line in order.lines})
     order.status = status
     recipient = conversation_id(tenant.id, order.customer.phone)

@@ -5,12 +5,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from grace.messaging.inbound import conversation_id
 from grace.messaging.notifications import notify_customer, notify_ops
 from grace.money import exponent, format_money
+from grace.shop.balance import balance_due, describe_delivery, owes_balance
 from grace.shop.orders import holds_stock, order_by_reference
 from grace.shop.stock import (
     OutOfStock,
@@ -108,8 +109,12 @@ def record_proof(session: Session, tenant: Tenant, order: Order, *, proof_url: s
     """Record a payment pending verification and tell ops. In time, the order's stock is kept for it.
     After the hold lapsed (the order expired, or expires now if the sweep has not come by), the payment
     is late: recorded and flagged to ops, the order stays expired and holds nothing until ops verify
-    (verify_payment takes the fabric again if it is still there)."""
+    (verify_payment takes the fabric again if it is still there). For an order past its deposit with a
+    balance due, the proof is the balance's: the order and its stock stay as they are."""
     now = now or utcnow()
+    if owes_balance(order):
+        return _record_balance_proof(session, tenant, order, proof_url=proof_url, content_type=content_type,
+                                     text=text, now=now)
     stock_problem = False
     if order.status == "awaiting_payment" and not _claim_in_time(session, order, now):
         expire_order(session, order, now)  # lapsed, and the sweep has not come by yet (or just did)
@@ -151,6 +156,28 @@ def record_proof(session: Session, tenant: Tenant, order: Order, *, proof_url: s
                payment_id=payment.id, expected_minor=order.deposit_minor, stated_minor=amount,
                proof_url=proof_url, customer=order.customer.phone, stock_problem=stock_problem, late=late)
     return ProofResult(payment, stock_problem, late)
+
+
+def _record_balance_proof(session: Session, tenant: Tenant, order: Order, *, proof_url: str | None,
+                          content_type: str | None, text: str | None, now: datetime) -> ProofResult:
+    due = balance_due(order)
+    amount = stated_amount(text or "", order.currency)
+    payment = Payment(tenant_id=tenant.id, order_id=order.id, kind="balance", status="pending", proof_url=proof_url,
+                      proof_content_type=content_type, message_text=(text or "")[:2000],
+                      stated_amount_minor=amount, expected_minor=due, created_at=now)
+    session.add(payment)
+    session.flush()
+    money = lambda minor: format_money(minor, order.currency)  # noqa: E731
+    delivery = describe_delivery(order)
+    summary = (f"BALANCE proof for order {order.reference} ({order.status.replace('_', ' ')}) from "
+               f"{order.customer.name or order.customer.phone}: balance due {money(due)}"
+               + (f", customer says {money(amount)}" if amount is not None else "")
+               + (" (screenshot attached)" if proof_url else " (no screenshot)")
+               + (f"; {delivery}" if delivery else ""))
+    notify_ops(session, tenant, "payment_proof", summary, order_reference=order.reference,
+               payment_id=payment.id, payment_kind="balance", expected_minor=due, stated_minor=amount,
+               proof_url=proof_url, customer=order.customer.phone, stock_problem=False, late=False)
+    return ProofResult(payment, stock_problem=False)
 
 
 def _claim_in_time(session: Session, order: Order, now: datetime) -> bool:
@@ -218,8 +245,15 @@ class StockGone(PaymentError):
 
 def verify_payment(session: Session, tenant: Tenant, reference: str, by: str = "ops") -> Payment:
     """The deposit is confirmed: the order is paid and its stock committed. A payment for an expired order
-    (a late proof) takes the fabric again first, or raises StockGone saying what is missing."""
+    (a late proof) takes the fabric again first, or raises StockGone saying what is missing. A balance
+    payment pays the order in full; its status is unchanged. Either way the customer is told."""
     order, payment = _pending_payment(session, tenant.id, reference)
+    if payment.kind == "balance":
+        _decide(session, order, payment, "verified", by)
+        _add_paid(session, order, balance_due(order))
+        notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone),
+                        "payment_verified", order_reference=order.reference, payment_kind="balance")
+        return payment
     if order.status == "expired":  # nothing is held for it: take the fabric again if it is still there
         try:
             reserve(session, tenant, order, _quantities(order), status="committed")
@@ -231,9 +265,21 @@ def verify_payment(session: Session, tenant: Tenant, reference: str, by: str = "
     if order.status != "expired":
         set_reservations(session, order, "committed", keep_released=True)
     order.status = "deposit_paid"
+    _add_paid(session, order, order.deposit_minor)
     notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone),
                     "payment_verified", order_reference=order.reference)
     return payment
+
+
+def _add_paid(session: Session, order: Order, amount: int) -> None:
+    """Add a verified payment to what the order has paid, never past its total. In the database, so two
+    verified payments of one order (each decided once by _decide) both count."""
+    paid = Order.amount_paid_minor + amount
+    session.flush()  # the order's own changes first: the refresh below reads it back whole
+    session.execute(update(Order).where(Order.id == order.id, Order.tenant_id == order.tenant_id).values(
+        amount_paid_minor=case((paid > Order.total_minor, Order.total_minor), else_=paid),
+    ).execution_options(synchronize_session=False))
+    session.refresh(order)
 
 
 def reject_payment(session: Session, tenant: Tenant, reference: str, reason: str, by: str = "ops") -> Payment:
@@ -241,6 +287,11 @@ def reject_payment(session: Session, tenant: Tenant, reference: str, reason: str
         raise PaymentError("a rejection needs a reason the customer can act on")
     order, payment = _pending_payment(session, tenant.id, reference)
     _decide(session, order, payment, "rejected", by, reason.strip())
+    if payment.kind == "balance":  # the order keeps its status: only the balance is still due
+        notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone),
+                        "payment_rejected", order_reference=order.reference, reason=reason.strip(),
+                        payment_kind="balance")
+        return payment
     if order.status != "expired":  # an expired order stays so: its fabric may be gone, nothing is held again
         order.status = "awaiting_payment"
         # Give the customer a fresh hold to pay again.

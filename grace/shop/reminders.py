@@ -7,20 +7,26 @@ to customers reachable on WhatsApp.
 When the hold lapses (the tenant's `hold_hours` after the order, or after a rejected proof)
 the order expires: its stock goes back on sale and the customer is told, once, even when
 several workers sweep at once (grace.shop.stock.expire_order decides in one conditional
-UPDATE). Both messages are outbox rows, delivered by the outbox worker like every proactive
-message, under WhatsApp's 24-hour rule.
+UPDATE).
+
+A requested balance still due a day later (grace.shop.balance.REMINDER_AFTER) gets one reminder,
+written only when WhatsApp lets it reach the customer: inside their 24-hour window, or outside it
+when the business has an approved `balance_reminder` template. Until then it waits (the customer may
+write again), and a balance proof with ops holds it back. The messages are outbox rows, delivered
+by the outbox worker like every proactive message, under WhatsApp's 24-hour rule.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grace.errors import GraceError
 from grace.messaging.inbound import conversation_id, is_whatsapp_customer
-from grace.messaging.notifications import ORDER_EXPIRED, PAYMENT_REMINDER, notify_customer
+from grace.messaging.notifications import BALANCE_REMINDER, ORDER_EXPIRED, PAYMENT_REMINDER, notify_customer
+from grace.shop.balance import DEPOSIT_VERIFIED, REMINDER_AFTER, balance_due, pending_balance_payment
 from grace.shop.stock import expire_order
 from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, utcnow
@@ -61,6 +67,43 @@ def schedule_payment_reminders(now: datetime | None = None) -> int:
                 notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone), PAYMENT_REMINDER,
                                 order_reference=order.reference, deposit_minor=order.deposit_minor,
                                 hours_left=hours_left, customer_name=order.customer.name)
+                written += 1
+    return written
+
+
+# WhatsApp's free-text window (grace.whatsapp.contacts.WINDOW, a room above this one).
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def schedule_balance_reminders(now: datetime | None = None) -> int:
+    """Write the one reminder of every requested balance still due after REMINDER_AFTER, when it can reach
+    the customer; returns how many were written. Each order's reminder is claimed by one conditional
+    UPDATE (balance_reminded_at), so several workers sweeping at once write it once."""
+    now = now or utcnow()
+    written = 0
+    for tenant in serving_tenants():
+        has_template = bool((tenant.extra.get("whatsapp_templates") or {}).get(BALANCE_REMINDER))
+        with session_scope() as session:
+            due = session.scalars(select(Order).where(
+                Order.tenant_id == tenant.id, Order.status.in_(DEPOSIT_VERIFIED),
+                Order.total_minor > Order.amount_paid_minor, Order.balance_reminded_at.is_(None),
+                Order.balance_requested_at <= now - REMINDER_AFTER)).all()
+            contacts = {c.phone: c for c in session.scalars(select(Contact).where(Contact.tenant_id == tenant.id))}
+            for order in due:
+                contact = contacts.get(order.customer.phone)
+                if contact is None or contact.opted_out_at is not None:
+                    continue  # not on WhatsApp, or asked for no more messages
+                in_window = contact.last_inbound_at is not None and now - contact.last_inbound_at <= WHATSAPP_WINDOW
+                if not (in_window or has_template) or pending_balance_payment(session, order) is not None:
+                    continue
+                claimed = session.execute(update(Order).where(
+                    Order.id == order.id, Order.tenant_id == tenant.id, Order.balance_reminded_at.is_(None),
+                ).values(balance_reminded_at=now).execution_options(synchronize_session=False))
+                if claimed.rowcount != 1:
+                    continue  # another worker reminded it first
+                notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone),
+                                BALANCE_REMINDER, order_reference=order.reference, balance_minor=balance_due(order),
+                                customer_name=order.customer.name)
                 written += 1
     return written
 

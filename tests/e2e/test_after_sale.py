@@ -2,7 +2,7 @@
 delivery inside the conversation, which then asks for feedback and stores the answer."""
 from __future__ import annotations
 
-from tests.e2e.test_twilio_whatsapp import body_with, order_and_send_proof
+from tests.e2e.test_twilio_whatsapp import PNG, body_with, order_and_send_proof
 
 
 def test_shipping_and_delivery_reach_the_customer_and_feedback_is_kept(grace):
@@ -13,6 +13,13 @@ def test_shipping_and_delivery_reach_the_customer_and_feedback_is_kept(grace):
     before = len(grace.sent_to(me))
     grace.whatsapp(me, "Everything was smooth, 5 stars")  # the first feedback question
     grace.wait_whatsapp(me, "Thank", after=before)
+
+    # the order ships once its balance is paid (tests/e2e/test_balance.py has the request and refusal)
+    before = len(grace.sent_to(me))
+    grace.whatsapp(me, "", media=[(grace.twilio.add_media(PNG + b"balance", "image/png"), "image/png")])
+    grace.wait_whatsapp(me, "balance", after=before)
+    assert grace.grace_cli("payments", "verify", reference).returncode == 0
+    grace.wait_whatsapp(me, "fully paid", after=before)
 
     before = len(grace.sent_to(me))
     shipped = grace.grace_cli("orders", "status", reference, "shipped")

@@ -115,3 +115,49 @@ def test_openapi_describes_every_api_route(app, client):
                     assert (path.replace("{verb}", verb), method.lower()) in described, (path, method)
             else:
                 assert (path, method.lower()) in described, (path, method)
+
+
+def test_request_the_balance_through_the_api_and_verify_its_proof(client, web_env):
+    from grace.money import format_money
+    from grace.store.models import Notification, Order
+    from tests.web.conftest import send_proof
+
+    key = web_env["kentehouse"].api_key
+    paid = paid_order("kentehouse", "+233200000099", "Kofi")
+    unpaid = make_order("kentehouse", "+233200000088", "Efua")
+    with session_scope() as session:
+        order = session.scalars(select(Order).where(Order.reference == paid)).one()
+        total, deposit = order.total_minor, order.deposit_minor
+    shown = call(client, "GET", f"/api/v1/orders/{paid}", key).get_json()
+    assert (shown["amount_paid_minor"], shown["balance_due_minor"]) == (deposit, total - deposit)
+    assert shown["balance_due"] == format_money(total - deposit, "GHS") and shown["balance_requested_at"] is None
+
+    ship = call(client, "POST", f"/api/v1/orders/{paid}/status", key, json={"status": "shipped"})
+    assert ship.status_code == 409
+    assert f"balance of {format_money(total - deposit, 'GHS')} due" in ship.get_json()["error"]
+    request_path = f"/api/v1/orders/{paid}/request-balance"
+    viewer = call(client, "POST", request_path, key, json={"user": "viewer@kentehouse.test"})
+    assert viewer.status_code == 403
+    stranger = call(client, "POST", request_path, key, json={"user": "ops@akanraby.test"})
+    assert stranger.status_code == 422
+    not_paid = call(client, "POST", f"/api/v1/orders/{unpaid}/request-balance", key)
+    assert not_paid.status_code == 409 and "not verified" in not_paid.get_json()["error"]
+    other = call(client, "POST", f"/api/v1/orders/{paid}/request-balance", web_env["akanraby"].api_key)
+    assert other.status_code == 404
+
+    asked = call(client, "POST", f"/api/v1/orders/{paid}/request-balance", key, json={"user": "ops@kentehouse.test"})
+    assert asked.status_code == 200 and asked.get_json()["balance_requested_at"]
+    with session_scope() as session:
+        [told] = session.scalars(select(Notification).where(Notification.kind == "balance_request")).all()
+        assert told.payload["balance_minor"] == total - deposit and told.payload["by"] == "api:ops@kentehouse.test"
+    assert call(client, "POST", f"/api/v1/orders/{paid}/request-balance", key).status_code == 409  # just asked
+
+    payment_id = send_proof("kentehouse", paid, "sent GHS 10")
+    pending = call(client, "GET", f"/api/v1/payments/{payment_id}", key).get_json()
+    assert pending["kind"] == "balance" and pending["expected_deposit_minor"] == total - deposit
+    verified = call(client, "POST", f"/api/v1/payments/{payment_id}/verify", key)
+    assert verified.status_code == 200 and verified.get_json()["status"] == "verified"
+    after = call(client, "GET", f"/api/v1/orders/{paid}", key).get_json()
+    assert (after["status"], after["amount_paid_minor"], after["balance_due_minor"]) == ("deposit_paid", total, 0)
+    shipped = call(client, "POST", f"/api/v1/orders/{paid}/status", key, json={"status": "shipped"})
+    assert shipped.status_code == 200 and shipped.get_json()["status"] == "shipped"

@@ -108,3 +108,56 @@ def test_home_counts_what_needs_attention(client):
     login(client, "viewer@akanraby.test")
     page = client.get("/").get_data(as_text=True)
     assert "<strong>1</strong> payments to verify" in page
+
+
+def test_ops_request_the_balance_from_the_order_page_and_the_order_waits_for_it_to_ship(client):
+    from grace.money import format_money
+    from grace.store.models import Order
+    from tests.web.conftest import send_proof
+
+    reference = paid_order("akanraby", "+2348011111111")
+    with session_scope() as session:
+        order = session.scalars(select(Order).where(Order.reference == reference)).one()
+        due = format_money(order.total_minor - order.deposit_minor, "NGN")
+        paid = format_money(order.deposit_minor, "NGN")
+        order.delivery_method, order.delivery_zone, order.delivery_address = "delivery", "Mainland", "4 Ikorodu Rd"
+        order.delivery_fee_minor = 350_000
+    login(client, "viewer@akanraby.test")
+    seen = client.get(f"/orders/{reference}").get_data(as_text=True)
+    assert "Paid so far" in seen and paid in seen and f'balance-due">{due}<' in seen
+    assert "delivery to Mainland (4 Ikorodu Rd), fee ₦3,500" in seen
+    assert "Request balance" not in seen  # a viewer reads only
+    assert post_form(client, f"/orders/{reference}/request-balance").status_code == 403
+    post_form(client, "/logout")
+
+    login(client, "ops@akanraby.test")
+    assert f"Request balance ({due})" in client.get(f"/orders/{reference}").get_data(as_text=True)
+    post_form(client, f"/orders/{reference}/status", {"status": "shipped"}, page=f"/orders/{reference}")
+    refused = client.get(f"/orders/{reference}").get_data(as_text=True)
+    assert f"has a balance of {due} due" in refused and status_of(reference) == "deposit_paid"
+
+    post_form(client, f"/orders/{reference}/request-balance", page=f"/orders/{reference}")
+    page = client.get(f"/orders/{reference}").get_data(as_text=True)
+    assert f"The balance of {due} for order {reference} was requested; the customer is told" in page
+    assert "Balance requested" in page
+    with session_scope() as session:
+        [told] = session.scalars(select(Notification).where(Notification.kind == "balance_request")).all()
+        assert told.recipients == ["akanraby:+2348011111111"] and told.payload["by"] == "web:ops@akanraby.test"
+    post_form(client, f"/orders/{reference}/request-balance", page=f"/orders/{reference}")
+    assert "requested at" in client.get(f"/orders/{reference}").get_data(as_text=True)  # not sent twice
+
+    # The customer's balance proof is verified through the payments page like a deposit.
+    payment_id = send_proof("akanraby", reference, "balance sent")
+    post_form(client, f"/payments/{payment_id}/verify", page="/payments")
+    page = client.get(f"/orders/{reference}").get_data(as_text=True)
+    assert "balance verified" in page and 'balance-due">₦0<' in page and "Request balance" not in page
+    post_form(client, f"/orders/{reference}/status", {"status": "shipped"}, page=f"/orders/{reference}")
+    assert status_of(reference) == "shipped"
+
+
+def test_the_balance_of_another_business_order_is_not_found(client):
+    kente = paid_order("kentehouse", "+233200000099", "Kofi")
+    login(client, "owner@akanraby.test")
+    assert post_form(client, f"/orders/{kente}/request-balance").status_code == 404
+    with session_scope() as session:
+        assert session.scalars(select(Notification).where(Notification.kind == "balance_request")).all() == []
