@@ -21,6 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.meta import MetaWhatsAppInput
+from connectors.payments import PaystackWebhook, StripeWebhook
 from connectors.turns import OnNewMessage
 from connectors.twilio import TwilioWhatsAppInput
 from grace.config import load_settings, refuse_placeholder_secrets
@@ -51,6 +52,9 @@ def build_app() -> Sanic:
     app = Sanic("grace_gateway")
     for channel in (TwilioWhatsAppInput(turn_route=False), MetaWhatsAppInput(turn_route=False)):
         app.blueprint(channel.blueprint(forward_to_rasa(channel.name())), url_prefix=f"/webhooks/{channel.name()}")
+    # Payment providers call the public side too; their webhooks settle in the store, no turn of Rasa's.
+    for hook in (PaystackWebhook(), StripeWebhook()):
+        app.blueprint(hook.blueprint(forward_to_rasa(hook.name())), url_prefix=f"/webhooks/{hook.name()}")
 
     @app.get("/health")
     async def health(_: Request) -> HTTPResponse:

@@ -14,6 +14,8 @@ import requests
 
 from grace.run import local
 from tests.fakes.meta_api import FakeMetaGraph, meta_signature
+from tests.fakes.paystack_api import FakePaystack
+from tests.fakes.stripe_api import FakeStripe
 from tests.fakes.twilio_api import FakeTwilio, twilio_form, twilio_signature
 from tests.helpers import ROOT, free_port, make_tenants
 
@@ -22,6 +24,10 @@ AKANRABY_NUMBER = "+2349010000001"
 META_APP_SECRET = "meta-app-secret-for-tests"
 META_VERIFY_TOKEN = "meta-verify-token-for-tests"
 REST_TOKEN = "rest-token-for-tests"  # the REST channel asks for it whenever it is set
+# Each business's payment link account at the fake providers (tenant.yml names the variables that hold them).
+PAYSTACK_KEYS = {"AKANRABY_PAYSTACK_SECRET_KEY": "sk_test_akanraby_e2e",
+                 "KENTEHOUSE_PAYSTACK_SECRET_KEY": "sk_test_kente_e2e"}
+STRIPE_KEY, STRIPE_WEBHOOK_SECRET = "sk_test_kitenge_e2e", "whsec_kitenge_e2e"
 
 
 class Grace:
@@ -31,6 +37,8 @@ class Grace:
         self.gateway = f"http://127.0.0.1:{webhook_port}"  # WhatsApp webhooks: the gateway answers at once
         self.web = ""  # the dashboard's URL
         self.twilio, self.meta, self.tenants = twilio, meta, tenants
+        self.paystack: FakePaystack | None = None  # the payment link providers, set by the fixture
+        self.stripe: FakeStripe | None = None
         self.base = f"http://127.0.0.1:{rasa_port}"
         self.token = (var_dir / "rasa_token").read_text().strip()
 
@@ -111,6 +119,8 @@ def grace(tmp_path_factory):
     rasa_port, actions_port, webhook_port = free_port(), free_port(), free_port()
     saved = dict(os.environ)
     twilio, meta = FakeTwilio().start(), FakeMetaGraph().start()
+    paystack = FakePaystack(secret_keys=tuple(PAYSTACK_KEYS.values())).start()
+    stripe = FakeStripe(secret_key=STRIPE_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET).start()
     os.environ.update(GRACE_TENANTS_DIR=str(tenants), GRACE_VAR_DIR=str(var_dir),
                       GRACE_DEFAULT_TENANT="akanraby", GRACE_RASA_PORT=str(rasa_port),
                       TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
@@ -118,17 +128,23 @@ def grace(tmp_path_factory):
                       GRACE_SEND_BACKOFF_S="0.2", META_ACCESS_TOKEN=meta.access_token,
                       META_APP_SECRET=META_APP_SECRET, META_VERIFY_TOKEN=META_VERIFY_TOKEN,
                       META_API_BASE_URL=meta.base_url, GRACE_MEDIA_BASE_URL=f"{PUBLIC_URL}/media",
-                      GRACE_OUTBOX_POLL_S="0.5", GRACE_REST_TOKEN=REST_TOKEN)
+                      GRACE_OUTBOX_POLL_S="0.5", GRACE_REST_TOKEN=REST_TOKEN,
+                      PAYSTACK_API_BASE_URL=paystack.base_url, STRIPE_API_BASE_URL=stripe.base_url,
+                      KITENGE_STRIPE_SECRET_KEY=STRIPE_KEY, KITENGE_STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
+                      **PAYSTACK_KEYS)
     os.environ.pop("GRACE_RASA_TOKEN", None)
     web_port = free_port()
     processes = local.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=web_port)
     try:
         running = Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants, webhook_port)
         running.web = f"http://127.0.0.1:{web_port}"  # the dashboard `make run` starts
+        running.paystack, running.stripe = paystack, stripe
         yield running
     finally:
         local.stop(processes)
         twilio.stop()
         meta.stop()
+        paystack.stop()
+        stripe.stop()
         os.environ.clear()
         os.environ.update(saved)

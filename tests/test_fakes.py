@@ -28,6 +28,7 @@ from tests.fakes.meta_api import (
     meta_text_payload,
 )
 from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.paystack_api import FakePaystack, paystack_signature
 from tests.fakes.s3_api import (
     DEFAULT_SECRET_KEY,
     EMPTY_SHA256,
@@ -36,6 +37,7 @@ from tests.fakes.s3_api import (
     sigv4_signature,
     string_to_sign,
 )
+from tests.fakes.stripe_api import FakeStripe, stripe_signature
 from tests.fakes.twilio_api import FakeTwilio, twilio_form, twilio_signature
 
 SID, TOKEN = "ACtest", "twilio-test-token"
@@ -964,3 +966,106 @@ def test_s3_region_is_checked_when_configured() -> None:
         with pytest.raises(ClientError) as refused:
             _boto(fake, region="eu-west-1", secret="wrong").put_object(Bucket=fake.bucket, Key="k", Body=b"x")
         assert _s3_code(refused) == (403, "SignatureDoesNotMatch")
+
+
+# --------------------------------------------------------------------------- payment link providers
+
+PAYSTACK_KEY = "sk_test_fake_check"
+
+
+@pytest.fixture
+def paystack_fake() -> Iterator[FakePaystack]:
+    with FakePaystack(secret_keys=(PAYSTACK_KEY, "sk_test_other_account")) as fake:
+        yield fake
+
+
+def _initialize(fake: FakePaystack, key: str | None = PAYSTACK_KEY, **body: object) -> requests.Response:
+    payload = {"email": "2348011111111.akanraby@example.com", "amount": 2520000, "currency": "NGN",
+               "reference": "AKA-7QX4M-DEP-0a1b2c3d", **body}
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return requests.post(f"{fake.base_url}/transaction/initialize", json=payload, headers=headers, timeout=5)
+
+
+def test_paystack_signature_is_hex_hmac_sha512_of_the_raw_body() -> None:
+    body = b'{"event":"charge.success","data":{"reference":"x"}}'
+    assert paystack_signature(body, "sk_test_k") == hmac.new(b"sk_test_k", body, hashlib.sha512).hexdigest()
+    assert len(paystack_signature(body, "sk_test_k")) == 128
+
+
+def test_paystack_initializes_verifies_and_pays_like_paystack(paystack_fake: FakePaystack) -> None:
+    created = _initialize(paystack_fake)
+    assert created.status_code == 200 and created.json()["status"] is True
+    data = created.json()["data"]
+    assert data["reference"] == "AKA-7QX4M-DEP-0a1b2c3d" and data["authorization_url"].startswith("https://")
+    headers = {"Authorization": f"Bearer {PAYSTACK_KEY}"}
+    verify = f"{paystack_fake.base_url}/transaction/verify/AKA-7QX4M-DEP-0a1b2c3d"
+    assert requests.get(verify, headers=headers, timeout=5).json()["data"]["status"] == "abandoned"
+    event = paystack_fake.pay("AKA-7QX4M-DEP-0a1b2c3d", amount=2000000)
+    assert event["event"] == "charge.success" and event["data"]["amount"] == 2000000
+    paid = requests.get(verify, headers=headers, timeout=5).json()["data"]
+    assert (paid["status"], paid["amount"], paid["currency"]) == ("success", 2000000, "NGN")
+    # another Paystack account does not see this transaction
+    other = requests.get(verify, headers={"Authorization": "Bearer sk_test_other_account"}, timeout=5)
+    assert (other.status_code, other.json()["message"]) == (400, "Transaction reference not found")
+
+
+@pytest.mark.parametrize(("key", "body", "status", "message"), [
+    (None, {}, 401, "Invalid key"),
+    ("sk_test_guessed", {}, 401, "Invalid key"),
+    (PAYSTACK_KEY, {"email": "not-an-email"}, 400, "Invalid Email Address Passed"),
+    (PAYSTACK_KEY, {"email": None}, 400, "Invalid Email Address Passed"),
+    (PAYSTACK_KEY, {"amount": 25200.5}, 400, "Invalid Amount Sent"),
+    (PAYSTACK_KEY, {"amount": 0}, 400, "Invalid Amount Sent"),
+    (PAYSTACK_KEY, {"currency": "EUR"}, 403, "Currency not supported by merchant"),
+    (PAYSTACK_KEY, {"reference": "AKA 7QX4M/deposit"}, 400,
+     "Invalid reference. Only -, ., = and alphanumeric characters allowed"),
+])
+def test_paystack_refuses_what_paystack_refuses(paystack_fake: FakePaystack, key: str | None, body: dict,
+                                                status: int, message: str) -> None:
+    refused = _initialize(paystack_fake, key, **body)
+    assert (refused.status_code, refused.json()) == (status, {"status": False, "message": message})
+    assert paystack_fake.initialized == []
+
+
+def test_paystack_refuses_a_reference_used_before(paystack_fake: FakePaystack) -> None:
+    assert _initialize(paystack_fake).status_code == 200
+    again = _initialize(paystack_fake)
+    assert (again.status_code, again.json()["message"]) == (400, "Duplicate Transaction Reference")
+
+
+def test_stripe_signature_is_what_the_stripe_library_checks() -> None:
+    import stripe
+
+    body = b'{\n  "id": "evt_1",\n  "type": "checkout.session.completed"\n}'
+    header = stripe_signature(body, "whsec_k", timestamp=int(time.time()))
+    assert stripe.WebhookSignature.verify_header(body.decode(), header, "whsec_k", tolerance=300)
+    assert header == stripe.WebhookSignature.generate_signature_header(body.decode(), "whsec_k",
+                                                                       int(header.split(",")[0][2:]))
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.WebhookSignature.verify_header(body.decode(), header, "whsec_other", tolerance=300)
+
+
+def test_stripe_library_creates_sessions_and_gets_stripe_s_refusals() -> None:
+    import stripe
+
+    with FakeStripe(secret_key="sk_test_fake_check") as fake:
+        def client(key: str) -> stripe.StripeClient:
+            return stripe.StripeClient(key, base_addresses={"api": fake.base_url}, max_network_retries=0)
+
+        params: dict = {"mode": "payment", "success_url": "https://wa.me/254700000001",
+                        "line_items": [{"quantity": 1, "price_data": {
+                            "currency": "kes", "unit_amount": 1008000, "product_data": {"name": "Deposit"}}}],
+                        "metadata": {"order_reference": "KIT-AB123"}}
+        session = client(fake.secret_key).v1.checkout.sessions.create(params=params)
+        assert session.url.startswith("https://checkout.stripe.com/") and session.amount_total == 1008000
+        assert fake.sessions[0]["metadata"] == {"order_reference": "KIT-AB123"}
+        with pytest.raises(stripe.AuthenticationError):
+            client("sk_test_guessed").v1.checkout.sessions.create(params=params)
+        with pytest.raises(stripe.InvalidRequestError, match="success_url"):
+            client(fake.secret_key).v1.checkout.sessions.create(params={**params, "success_url": ""})
+        with pytest.raises(stripe.InvalidRequestError, match="unit_amount"):
+            client(fake.secret_key).v1.checkout.sessions.create(params={**params, "line_items": [
+                {"quantity": 1, "price_data": {"currency": "kes", "product_data": {"name": "Deposit"}}}]})
+        with pytest.raises(stripe.InvalidRequestError, match="expires_at"):
+            client(fake.secret_key).v1.checkout.sessions.create(params={**params, "expires_at": int(time.time()) + 60})
+        assert len(fake.sessions) == 1
