@@ -5,7 +5,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from actions.base import GraceAction, Turn
+from actions.delivery import ask_delivery, delivery_choice, forget_delivery, needs_choice
 from grace.messaging.notifications import notify_ops
+from grace.payments.links import open_link
 from grace.shop.customers import remember_preferences
 from grace.shop.orders import (
     OPEN_STATUSES,
@@ -21,10 +23,23 @@ from grace.shop.stock import OutOfStock, hold_ended, set_reservations
 from grace.store.models import Handoff, InboundMessage, Order, Payment, utcnow
 
 
-def payment_request(turn: Turn, key: str, **params) -> None:
+def payment_request(turn: Turn, key: str, order: Order | None = None, **params) -> None:
+    """The bank details (message `key`) and, when the business takes payment links, the checkout link for the
+    deposit of the order awaiting it, in the same message: `order`, else the one `reference` names, else the
+    customer's latest. A link the provider could not make is left out; the bank details always go."""
     payment = turn.tenant.payment
     turn.say(key, bank=payment.bank_name, account_name=payment.account_name,
              account_number=payment.account_number, instructions=payment.instructions, **params)
+    if turn.tenant.payment_links:
+        customer, reference = turn.customer(), params.get("reference")
+        order = order or (order_by_reference(turn.session, turn.tenant.id, reference) if reference else None) \
+            or latest_order(turn.session, turn.tenant.id, customer.id, ("awaiting_payment",))
+        holding = order is not None and order.customer_id == customer.id and order.status == "awaiting_payment" \
+            and (order.hold_expires_at is None or order.hold_expires_at > utcnow())
+        link = open_link(turn.session, turn.tenant, order) if order is not None and holding else None
+        if order is not None and link is not None:
+            turn.replies[-1]["text"] += "\n\n" + turn.wording(
+                "payment_link_line", amount=turn.money(link.amount_minor), reference=order.reference, url=link.url)
     if payment.sample:
         turn.say("sample_bank_note")
 
@@ -37,7 +52,8 @@ class ActionConfirmOrder(GraceAction):
         code, today = turn.slot("promo_code"), turn.tenant.now().date()
         customer = turn.customer()
         history = order_history(turn.session, turn.tenant.id, customer.id)
-        quote = build_quote(turn.tenant, selection, code, today, history)
+        delivery = delivery_choice(turn)
+        quote = build_quote(turn.tenant, selection, code, today, history, delivery=delivery)
         if not quote.lines:
             turn.say("confirm_nothing")
             turn.set("funnel_stage", "browsing")
@@ -56,6 +72,9 @@ class ActionConfirmOrder(GraceAction):
             # Each unpaid order holds stock: a customer (or someone posing as many) cannot hold it all.
             turn.say("too_many_unpaid", count=len(unpaid), references=", ".join(o.reference for o in unpaid))
             return
+        if needs_choice(turn):  # never placed without pickup or delivery: the total depends on it
+            ask_delivery(turn)
+            return
         try:
             order = already_placed(turn, customer.id) or place_order(turn.session, turn.tenant, customer, quote)
         except OutOfStock as exc:
@@ -69,11 +88,12 @@ class ActionConfirmOrder(GraceAction):
             turn.set("funnel_stage", "reviewing")
             return
         remember_preferences(customer, skus=[line.sku for line in order.lines])
-        payment_request(turn, "order_placed", reference=order.reference,
+        payment_request(turn, "order_placed", order, reference=order.reference,
                         deposit=turn.money(order.deposit_minor), hold_hours=f"{turn.tenant.hold_hours:g}")
         for name, value in (("order_ref", order.reference), ("selection", []), ("promo_code", None),
                             ("funnel_stage", "awaiting_payment")):
             turn.set(name, value)
+        forget_delivery(turn)  # the next order may go elsewhere: asked again
 
 
 def is_retry(turn: Turn) -> bool:
@@ -106,6 +126,7 @@ class ActionCancelOrder(GraceAction):
         if turn.slot("selection"):
             turn.set("selection", [])
             turn.set("funnel_stage", "browsing")
+            forget_delivery(turn)
             turn.say("cancel_selection")
             return
         customer = turn.customer()

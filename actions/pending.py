@@ -5,6 +5,9 @@ message may carry after it ("are you open today and how much is the marigold?": 
   request (order status, a question, a fabric...), which is answered instead; the question then drops.
 - A pending "how many?" (a quantity refused or below the minimum): a message that gives an amount and
   names no fabric answers it for that fabric ("12", "ok 14 yards then"); anything else drops it.
+- A pending "pickup or delivery?" (actions/delivery.py): the answer, whatever its intent ("Lekki", "I'll
+  pick up", "1"), then the summary with the delivery line; a place Grace does not deliver to is answered with
+  where it does; another clear request drops the question. At the summary, "deliver to Ikeja instead" changes it.
 - A promo code anywhere in the message: applied, or refused with the reason, first. A "yes" (or any
   answer that is not a request of its own) that came with a code gets the fresh summary to confirm,
   so an order is never placed while a code in the same message was ignored.
@@ -14,11 +17,12 @@ from __future__ import annotations
 import re
 
 from actions.base import Turn
+from actions.delivery import change_delivery, settle_delivery
 from actions.fabrics import ActionCheckAvailability, say_prices
 from actions.feedback import save_feedback
 from actions.info import say_hours
 from actions.references import named
-from actions.selection import only_a_quantity, take_code, update_selection
+from actions.selection import only_a_quantity, show_summary, take_code, update_selection
 from grace.shop.selection import Amount, Mention
 from grace.understanding import only_a_number
 
@@ -67,10 +71,26 @@ def settle(turn: Turn, action_name: str) -> bool:
             update_selection(turn, [Mention(fabric, 0)], [Amount(float(amount), 0)])
             return True
         turn.set("quantity_asked", None)  # they moved on: the question is not asked again
+    if turn.tenant.delivery is not None and settle_delivery_answer(turn):
+        return True
     code = turn.entity("promo_code")
     if code and action_name != "action_apply_promo":
         take_code(turn, str(code), show=turn.intent not in ("select_fabric", "remove_item"))
         return turn.intent not in ANSWERED_AFTER_A_CODE
+    return False
+
+
+def settle_delivery_answer(turn: Turn) -> bool:
+    """The answer to "pickup or delivery?", or a change of it at the summary: True when that was the message."""
+    if turn.slot("delivery_asked"):
+        outcome = settle_delivery(turn)
+        if outcome == "chosen":
+            show_summary(turn, list(turn.slot("selection") or []), turn.slot("promo_code"))
+        return outcome != "moved_on"
+    if change_delivery(turn):
+        if not turn.slot("delivery_asked"):  # chosen anew, not "which area?"
+            show_summary(turn, list(turn.slot("selection") or []), turn.slot("promo_code"))
+        return True
     return False
 
 

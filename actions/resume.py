@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from actions.base import Turn
+from actions.delivery import ask_again, needs_choice
 from grace.shop.orders import OPEN_STATUSES, latest_order
 
 
@@ -19,6 +20,8 @@ def resume_prompt(turn: Turn) -> None:
             turn.say("resume_verifying", reference=order.reference)
     elif stage == "browsing":
         turn.say("resume_options" if turn.slot("offered_skus") else "resume_start")
+    elif stage == "reviewing" and turn.slot("selection") and needs_choice(turn):
+        ask_again(turn)  # the summary waits on pickup or delivery: that is the question to come back to
     elif stage == "reviewing":
         turn.say("resume_review")
     elif stage in ("paid", "upsell"):

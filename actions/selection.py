@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from actions.base import GraceAction, Turn
+from actions.delivery import ask_delivery, delivery_choice, delivery_lines, needs_choice
 from actions.ordering import describe_open_orders
 from actions.references import by_category, mentioned, referenced
 from grace.shop.customers import remember_preferences
@@ -29,13 +30,15 @@ TIER_CLOSE_PERCENT = 20
 
 
 def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> None:
-    """The order as it stands: lines, total, deposit, balance; then ask to confirm."""
+    """The order as it stands: lines, delivery, total, deposit, balance; then ask to confirm. For a business
+    that delivers, the lines come first with "pickup or delivery?" until the customer has chosen."""
     if not selection:
         turn.say("selection_empty")
         turn.set("funnel_stage", "browsing")
         return
     history = order_history(turn.session, turn.tenant.id, turn.customer().id) if promo_code else None
-    quote = build_quote(turn.tenant, selection, promo_code, turn.tenant.now().date(), history)
+    quote = build_quote(turn.tenant, selection, promo_code, turn.tenant.now().date(), history,
+                        delivery=delivery_choice(turn))
     say = turn.wording
     parts = [say("summary_header")]
     for line in quote.lines:
@@ -49,8 +52,14 @@ def show_summary(turn: Turn, selection: list[dict], promo_code: str | None) -> N
         parts.append(discount_line(turn, quote))
     elif quote.promo_code and quote.promo_problem:
         parts.append(say("summary_promo_not_applied", code=quote.promo_code.upper(), reason=quote.promo_problem))
+    if quote.lines and needs_choice(turn):
+        ask_delivery(turn, parts)  # the total depends on it
+        return
+    parts.extend(delivery_lines(turn, quote))
     parts.append(say("summary_total", amount=turn.money(quote.total_minor)))
-    parts.append(say("summary_deposit", percent=f"{quote.deposit_percent:g}", amount=turn.money(quote.deposit_minor)))
+    fabric_only = quote.delivery_fee_minor and not quote.deposit_includes_delivery
+    parts.append(say("summary_deposit_fabric_only" if fabric_only else "summary_deposit",
+                     percent=f"{quote.deposit_percent:g}", amount=turn.money(quote.deposit_minor)))
     parts.append(say("summary_balance", amount=turn.money(quote.balance_minor)))
     if quote.missing_skus:
         parts.append(say("summary_missing", names=", ".join(quote.missing_skus)))

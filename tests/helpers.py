@@ -117,6 +117,13 @@ class Chat:
         self.events.extend(events)
         return dispatcher.messages
 
+    def pick_up(self) -> list[dict]:
+        """Answer "pickup or delivery?" (asked before the first summary where the business delivers) as a
+        customer would, with the intent Rasa gives those words."""
+        from actions.info import ActionAnswerFaq
+
+        return self.run(ActionAnswerFaq, "I will pick it up at your shop", "ask_faq")
+
 
 def found_in(sender: str, text: str) -> list[dict]:
     """The entities CatalogEntityExtractor would add to this message of this conversation."""

@@ -31,6 +31,7 @@ def orders_of(chat: Chat) -> list[Order]:
 def summary_of(chat: Chat, text: str = "number 1, 12 yards") -> None:
     chat.run(ActionOfferFabrics, "I want red ankara with flowers", "describe_fabric")
     chat.run(ActionUpdateSelection, text, "select_fabric")
+    chat.pick_up()
 
 
 def test_a_fabric_in_stock_gets_price_minimum_picture_and_how_to_order_then_it_can_be_ordered(grace_env):
@@ -134,6 +135,7 @@ def test_the_summary_on_request_at_any_time(grace_env):
     assert "haven't picked" in texts(chat.run(ActionShowSummary, "send the summary", "ask_summary"))
     chat.run(ActionOfferFabrics, "show me batik", "browse")
     chat.run(ActionUpdateSelection, "number 1, 4 yards", "select_fabric")
+    chat.pick_up()
     summary = texts(chat.run(ActionShowSummary, "that's all, send the summary", "ask_summary"))
     assert "(30%)" in summary and "GH₵84" in summary and "Aburi Indigo" in summary
 

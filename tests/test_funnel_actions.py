@@ -16,9 +16,15 @@ from grace.tenancy.registry import get_registry
 from tests.helpers import Chat, texts
 
 
+def pick_up(chat: Chat) -> list[dict]:
+    """The answer to "pickup or delivery?" (Lagos and Accra ask it before the total), as NLU reads it."""
+    return chat.run(ActionUpdateSelection, "I'll pick it up", "select_fabric", confidence=0.71)
+
+
 def place_order(chat: Chat, selection_text: str = "number 1, 12 yards") -> str:
     chat.run(ActionOfferFabrics, "I want red ankara with flowers", "describe_fabric")
     chat.run(ActionUpdateSelection, selection_text, "select_fabric")
+    pick_up(chat)
     chat.run(ActionConfirmOrder, "yes", "affirm")
     return chat.slots["order_ref"]
 
@@ -39,8 +45,11 @@ def test_whole_funnel_from_greeting_to_verified_deposit(grace_env):
         assert message["image"] == fabric.image_url and "₦" in message["text"] and "minimum" in message["text"]
 
     first = tenant.catalog.get(chat.slots["offered_skus"][0])
-    summary = texts(chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric"))
+    asked = texts(chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric"))
+    assert first.name in asked and "pick it up or shall we deliver" in asked and "Deposit" not in asked
+    summary = texts(pick_up(chat))
     total = first.price_minor * 12
+    assert "Pickup at Shop 14, Adire Plaza" in summary
     assert f"₦{total // 100:,}" in summary
     assert f"₦{total // 200:,}" in summary and "Deposit" in summary and "Balance" in summary
     assert chat.slots["funnel_stage"] == "reviewing"
@@ -179,6 +188,7 @@ def test_promo_codes_valid_expired_and_unknown(grace_env):
     chat = Chat()
     chat.run(ActionOfferFabrics, "ankara", "describe_fabric")
     chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    pick_up(chat)
     assert "expired on 15 Jan 2025" in texts(chat.run(ActionApplyPromo, "use code DETTY2025", "apply_promo"))
     assert "not one of our codes" in texts(chat.run(ActionApplyPromo, "apply FREE100 pls", "apply_promo"))
     assert chat.slots.get("promo_code") is None
@@ -246,6 +256,7 @@ def test_yes_and_no_mean_what_the_stage_says(grace_env):
     chat = Chat("akanraby:+2348055500002")
     chat.run(ActionOfferFabrics, "red ankara", "describe_fabric")
     chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    pick_up(chat)
     chat.run(ActionAnswerYesNo, "no wait", "deny")
     assert chat.slots["funnel_stage"] == "reviewing" and "order_ref" not in chat.slots  # no: nothing placed
     placed = texts(chat.run(ActionAnswerYesNo, "yes confirm", "affirm"))
@@ -258,6 +269,7 @@ def test_a_confirmation_run_again_for_the_same_message_places_one_order(grace_en
     chat = Chat()
     chat.run(ActionOfferFabrics, "I want red ankara with flowers", "describe_fabric")
     chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    pick_up(chat)
     before = dict(chat.slots)
     first = texts(chat.run(ActionConfirmOrder, "yes", "affirm", metadata={"message_id": "SM-confirm-1"}))
     reference = chat.slots["order_ref"]

@@ -26,6 +26,7 @@ from grace.tenancy.files import tenant_folder
 from grace.tenancy.registry import Promotion, Tenant, get_registry
 from grace.tenancy.settings import SettingsError, current_settings, history, update_settings
 from tests.helpers import Chat, texts
+from tests.test_delivery import without_delivery
 from tests.web.conftest import app, client, csrf_token, login, web_env  # noqa: F401  (the dashboard's fixtures)
 
 TODAY = datetime(2026, 11, 20, 12, 0)  # before OWAMBE10 ends (30 Jun 2027), before December
@@ -36,6 +37,7 @@ LAGOS, ACCRA, NAIROBI = "akanraby:+2348031230001", "kentehouse:+233241230001", "
 def shops(grace_env, monkeypatch):
     """The businesses, on a fixed day: promotions start and end on dates."""
     monkeypatch.setattr(Tenant, "now", lambda self: TODAY.replace(tzinfo=self.timezone))
+    without_delivery("akanraby", "kentehouse")  # prices alone: pickup or delivery is tests/test_delivery.py's
     return grace_env
 
 

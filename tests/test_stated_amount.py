@@ -131,6 +131,7 @@ def test_no_amount_rather_than_a_wrong_one(currency, message):
 def place_order(chat: Chat) -> str:
     chat.run(ActionOfferFabrics, "I want red ankara with flowers", "describe_fabric")
     chat.run(ActionUpdateSelection, "number 1, 12 yards", "select_fabric")
+    chat.pick_up()
     chat.run(ActionConfirmOrder, "yes", "affirm")
     return chat.slots["order_ref"]
 

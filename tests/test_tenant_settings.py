@@ -162,3 +162,56 @@ def test_changing_one_business_never_touches_another(grace_env):
     undo("akanraby", history("akanraby")[0].id, by="ada")
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in other.iterdir()} == before
     assert history("kentehouse") == [] and get_registry().get("kentehouse").name == "Kente House Accra"
+
+
+# ---------------------------------------------------------------- pickup and delivery, payment links
+
+def test_delivery_zones_and_the_deposit_rule_are_edited_and_seen_at_once(grace_env):
+    settings = current_settings("kentehouse")
+    zones = settings["delivery"]["zones"]
+    zones[2]["fee"] = "95"  # Tema costs more now
+    zones.append({"name": "Kasoa", "areas": "Kasoa, Weija\nBortianor", "fee": "70", "days": "2"})
+    tenant = update_settings("kentehouse", {"delivery": settings["delivery"], "deposit_includes_delivery": "yes"},
+                             by="kofi")
+    assert tenant.delivery is not None and [z.fee_minor for z in tenant.delivery.zones] == [4000, 6000, 9500, 12000,
+                                                                                             7000]
+    assert tenant.delivery.zones[-1].areas == ("Kasoa", "Weija", "Bortianor") and tenant.deposit_includes_delivery
+    assert tenant.delivery.pickup is not None and tenant.delivery.pickup.address.startswith("No. 7 Loom Lane")
+    assert history("kentehouse")[0].summary == "changed delivery, deposit_includes_delivery"
+
+
+def test_a_blank_delivery_block_means_no_delivery_and_a_blank_pickup_no_pickup(grace_env):
+    settings = current_settings("akanraby")
+    tenant = update_settings("akanraby", {"delivery": {**settings["delivery"], "pickup": {"address": "", "note": ""}}},
+                             by="ada")
+    assert tenant.delivery is not None and tenant.delivery.pickup is None and len(tenant.delivery.zones) == 5
+    blank = {"pickup": {"address": "", "note": ""}, "zones": [{"name": "", "areas": "", "fee": "", "days": ""}],
+             "free_above": ""}
+    tenant = update_settings("akanraby", {"delivery": blank}, by="ada")
+    assert tenant.delivery is None  # no question asked any more
+    assert current_settings("akanraby")["delivery"] is None
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"delivery": {"zones": [{"name": "Lekki", "fee": "lots"}]}}, "delivery.zones[0].fee"),
+    ({"delivery": {"zones": [{"name": "Lekki", "areas": "Ajah"}]}}, "delivery.zones[0].fee"),
+    ({"delivery": {"zones": [{"name": "Lekki", "fee": "-5"}]}}, "delivery.zones[0].fee"),
+    ({"delivery": {"pickup": {"note": "ring the bell"}}}, "delivery.pickup.address"),
+    ({"deposit_includes_delivery": "sometimes"}, "deposit_includes_delivery"),
+    ({"payment_links": "paystack", "paystack_secret_key_env": "sk_live_0123456789abcdef"}, "paystack_secret_key_env"),
+    ({"payment_links": "flutterwave"}, "payment_links"),
+])
+def test_bad_delivery_or_payment_link_settings_are_refused_with_the_reason(grace_env, changes, field):
+    before = tenant_yml().read_bytes()
+    with pytest.raises(SettingsError) as refused:
+        update_settings("akanraby", changes, by="ada")
+    assert field in refused.value.errors and refused.value.errors[field]
+    assert tenant_yml().read_bytes() == before and history("akanraby") == []
+
+
+def test_payment_links_are_turned_off_and_on_by_the_names_of_the_key_variables(grace_env):
+    tenant = update_settings("akanraby", {"payment_links": "none"}, by="ada")
+    assert tenant.payment_links == ""
+    tenant = update_settings("akanraby", {"payment_links": "stripe", "stripe_secret_key_env": "AKA_STRIPE_KEY",
+                                          "stripe_webhook_secret_env": "AKA_STRIPE_WEBHOOK"}, by="ada")
+    assert tenant.payment_links == "stripe" and tenant.payment_secret_key_env == "AKA_STRIPE_KEY"

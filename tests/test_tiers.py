@@ -29,6 +29,7 @@ from grace.tenancy.catalog import CatalogError, Tier, parse_catalog
 from grace.tenancy.files import backups, catalog_path
 from grace.tenancy.registry import Tenant, get_registry
 from tests.helpers import Chat, texts
+from tests.test_delivery import without_delivery
 from tests.web.conftest import app, client, csrf_token, login, post_form, web_env  # noqa: F401  (dashboard fixtures)
 
 TODAY = datetime(2026, 11, 20, 12, 0)  # OWAMBE10 and SHANGWE500 are live
@@ -41,6 +42,7 @@ HEADER = ["sku", "name", "category", "colors", "pattern", "price", "unit", "min_
 @pytest.fixture
 def shops(grace_env, monkeypatch):
     monkeypatch.setattr(Tenant, "now", lambda self: TODAY.replace(tzinfo=self.timezone))
+    without_delivery("akanraby", "kentehouse")  # prices alone: pickup or delivery is tests/test_delivery.py's
     return grace_env
 
 

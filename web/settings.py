@@ -1,5 +1,5 @@
-"""Business settings (owner only): profile, hours, deposit, payment details, ops numbers, voice,
-policies, FAQs, promotions. Validated and written by grace.tenancy.settings, with history and undo."""
+"""Business settings (owner only): profile, hours, deposit, pickup and delivery, payment details and links,
+ops numbers, voice, policies, FAQs, promotions. Validated and written by grace.tenancy.settings, with history, undo."""
 from __future__ import annotations
 
 import copy

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from grace.money import format_money, percent_of
+from grace.shop.delivery import delivery_fee
 from grace.shop.stock import reserve
 from grace.store.models import Customer, Order, OrderLine, utcnow
 from grace.tenancy.catalog import Fabric, Tier, plural
-from grace.tenancy.registry import Promotion, Tenant
+from grace.tenancy.registry import Promotion, Tenant, Zone
 from grace.tenancy.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,16 @@ class QuoteLine:
         return self.unit_price_minor * self.quantity
 
 
+@dataclass(frozen=True)
+class DeliveryChoice:
+    """How the customer gets the fabric: "pickup", or "delivery" to a zone of the tenant (and the address
+    as they wrote it)."""
+
+    method: str
+    zone: Zone | None = None
+    address: str | None = None
+
+
 @dataclass
 class Quote:
     currency: str
@@ -183,6 +194,9 @@ class Quote:
     missing_skus: list[str] = field(default_factory=list)
     promo_code: str | None = None  # the code asked for, applied or not
     promo_problem: str | None = None  # why that code does not apply now, for the customer
+    delivery: DeliveryChoice | None = None  # None: a tenant without delivery, or not chosen yet
+    free_above_minor: int = 0  # the tenant's threshold from which delivery is free (0: never)
+    deposit_includes_delivery: bool = True  # the deposit is a share of the whole total, fee included
 
     @property
     def subtotal_minor(self) -> int:
@@ -205,12 +219,32 @@ class Quote:
         return percent_of(base, self.promotion.percent_off)
 
     @property
-    def total_minor(self) -> int:
+    def fabric_total_minor(self) -> int:
+        """What the fabric costs after any discount (delivery is free from the threshold on this)."""
         return self.subtotal_minor - self.discount_minor
 
     @property
+    def delivery_fee_minor(self) -> int:
+        choice = self.delivery
+        if choice is None or choice.zone is None:
+            return 0  # pickup is free
+        return delivery_fee(choice.zone, self.fabric_total_minor, self.free_above_minor)
+
+    @property
+    def delivery_free_above(self) -> bool:
+        """Delivered free because the order reaches the tenant's threshold (the zone has a fee)."""
+        return bool(self.delivery and self.delivery.zone and self.delivery.zone.fee_minor
+                    and self.delivery_fee_minor == 0)
+
+    @property
+    def total_minor(self) -> int:
+        return self.fabric_total_minor + self.delivery_fee_minor
+
+    @property
     def deposit_minor(self) -> int:
-        return percent_of(self.total_minor, self.deposit_percent)
+        """The tenant's percentage of the whole total, or of the fabric alone (deposit_includes_delivery: false)."""
+        base = self.total_minor if self.deposit_includes_delivery else self.fabric_total_minor
+        return percent_of(base, self.deposit_percent)
 
     @property
     def balance_minor(self) -> int:
@@ -221,11 +255,15 @@ class Quote:
 
 
 def build_quote(tenant: Tenant, selection: list[dict], promo_code: str | None, today: date,
-                history: OrderHistory | None = None) -> Quote:
+                history: OrderHistory | None = None, delivery: DeliveryChoice | None = None) -> Quote:
     """A quote for the selection at today's catalog prices (each line at the wholesale tier its quantity
     reaches, if any; promotions apply to those line totals). A code whose terms do not hold for these
-    lines (and, with `history`, this customer) is left out, and `promo_problem` says why."""
-    quote = Quote(currency=tenant.currency, lines=[], deposit_percent=tenant.deposit_percent)
+    lines (and, with `history`, this customer) is left out, and `promo_problem` says why. With a
+    `delivery` choice (tenants with a delivery block), its fee is part of the total."""
+    quote = Quote(currency=tenant.currency, lines=[], deposit_percent=tenant.deposit_percent,
+                  delivery=delivery if tenant.delivery is not None else None,
+                  free_above_minor=tenant.delivery.free_above_minor if tenant.delivery else 0,
+                  deposit_includes_delivery=tenant.deposit_includes_delivery)
     for item in selection:
         sku, quantity = _checked_item(item)
         if sku is None or quantity is None:
@@ -289,6 +327,10 @@ def place_order(session: Session, tenant: Tenant, customer: Customer, quote: Quo
         total_minor=quote.total_minor, deposit_percent=quote.deposit_percent,
         deposit_minor=quote.deposit_minor, balance_minor=quote.balance_minor,
         promo_code=quote.promotion.code if quote.promotion else None,
+        delivery_method=quote.delivery.method if quote.delivery else None,
+        delivery_zone=quote.delivery.zone.name if quote.delivery and quote.delivery.zone else None,
+        delivery_address=quote.delivery.address if quote.delivery else None,
+        delivery_fee_minor=quote.delivery_fee_minor,
         hold_expires_at=utcnow() + timedelta(hours=tenant.hold_hours),
     )
     quantities: dict[str, int] = {}

@@ -80,7 +80,12 @@ FIELDS_AT = _flatten(FIELDS)  # "payment.bank_name" -> its spec
 # What the parser assumes when the file leaves a field out: sending it back is not a change.
 DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "max_unpaid_orders": 2, "takeover_idle_minutes": 120,
             "image_base_url": "", "faq": [], "deposit_includes_delivery": True, "pay_on_delivery": False,
-            "promotions": []}
+            "promotions": [], "payment_links": "", "delivery": None}
+# Groups a form sends whole and that are replaced whole, so that a field cleared is removed (a pickup point
+# taken away, the last zone deleted), not kept from the old file as a merge would.
+WHOLE = ("delivery",)
+# What the form's "no payment links" choice is written as (the parser reads it as none).
+NO_PAYMENT_LINKS = ("", "none", "no")
 # The numbers customers write to decide which business answers: a number in the wrong tenant would hand
 # one business's customers to another. Only the platform operator assigns them (`grace numbers`).
 ROUTING = ("whatsapp_numbers", "meta_phone_number_id")
@@ -145,6 +150,7 @@ def update_settings(tenant_id: str, changes: dict, by: str) -> Tenant:
                 errors[name] = ROUTING_ONLY
         wanted = _normalise({k: v for k, v in changes.items() if k not in fixed and k not in ROUTING}, FIELDS, "",
                             errors)
+        _tidy_delivery(wanted, changes)
         _check_url(wanted, errors)
         _check_promotions(tenant_id, wanted, errors)
         if errors:
@@ -307,6 +313,23 @@ def _normalise(value: object, spec: object, where: str, errors: dict[str, str]) 
     return _text(value)
 
 
+def _tidy_delivery(wanted: dict, changes: dict) -> None:
+    """A delivery block left blank means no delivery (no question asked): written as `delivery: null`; a
+    pickup point without an address or note is no pickup point. "No payment links" is written as ""."""
+    if "payment_links" in changes and str(changes["payment_links"] or "").strip().lower() in NO_PAYMENT_LINKS:
+        wanted["payment_links"] = ""
+    if "delivery" not in wanted:
+        return
+    delivery = wanted["delivery"]
+    if not isinstance(delivery, dict):
+        wanted["delivery"] = None
+        return
+    if not delivery.get("pickup"):
+        delivery.pop("pickup", None)
+    if not delivery.get("pickup") and not delivery.get("zones"):
+        wanted["delivery"] = None
+
+
 def _check_url(wanted: dict, errors: dict[str, str]) -> None:
     # The parser joins picture names onto this address as given: a typo would break every picture.
     url = wanted.get("image_base_url")
@@ -347,7 +370,8 @@ def _merge(target: dict, old: object, wanted: dict, where: str, changed: list[st
     """Apply wanted values that differ from the old ones; nested groups key by key."""
     old = old if isinstance(old, dict) else {}
     for key, value in wanted.items():
-        if isinstance(value, dict) and isinstance(FIELDS_AT.get(f"{where}{key}"), dict):
+        if isinstance(value, dict) and isinstance(FIELDS_AT.get(f"{where}{key}"), dict) \
+                and f"{where}{key}" not in WHOLE:
             if not isinstance(target.get(key), dict):
                 target[key] = {}
             _merge(target[key], old.get(key), value, f"{where}{key}.", changed)

@@ -115,7 +115,8 @@ def test_ops_verifies_a_proof_and_sees_the_confirmation_in_the_conversation(grac
     me, name = "+2348100000021", "Ngozi Journeys"
     assert "AkanrabyAtuche" in grace.say(me, "good morning", customer_name=name)
     assert any(m.get("image") for m in grace.send(me, "show me red ankara with flowers").json())
-    assert "Deposit" in grace.say(me, "number 1, 12 yards")
+    assert "shall we deliver" in grace.say(me, "number 1, 12 yards")
+    assert "Deposit" in grace.say(me, "I will pick it up at your shop")
     reference = re.search(r"\*(AKA-[A-Z0-9]{5})\*", grace.say(me, "yes")).group(1)
     # The screenshot is kept as a WhatsApp connector keeps one (grace.messaging.media), then sent by URL.
     proof = save_media("akanraby", png(240, 320, (60, 170, 110)), "image/png")

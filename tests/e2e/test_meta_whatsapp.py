@@ -74,6 +74,8 @@ def test_meta_funnel_with_reply_buttons_a_photo_proof_and_a_redelivery(grace):
     say("I want red ankara with flowers")
     say("number 1, 12 yards", message_id="wamid.selection-1")
     say("number 1, 12 yards", message_id="wamid.selection-1")  # Meta redelivers: handled once
+    grace.wait_meta(wa_id, "shall we deliver")
+    say("I will pick it up at your shop")
     sent = grace.wait_meta(wa_id, "Deposit")
     assert any(m["type"] == "image" and m["image"]["caption"] for m in sent)
     summary = sent[-1]

@@ -17,8 +17,9 @@ def test_whole_funnel_then_ops_verify_reaches_the_customer(grace):
     assert "AkanrabyAtuche" in grace.say(me, "good morning")
     options = grace.send(me, "show me red ankara with flowers").json()
     assert any(m.get("image") for m in options)
-    summary = grace.say(me, "number 1, 12 yards")
-    assert "Deposit" in summary and "Total" in summary
+    assert "pick it up or shall we deliver" in grace.say(me, "number 1, 12 yards")
+    summary = grace.say(me, "I will pick it up at your shop")
+    assert "Deposit" in summary and "Total" in summary and "Pickup at" in summary
     placed = grace.say(me, "yes")
     reference = re.search(r"\*(AKA-[A-Z0-9]{5})\*", placed).group(1)
     proof = grace.say(me, "", media=[{"url": "https://example.test/proof.jpg", "content_type": "image/jpeg"}])

@@ -77,6 +77,8 @@ def order_and_send_proof(grace, me: str) -> str:
     grace.whatsapp(me, "hello")
     grace.whatsapp(me, "show me red ankara with flowers")
     grace.whatsapp(me, "number 1, 12 yards")
+    grace.wait_whatsapp(me, "pick it up or shall we deliver")
+    grace.whatsapp(me, "I will pick it up at your shop")
     sent = grace.wait_whatsapp(me, "Deposit")
     options = [m for m in sent if m["MediaUrl"]]
     assert options and all(m["Body"] for m in options)  # each image carries its caption
@@ -196,6 +198,8 @@ def test_a_pdf_receipt_counts_as_payment_proof(grace):
     grace.whatsapp(me, "hello")
     grace.whatsapp(me, "show me red ankara with flowers")
     grace.whatsapp(me, "number 1, 12 yards")
+    grace.wait_whatsapp(me, "pick it up or shall we deliver")
+    grace.whatsapp(me, "I will pick it up at your shop")
     grace.wait_whatsapp(me, "Deposit")
     grace.whatsapp(me, "yes")
     placed = body_with(grace.wait_whatsapp(me, "reference"), "reference")

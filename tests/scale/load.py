@@ -21,6 +21,7 @@ FUNNEL: list[tuple[str, list | None]] = [
     ("abeg I wan buy material for my shop", None),
     ("show me red ankara with flowers", None),
     ("number 1, 12 yards", None),
+    ("I will pick it up at your shop", None),
     ("yes", None),
     ("", PROOF),
     ("how long does delivery take", None),

@@ -34,11 +34,12 @@ def assert_funnel_answered_in_order(load: Load) -> dict[str, str]:
         assert not unanswered, (sender, [(turns[n].status, turns[n].replies) for n in unanswered])
         assert "AkanrabyAtuche" in turns[0].text
         assert any(m.get("image") for m in turns[2].replies), turns[2].replies
-        assert "Deposit" in turns[3].text and "Total" in turns[3].text, turns[3].text
-        placed = REFERENCE.search(turns[4].text)
-        assert placed, (sender, turns[4].text)
+        assert "shall we deliver" in turns[3].text, turns[3].text
+        assert "Deposit" in turns[4].text and "Total" in turns[4].text, turns[4].text
+        placed = REFERENCE.search(turns[5].text)
+        assert placed, (sender, turns[5].text)
         references[sender] = placed.group(1)
-        assert "payment proof" in turns[5].text and placed.group(1) in turns[5].text, turns[5].text
+        assert "payment proof" in turns[6].text and placed.group(1) in turns[6].text, turns[6].text
     return references
 
 
@@ -150,5 +151,5 @@ def test_a_replica_killed_mid_load_loses_no_turn_order_or_payment(scaled):
 
 def test_a_replica_killed_mid_load_duplicates_no_order(scaled):
     load = scaled.killed_load
-    references = {sender: REFERENCE.search(turns[4].text).group(1) for sender, turns in load.results.items()}
+    references = {sender: REFERENCE.search(turns[5].text).group(1) for sender, turns in load.results.items()}
     assert_one_order_and_payment_each(scaled, references)

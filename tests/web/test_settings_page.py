@@ -14,6 +14,8 @@ def form_of(client) -> dict[str, str]:
     form = page.split('action="/settings"', 1)[1].split("</form>", 1)[0]
     fields = dict(re.findall(r'<input type="text" name="([^"]+)" value="([^"]*)"', form))
     fields |= dict(re.findall(r'<textarea name="([^"]+)" rows="\d+">([^<]*)</textarea>', form))
+    for name, options in re.findall(r'<select name="([^"]+)">(.*?)</select>', form, re.S):
+        fields[name] = re.search(r'<option value="([^"]*)" selected>', options).group(1)
     return {k: html.unescape(v) for k, v in fields.items()}
 
 
@@ -63,3 +65,42 @@ def test_only_the_owner_sees_or_changes_settings(client, grace_env):
     login(client, "owner@kentehouse.test")
     assert post_form(client, "/settings/undo/nope", page="/settings").status_code == 302
     assert path.read_text() == before
+
+
+def test_the_owner_edits_pickup_zones_and_the_deposit_rule_and_grace_uses_them(client):
+    login(client, "owner@akanraby.test")
+    page = client.get("/settings").get_data(as_text=True)
+    assert "never the key itself" in page and "name of an environment variable" in page
+    form = form_of(client)
+    assert form["delivery.zones.1.name"] == "Lekki & Ajah"
+    assert form["delivery.zones.1.fee"] == "4500" and "Ajah" in form["delivery.zones.1.areas"].splitlines()
+    assert form["deposit_includes_delivery"] == "yes" and form["payment_links"] == "paystack"
+    blank = next(i for i in range(20) if f"delivery.zones.{i}.name" in form and not form[f"delivery.zones.{i}.name"])
+    form.update({"delivery.zones.1.fee": "5,000", f"delivery.zones.{blank}.name": "Epe",
+                 f"delivery.zones.{blank}.areas": "Epe\nEleko", f"delivery.zones.{blank}.fee": "7000",
+                 f"delivery.zones.{blank}.days": "3", "delivery.free_above": "250,000",
+                 "deposit_includes_delivery": "no", "payment_links": "none"})
+    saved = client.post("/settings", data={**form, "csrf_token": csrf_token(client, "/settings")})
+    assert saved.status_code == 302, re.findall(r"Nothing was saved[^<]*", saved.get_data(as_text=True))
+    tenant = get_registry().get("akanraby")
+    assert tenant.delivery is not None and tenant.delivery.free_above_minor == 25_000_000
+    assert [(z.name, z.fee_minor) for z in tenant.delivery.zones][1] == ("Lekki & Ajah", 500_000)
+    assert tenant.delivery.zones[-1].areas == ("Epe", "Eleko") and tenant.delivery.zones[-1].days == "3"
+    assert not tenant.deposit_includes_delivery and tenant.payment_links == ""
+    assert tenant.delivery.pickup is not None  # untouched fields stay
+
+
+def test_a_blank_delivery_group_means_no_delivery_and_a_bad_fee_is_refused(client, grace_env):
+    path = grace_env / "tenants" / "akanraby" / "tenant.yml"
+    login(client, "owner@akanraby.test")
+    form = form_of(client)
+    before = path.read_text()
+    refused = client.post("/settings", data={**form, "delivery.zones.0.fee": "cheap",
+                                             "csrf_token": csrf_token(client, "/settings")})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "delivery.zones.0.fee" in page and "expected a number" in page
+    assert path.read_text() == before
+    cleared = {k: ("" if k.startswith("delivery.") else v) for k, v in form.items()}
+    saved = client.post("/settings", data={**cleared, "csrf_token": csrf_token(client, "/settings")})
+    assert saved.status_code == 302, re.findall(r"Nothing was saved[^<]*", saved.get_data(as_text=True))
+    assert get_registry().get("akanraby").delivery is None
