@@ -51,6 +51,9 @@ _CHOICE_NUMBER = re.compile(r"\s*#?(\d{1,2})\s*[.)]?\s*")
 Outcome = Literal["chosen", "asked", "moved_on"]
 
 
+MAX_ADDRESS = 300
+
+
 def delivery_choice(turn: Turn) -> DeliveryChoice | None:
     """The customer's choice as the conversation holds it, or None when there is none to use (a tenant
     without delivery, nothing chosen yet, or a zone the business no longer has). A business with a
@@ -64,7 +67,11 @@ def delivery_choice(turn: Turn) -> DeliveryChoice | None:
     if method == DELIVERY:
         zone = zone_named(delivery, turn.slot("delivery_zone"))
         if zone is not None:
-            return DeliveryChoice(DELIVERY, zone, turn.slot("delivery_address") or zone.name)
+            # The address is kept on the order for ops: a slot anyone with Rasa's API could set, so only
+            # text, and no longer than an address.
+            address = turn.slot("delivery_address")
+            address = address.strip()[:MAX_ADDRESS] if isinstance(address, str) and address.strip() else zone.name
+            return DeliveryChoice(DELIVERY, zone, address)
     if not delivery.zones and delivery.pickup is not None:
         return DeliveryChoice(PICKUP)
     return None

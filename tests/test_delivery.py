@@ -330,3 +330,17 @@ def test_another_fabric_while_asked_is_added_and_the_question_comes_with_the_new
     said = texts(chat.run(ActionUpdateSelection, "also add 6 yards of Coral Reef", "select_fabric", confidence=0.8))
     assert "couldn't find" not in said and "Coral Reef" in said and "pick it up or shall we deliver" in said
     assert len(chat.slots["selection"]) == 2 and chat.slots["delivery_asked"]
+
+
+def test_a_set_slot_cannot_change_the_fee_or_store_a_huge_address(grace_env):
+    # Rasa's API lets anyone with its token set slots: the zone must be one of the business's (its fee is
+    # the tenant's), and the address stored for ops is text of an address's length.
+    chat = Chat("akanraby:+2348060000009")
+    to_summary(chat)
+    chat.slots.update(delivery_method="delivery", delivery_zone="Nowhere Free Zone", delivery_address="x")
+    assert "pick it up or shall we deliver" in texts(chat.run(ActionConfirmOrder, "yes", "affirm"))
+    assert stored_orders() == []  # an unknown zone is no choice: asked again, nothing placed
+    chat.slots.update(delivery_method="delivery", delivery_zone="Lekki & Ajah", delivery_address="A" * 5000)
+    chat.run(ActionConfirmOrder, "yes", "affirm")
+    [order] = stored_orders()
+    assert order.delivery_fee_minor == 450_000 and len(order.delivery_address) == 300
