@@ -10,6 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
+from actions.deposit import ActionRecordPayment
 from actions.fabrics import ActionCheckAvailability, ActionOfferFabrics
 from actions.info import ActionAnswerFaq, ActionAnswerPolicy
 from actions.ordering import ActionConfirmOrder, ActionOrderStatus
@@ -21,7 +22,7 @@ from grace.shop.customers import get_or_create_customer
 from grace.shop.delivery import delivery_fee, find_place
 from grace.shop.orders import DeliveryChoice, build_quote, place_order
 from grace.store import session_scope
-from grace.store.models import Order
+from grace.store.models import Notification, Order
 from grace.tenancy.files import tenant_folder
 from grace.tenancy.registry import get_registry
 from tests.helpers import Chat, texts
@@ -182,6 +183,10 @@ def test_lagos_asks_pickup_or_delivery_before_the_total_and_a_zone_adds_its_fee(
     assert (order.delivery_method, order.delivery_zone, order.delivery_address) == ("delivery", "Lekki & Ajah", "Ajah")
     assert order.delivery_fee_minor == 450_000 and order.total_minor == total
     assert chat.slots["delivery_method"] is None  # the next order is asked again
+    chat.run(ActionRecordPayment, "I don pay", "inform_paid")
+    with session_scope() as session:
+        alert = session.execute(select(Notification.payload).where(Notification.kind == "payment_proof")).scalar_one()
+    assert "; delivery to Lekki & Ajah (Ajah), fee ₦4,500" in alert["summary"]  # ops know where it goes
 
 
 def test_pickup_is_free_and_shown_with_the_address(grace_env):

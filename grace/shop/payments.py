@@ -146,6 +146,8 @@ def record_proof(session: Session, tenant: Tenant, order: Order, *, proof_url: s
                f"deposit due {money(order.deposit_minor)}"
                + (f", customer says {money(amount)}" if amount is not None else "")
                + (" (screenshot attached)" if proof_url else " (no screenshot)"))
+    if order.delivery_method:  # what ops prepare once it is verified
+        summary += f"; {describe_delivery(order)}"
     if late:
         summary += (f" — LATE: {LATE_WARNING}. The order expired on {hold_ended(tenant, order)}; "
                     + (f"the fabric is no longer all there ({_shortfall(order, shortages)})" if shortages
