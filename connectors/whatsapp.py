@@ -18,13 +18,14 @@ from grace.errors import GraceError
 from grace.messaging.inbound import MAX_KEPT, Inbound, conversation_id
 from grace.messaging.media import MediaRejected, save_media
 from grace.messaging.takeover import hold_for_person
-from grace.shop.ops import answer_ops, is_ops_number
+from grace.shop.ops import is_ops_number
 from grace.tenancy.registry import E164, Tenant, get_registry
 from grace.tenancy.wording import Wording
 from grace.whatsapp.choices import resolve_choice
 from grace.whatsapp.contacts import is_stop_request, record_inbound
 from grace.whatsapp.delivery import send_replies
 from grace.whatsapp.http import ProviderError
+from grace.whatsapp.ops_relay import answer_ops_number
 from grace.whatsapp.provider import MediaRef, Provider
 
 log = logging.getLogger("grace.channels.whatsapp")
@@ -88,7 +89,7 @@ async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
     say = Wording(tenant)
     if is_ops_number(tenant, message.customer):  # ops talk in commands, never to the sales funnel
         await off_loop(record_inbound, tenant.id, message.customer, provider.channel)
-        result = await off_loop(answer_ops, tenant, message.customer, text)
+        result = await off_loop(answer_ops_number, tenant, message.customer, text)
         await send_replies(provider, tenant, message.business_number, message.customer, [{"text": result}])
         return
     stop = is_stop_request(text) and not message.media

@@ -24,7 +24,7 @@ from grace.messaging.inbound import (
     is_whatsapp_customer,
     split_conversation_id,
 )
-from grace.messaging.takeover import AUTHOR, HELD_FOR, idle_limit, is_active, needing_a_person
+from grace.messaging.takeover import AUTHOR, HELD, HELD_FOR, idle_limit, is_active, needing_a_person
 from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import Customer, Takeover, utcnow
 from web.conversations import EXTERNAL_PREFIX, ops_replies, words_of
@@ -106,7 +106,7 @@ def takeover_json(row: Takeover | None, now: datetime) -> dict | None:
 
 
 def _takeovers(session: Session, tenant_id: str) -> dict[str, Takeover]:
-    rows = session.scalars(select(Takeover).where(Takeover.tenant_id == tenant_id, Takeover.user_id.isnot(None)))
+    rows = session.scalars(select(Takeover).where(Takeover.tenant_id == tenant_id, HELD))
     return {row.conversation_id: row for row in rows}
 
 

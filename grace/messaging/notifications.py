@@ -38,6 +38,8 @@ UNDELIVERED = "undelivered_reply"  # a turn's replies the provider refused, trie
 OPS_REPLY = "ops_reply"  # the team's own words to a customer (a handoff answered)
 # Ops asked for the balance of a paid order, and its one reminder (grace.shop.balance, grace.shop.reminders).
 BALANCE_REQUEST, BALANCE_REMINDER = "balance_request", "balance_reminder"
+# A customer's message relayed to the ops number that holds their conversation (grace.whatsapp.ops_relay).
+OPS_RELAY = "ops_relay"
 
 KINDS: dict[str, Kind] = {
     PAYMENT_PROOF: Kind("ops", WHATSAPP),
@@ -53,6 +55,7 @@ KINDS: dict[str, Kind] = {
     OPS_REPLY: Kind("customer", WHATSAPP),
     BALANCE_REQUEST: Kind("customer", WHATSAPP),
     BALANCE_REMINDER: Kind("customer", WHATSAPP),
+    OPS_RELAY: Kind("ops", WHATSAPP),
 }
 
 
@@ -73,8 +76,11 @@ class ReplyRejected(GraceError):
     """A reply from the team that cannot be sent; the message says why."""
 
 
-def notify_ops(session: Session, tenant: Tenant, kind: str, summary: str, **payload) -> Notification:
-    row = Notification(tenant_id=tenant.id, kind=_kind(kind, "ops"), audience="ops", recipients=list(tenant.ops),
+def notify_ops(session: Session, tenant: Tenant, kind: str, summary: str, to: str | None = None,
+               **payload) -> Notification:
+    """Tell the tenant's ops numbers (only the one `to`, when it is one of them)."""
+    recipients = [to] if to in tenant.ops else list(tenant.ops)
+    row = Notification(tenant_id=tenant.id, kind=_kind(kind, "ops"), audience="ops", recipients=recipients,
                        payload={"summary": summary, **payload})
     session.add(row)
     log.info("ops notification [%s] %s: %s", tenant.id, kind, summary)

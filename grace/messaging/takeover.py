@@ -18,6 +18,9 @@ someone takes the conversation over; a pause nobody is watching would leave the 
 explicit hand back closes the conversation's open handoffs (the person dealt with it); an automatic one
 leaves them open.
 
+An ops number can hold a conversation too, from its own WhatsApp (grace.whatsapp.ops_relay): then each
+customer message kept for it is also relayed to that number by the outbox.
+
 A takeover with no human activity (taking over, a reply) for the tenant's `takeover_idle_minutes` (tenant.yml,
 default 120) is over: the outbox worker's pass hands it back (hand_back_idle), and a message arriving past
 the limit finds it over even before that pass.
@@ -31,16 +34,18 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from grace.config import load_settings
 from grace.errors import GraceError
 from grace.messaging.inbound import Inbound
+from grace.messaging.notifications import OPS_RELAY, notify_ops
 from grace.store import session_scope
-from grace.store.models import Handoff, Takeover, utcnow
+from grace.store.models import Customer, Handoff, Takeover, utcnow
 from grace.tenancy.registry import get_registry
+from grace.tenancy.wording import Wording
 
 log = logging.getLogger("grace.messaging.takeover")
 IDLE = "idle"  # handed_back_by of the automatic hand back
@@ -65,9 +70,17 @@ def idle_limit(tenant_id: str) -> timedelta:
     return timedelta(minutes=get_registry().get(tenant_id).takeover_idle_minutes)
 
 
+# Someone of the team holds the conversation: a dashboard user, or an ops number on WhatsApp.
+HELD = or_(Takeover.user_id.isnot(None), Takeover.relay_phone.isnot(None))
+
+
+def is_held(row: Takeover) -> bool:
+    return row.user_id is not None or row.relay_phone is not None
+
+
 def is_active(row: Takeover | None, limit: timedelta, now: datetime) -> bool:
     """Someone has it and was active within the limit (read only: nothing is handed back here)."""
-    return row is not None and row.user_id is not None and row.last_human_at is not None \
+    return row is not None and is_held(row) and row.last_human_at is not None \
         and now - row.last_human_at < limit
 
 
@@ -80,8 +93,9 @@ def _row(session: Session, tenant_id: str, conversation_id: str) -> Takeover | N
 def _end_if_idle(session: Session, row: Takeover, now: datetime) -> bool:
     """Hand back a takeover found idle, unless someone acted on it meanwhile; True when it is over."""
     ended = session.execute(update(Takeover).where(
-        Takeover.id == row.id, Takeover.user_id == row.user_id, Takeover.last_human_at == row.last_human_at,
-    ).values(user_id=None, handed_back_at=now, handed_back_by=IDLE).execution_options(
+        Takeover.id == row.id, Takeover.user_id == row.user_id, Takeover.relay_phone == row.relay_phone,
+        Takeover.last_human_at == row.last_human_at,
+    ).values(user_id=None, relay_phone=None, handed_back_at=now, handed_back_by=IDLE).execution_options(
         synchronize_session=False)).rowcount == 1
     if ended:
         log.info("%s handed back to Grace: %s was idle since %s", row.conversation_id, row.taken_by,
@@ -94,7 +108,7 @@ def current(session: Session, tenant_id: str, conversation_id: str, now: datetim
     """The conversation's takeover while it lasts; None when Grace answers it. One idle past the tenant's
     limit is handed back here."""
     row = _row(session, tenant_id, conversation_id)
-    if row is None or row.user_id is None:
+    if row is None or not is_held(row):
         return None
     now = now or utcnow()
     if is_active(row, idle_limit(tenant_id), now):
@@ -104,10 +118,13 @@ def current(session: Session, tenant_id: str, conversation_id: str, now: datetim
     return current(session, tenant_id, conversation_id, now)  # someone acted on it meanwhile: read it again
 
 
-def take_over(session: Session, tenant_id: str, conversation_id: str, user_id: int, email: str,
-              now: datetime | None = None) -> Takeover:
-    """`user_id` (a dashboard user of the tenant) takes the conversation: Grace pauses for it. Taking it
-    again is being active in it. AlreadyTaken when someone else has it."""
+def take_over(session: Session, tenant_id: str, conversation_id: str, user_id: int | None, email: str,
+              now: datetime | None = None, relay_phone: str | None = None, relay_ref: str | None = None) -> Takeover:
+    """`user_id` (a dashboard user of the tenant), or the ops number `relay_phone` (answering from WhatsApp,
+    the customer's messages relayed to it), takes the conversation: Grace pauses for it. Taking it again is
+    being active in it. AlreadyTaken when someone else has it."""
+    if (user_id is None) == (relay_phone is None):
+        raise ValueError("a takeover is held by a dashboard user or by an ops number, one of them")
     now = now or utcnow()
     row = _row(session, tenant_id, conversation_id)
     if row is None:
@@ -119,15 +136,16 @@ def take_over(session: Session, tenant_id: str, conversation_id: str, user_id: i
             row = _row(session, tenant_id, conversation_id)
             assert row is not None
     held = current(session, tenant_id, conversation_id, now)
-    if held is not None and held.user_id != user_id:
+    if held is not None and (held.user_id, held.relay_phone) != (user_id, relay_phone):
         raise AlreadyTaken(held.taken_by)
     if held is not None:  # the same person again: still there
-        claimed = session.execute(update(Takeover).where(Takeover.id == row.id, Takeover.user_id == user_id)
-                                  .values(last_human_at=now).execution_options(synchronize_session=False))
+        claimed = session.execute(update(Takeover).where(
+            Takeover.id == row.id, Takeover.user_id == user_id, Takeover.relay_phone == relay_phone,
+        ).values(last_human_at=now, relay_ref=relay_ref).execution_options(synchronize_session=False))
     else:
-        claimed = session.execute(update(Takeover).where(Takeover.id == row.id, Takeover.user_id.is_(None)).values(
-            user_id=user_id, taken_by=email, taken_at=now, last_human_at=now).execution_options(
-            synchronize_session=False))
+        claimed = session.execute(update(Takeover).where(Takeover.id == row.id, ~HELD).values(
+            user_id=user_id, relay_phone=relay_phone, relay_ref=relay_ref, taken_by=email, taken_at=now,
+            last_human_at=now).execution_options(synchronize_session=False))
     session.expire(row)
     if claimed.rowcount != 1:  # someone else took it between the read and the write
         raise AlreadyTaken(row.taken_by)
@@ -138,7 +156,7 @@ def take_over(session: Session, tenant_id: str, conversation_id: str, user_id: i
 def touch(session: Session, tenant_id: str, conversation_id: str, now: datetime | None = None) -> bool:
     """A person acted in the taken-over conversation (a reply): the idle clock starts again."""
     return session.execute(update(Takeover).where(
-        Takeover.tenant_id == tenant_id, Takeover.conversation_id == conversation_id, Takeover.user_id.isnot(None),
+        Takeover.tenant_id == tenant_id, Takeover.conversation_id == conversation_id, HELD,
     ).values(last_human_at=now or utcnow()).execution_options(synchronize_session=False)).rowcount == 1
 
 
@@ -147,8 +165,8 @@ def hand_back(session: Session, tenant_id: str, conversation_id: str, by: str, n
     back by a person (not IDLE), the conversation's open handoffs are closed: that person dealt with them."""
     now = now or utcnow()
     ended = session.execute(update(Takeover).where(
-        Takeover.tenant_id == tenant_id, Takeover.conversation_id == conversation_id, Takeover.user_id.isnot(None),
-    ).values(user_id=None, handed_back_at=now, handed_back_by=by).execution_options(
+        Takeover.tenant_id == tenant_id, Takeover.conversation_id == conversation_id, HELD,
+    ).values(user_id=None, relay_phone=None, handed_back_at=now, handed_back_by=by).execution_options(
         synchronize_session=False)).rowcount == 1
     if ended and by != IDLE:
         session.execute(update(Handoff).where(
@@ -166,7 +184,7 @@ def hand_back_idle(now: datetime | None = None) -> list[str]:
     ended: list[str] = []
     limits: dict[str, timedelta | None] = {}
     with session_scope() as session:
-        for row in session.scalars(select(Takeover).where(Takeover.user_id.isnot(None)).order_by(Takeover.id)).all():
+        for row in session.scalars(select(Takeover).where(HELD).order_by(Takeover.id)).all():
             if row.tenant_id not in limits:
                 try:
                     limits[row.tenant_id] = idle_limit(row.tenant_id)
@@ -234,10 +252,13 @@ def hold_for_person(inbound: Inbound, problems: Sequence[str] = (), now: datetim
     with session_scope() as session:
         row = current(session, inbound.tenant_id, inbound.conversation_id, now)
         held_for = (row.taken_by or "") if row is not None else None
+        relay = (row.relay_phone, row.relay_ref or "") if row is not None and row.relay_phone else None
     if held_for is None:
         return False
     if inbound.is_empty() and not problems:
         return True  # nothing came that a person could read
+    if relay is not None:
+        _relay(inbound, *relay)
     try:
         append_events(inbound.conversation_id, [held_message_event(inbound, held_for, problems, now)],
                       attempts=APPEND_ATTEMPTS)
@@ -245,3 +266,18 @@ def hold_for_person(inbound: Inbound, problems: Sequence[str] = (), now: datetim
         log.error("a message of %s (taken over by %s) could not be kept in the conversation: %s; its text: %r",
                   inbound.conversation_id, held_for, exc, inbound.text[:1000])
     return True
+
+
+def _relay(inbound: Inbound, phone: str, ref: str) -> None:
+    """The customer's message to the ops number holding the conversation from WhatsApp, by the outbox (the
+    number wrote to the business when it took the conversation: inside its 24-hour window)."""
+    tenant = get_registry().get(inbound.tenant_id)
+    words = inbound.text.strip() or ("[a picture or file: open the conversation in the dashboard to see it]"
+                                     if inbound.media else "")
+    with session_scope() as session:
+        name = session.scalars(select(Customer.name).where(Customer.tenant_id == tenant.id,
+                                                           Customer.phone == inbound.customer)).first()
+        name = name or inbound.customer_name or inbound.customer
+        notify_ops(session, tenant, OPS_RELAY, Wording(tenant)("ops_relay", name=name, phone=inbound.customer,
+                                                               text=words[:1200], ref=ref or inbound.customer),
+                   to=phone, customer=inbound.customer)

@@ -279,12 +279,16 @@ class Takeover(Base):
     id = Column(Integer, primary_key=True)
     tenant_id = Column(String(40), nullable=False)
     conversation_id = Column(String(120), nullable=False)  # "<tenant>:<customer>", as the tracker names it
-    user_id = Column(Integer)  # the dashboard user who has it now; None: Grace answers
+    user_id = Column(Integer)  # the dashboard user who has it now (or relay_phone); neither: Grace answers
     taken_by = Column(String(254))  # that user's email when they took it (the user may be removed later)
     taken_at = Column(DateTime)
     last_human_at = Column(DateTime)  # took over or replied: idle past the tenant's takeover_idle_minutes hands back
     handed_back_at = Column(DateTime)
     handed_back_by = Column(String(254))  # an email, or "idle" for the automatic hand back
+    # Or an ops number holds it from WhatsApp (grace.whatsapp.ops_relay): the customer's messages are relayed
+    # there, and relay_ref is what that person called the conversation (an order reference, a number).
+    relay_phone = Column(String(64))
+    relay_ref = Column(String(40))
 
 
 class PaymentLink(Base):

@@ -1,4 +1,4 @@
-"""The team's inbox: notes and labels on conversations, canned replies.
+"""The team's inbox: notes and labels on conversations, canned replies; a takeover held from an ops number.
 
 Revision ID: 0008_inbox
 Revises: 0007_money
@@ -15,6 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("takeovers") as batch:
+        batch.add_column(sa.Column("relay_phone", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("relay_ref", sa.String(40), nullable=True))
     op.create_table(
         "conversation_notes",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -48,3 +51,6 @@ def downgrade() -> None:
     op.drop_table("canned_replies")
     op.drop_table("conversation_labels")
     op.drop_table("conversation_notes")
+    with op.batch_alter_table("takeovers") as batch:
+        batch.drop_column("relay_ref")
+        batch.drop_column("relay_phone")
