@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from grace.errors import GraceError
 from grace.messaging.takeover import AlreadyTaken, current, hand_back, take_over, touch
+from grace.messaging.team_notes import NoteRefused, add_label, add_note, labels_of, notes_of, remove_label
 from grace.shop.balance import BalanceError, request_balance
 from grace.shop.fulfilment import FulfilmentError
 from grace.shop.orders import orders_of
@@ -242,6 +243,39 @@ def reply_in_conversation(conversation_id: str):
     return jsonify(sent=True, in_history=sent.in_history,
                    message={"who": "person", "text": sent.text, "author": sent.author,
                             "at": sent.at.isoformat() + "Z"})
+
+
+@bp.route("/conversations/<conversation_id>/labels", methods=["POST"])
+def label_conversation(conversation_id: str):
+    """{"user", "add": "vip"} or {"user", "remove": "vip"}: the conversation's labels afterwards."""
+    conversation = _conversation_or_404(conversation_id)
+    body = _body()
+    _acting_user(body)
+    try:
+        if body.get("remove") is not None:
+            remove_label(db(), g.tenant.id, conversation, body.get("remove"))
+        else:
+            add_label(db(), g.tenant.id, conversation, body.get("add"))
+    except NoteRefused as exc:
+        return error(422, str(exc))
+    db().commit()
+    return jsonify(labels=labels_of(db(), g.tenant.id, [conversation]).get(conversation, []))
+
+
+@bp.route("/conversations/<conversation_id>/notes", methods=["GET", "POST"])
+def conversation_notes(conversation_id: str):
+    """The team's notes on the conversation (the customer never sees them); POST {"user", "text"} adds one."""
+    conversation = _conversation_or_404(conversation_id)
+    if request.method == "POST":
+        body = _body()
+        user = _acting_user(body)
+        try:
+            add_note(db(), g.tenant.id, conversation, user.email, body.get("text"))
+        except NoteRefused as exc:
+            return error(422, str(exc))
+        db().commit()
+    return jsonify(notes=[{"author": n.author, "text": n.text, "at": n.created_at.isoformat() + "Z"}
+                          for n in notes_of(db(), g.tenant.id, conversation)])
 
 
 @bp.route("/conversations/<conversation_id>/handback", methods=["POST"])

@@ -25,6 +25,7 @@ from grace.messaging.inbound import (
     split_conversation_id,
 )
 from grace.messaging.takeover import AUTHOR, HELD, HELD_FOR, idle_limit, is_active, needing_a_person
+from grace.messaging.team_notes import labels_of
 from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import Customer, Takeover, utcnow
 from web.conversations import EXTERNAL_PREFIX, ops_replies, words_of
@@ -119,11 +120,11 @@ def _names(session: Session, tenant_id: str, phones: list[str]) -> dict[str, str
 
 
 def summary_json(conversation: str, name: str | None, last: dict | None, last_at: float | None,
-                 takeover: Takeover | None, needs_person: bool, now: datetime) -> dict:
+                 takeover: Takeover | None, needs_person: bool, now: datetime, labels: list[str]) -> dict:
     _, phone = split_conversation_id(conversation)
     return {"id": conversation, "customer": {"phone": phone, "name": name}, "last_message": last,
             "last_activity_at": _iso(_at(last_at)) if last_at is not None else None,
-            "taken_over": takeover_json(takeover, now), "needs_person": needs_person}
+            "taken_over": takeover_json(takeover, now), "needs_person": needs_person, "labels": labels}
 
 
 def conversations(session: Session, tenant_id: str, limit: int = 50, now: datetime | None = None,
@@ -148,8 +149,9 @@ def conversations(session: Session, tenant_id: str, limit: int = 50, now: dateti
     now = now or utcnow()
     takeovers, asked = _takeovers(session, tenant_id), needing_a_person(session, tenant_id)
     names = _names(session, tenant_id, [split_conversation_id(sender)[1] for sender, *_ in rows])
+    labels = labels_of(session, tenant_id, [sender for sender, *_ in rows])
     return [summary_json(sender, names.get(split_conversation_id(sender)[1]), message_json(kind, at, data), at,
-                         takeovers.get(sender), sender in asked, now)
+                         takeovers.get(sender), sender in asked, now, labels.get(sender, []))
             for sender, kind, at, data in rows]
 
 
@@ -162,7 +164,8 @@ def conversation_summary(session: Session, tenant_id: str, conversation: str, no
     last_at = _parse(last["at"]).timestamp() if last else None
     return summary_json(conversation, _names(session, tenant_id, [phone]).get(phone), last, last_at,
                         _takeovers(session, tenant_id).get(conversation),
-                        conversation in needing_a_person(session, tenant_id), now)
+                        conversation in needing_a_person(session, tenant_id), now,
+                        labels_of(session, tenant_id, [conversation]).get(conversation, []))
 
 
 def transcript(session: Session, tenant_id: str, conversation: str, limit: int = MAX_MESSAGES,

@@ -76,10 +76,8 @@ def _listed() -> list[dict]:
             only = set()
     listed = conversations(session, tenant_id, limit=100, only=only)
     orders = _open_orders(tenant_id, [split_conversation_id(c["id"])[1] for c in listed])
-    labels = labels_of(session, tenant_id, [c["id"] for c in listed])
     for item in listed:
         item["order"] = orders.get(item["customer"]["phone"])
-        item["labels"] = labels.get(item["id"], [])
         item["url"] = url_for("inbox.conversation", conversation_id=item["id"])
     return listed
 

@@ -128,6 +128,19 @@ SPEC: dict = {
             "The conversation's open handoffs are closed",
             {"200": _json("#/components/schemas/Conversation"),
              "409": {"description": "nobody has it", "content": _ERROR["content"]}}),
+        "/api/v1/conversations/{conversation_id}/labels": _acting(
+            "Add a label to the conversation (add), or remove one (remove): 1 to 30 letters, digits, spaces, - or _, "
+            "kept in lower case, at most 10 per conversation",
+            {"200": {"description": "the conversation's labels now", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"labels": {"type": "array", "items": {"type": "string"}}}}}}}},
+            {"add": {"type": "string", "maxLength": 30}, "remove": {"type": "string", "maxLength": 30}}),
+        "/api/v1/conversations/{conversation_id}/notes": {
+            "get": {"summary": "The team's notes on the conversation, oldest first (the customer never sees them)",
+                    "parameters": [_CONVERSATION],
+                    "responses": {"200": _json("#/components/schemas/Notes"), "401": _UNAUTHORISED,
+                                  "404": _NOT_FOUND}},
+            **_acting("Add a note for the team", {"200": _json("#/components/schemas/Notes")},
+                      {"text": {"type": "string", "maxLength": 2000}}, ("user", "text"))},
         "/api/v1/openapi.json": {"get": {"summary": "This description", "security": [],
                                          "responses": {"200": {"description": "OpenAPI 3"}}}},
     },
@@ -175,12 +188,18 @@ SPEC: dict = {
                 "last_message": {"allOf": [{"$ref": "#/components/schemas/Message"}], "nullable": True},
                 "last_activity_at": {"type": "string", "format": "date-time", "nullable": True},
                 "taken_over": {"type": "object", "nullable": True, "properties": {
-                    "user_id": {"type": "integer"}, "by": {"type": "string"},
+                    "user_id": {"type": "integer", "nullable": True,
+                                "description": "the dashboard user; null when an ops number holds it from WhatsApp"},
+                    "by": {"type": "string"},
                     "since": {"type": "string", "format": "date-time"},
                     "last_human_activity_at": {"type": "string", "format": "date-time"}}},
                 "needs_person": {"type": "boolean", "description": "the customer asked for a person (an open "
                                                                    "handoff); Grace keeps answering until "
-                                                                   "someone takes it over"}}},
+                                                                   "someone takes it over"},
+                "labels": {"type": "array", "items": {"type": "string"}}}},
+            "Notes": {"type": "object", "properties": {"notes": {"type": "array", "items": {
+                "type": "object", "properties": {"author": {"type": "string"}, "text": {"type": "string"},
+                                                 "at": {"type": "string", "format": "date-time"}}}}}},
             "ConversationList": {"type": "object", "properties": {
                 "conversations": {"type": "array", "items": {"$ref": "#/components/schemas/Conversation"}}}},
             "Transcript": {"type": "object", "properties": {

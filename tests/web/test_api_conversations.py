@@ -168,3 +168,32 @@ def test_another_businesss_conversation_is_not_found_and_nothing_of_it_shows(cli
     assert twilio.messages == [] and rasa.appended == []
     own = call(client, "GET", f"/api/v1/conversations/{KENTE_ID}/messages", web_env["kentehouse"].api_key)
     assert own.status_code == 200 and own.get_json()["messages"][0]["text"] == "my secret order"
+
+
+def test_labels_and_notes_through_the_api_for_this_business_only(client, web_env, rasa, twilio):
+    key, ops = web_env["akanraby"].api_key, "ops@akanraby.test"
+    talk(ADA_ID, [("customer", "hello")])
+    talk(KENTE_ID, [("customer", "akwaaba")])
+    added = call(client, "POST", f"/api/v1/conversations/{ADA_ID}/labels", key, json={"user": ops, "add": " VIP "})
+    assert added.status_code == 200 and added.get_json() == {"labels": ["vip"]}
+    call(client, "POST", f"/api/v1/conversations/{ADA_ID}/labels", key, json={"user": ops, "add": "aso-ebi"})
+    listed = call(client, "GET", "/api/v1/conversations", key).get_json()["conversations"]
+    assert listed[0]["labels"] == ["aso-ebi", "vip"]
+    removed = call(client, "POST", f"/api/v1/conversations/{ADA_ID}/labels", key, json={"user": ops, "remove": "vip"})
+    assert removed.get_json() == {"labels": ["aso-ebi"]}
+    bad = call(client, "POST", f"/api/v1/conversations/{ADA_ID}/labels", key, json={"user": ops, "add": "<b>"})
+    assert bad.status_code == 422
+
+    noted = call(client, "POST", f"/api/v1/conversations/{ADA_ID}/notes", key,
+                 json={"user": ops, "text": "Bulk buyer, wants invoice"})
+    assert noted.status_code == 200 and noted.get_json()["notes"][0] | {"at": None} == {
+        "author": ops, "text": "Bulk buyer, wants invoice", "at": None}
+    assert call(client, "GET", f"/api/v1/conversations/{ADA_ID}/notes", key).get_json()["notes"][0]["author"] == ops
+    assert call(client, "POST", f"/api/v1/conversations/{ADA_ID}/notes", key,
+                json={"user": "viewer@akanraby.test", "text": "x"}).status_code == 403
+    assert twilio.messages == [] and rasa.appended == []  # the customer never sees either
+
+    kente = web_env["kentehouse"].api_key
+    assert call(client, "GET", f"/api/v1/conversations/{ADA_ID}/notes", kente).status_code == 404
+    assert call(client, "POST", f"/api/v1/conversations/{ADA_ID}/labels", kente,
+                json={"user": "ops@kentehouse.test", "add": "mine"}).status_code == 404
