@@ -25,6 +25,7 @@ from grace.tenancy.registry import get_registry
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
 from web.access import ACT_ON_ORDERS
 from web.conversation_list import conversation_summary, conversations, is_conversation, transcript
+from web.inbox import fabric_caption
 from web.openapi import SPEC
 from web.operations import decide, move_order
 from web.queries import (
@@ -232,8 +233,15 @@ def reply_in_conversation(conversation_id: str):
     db().commit()  # the store is not held while the provider is called
     if not taken:
         return error(409, "take the conversation over first (POST .../takeover): Grace answers it now")
+    text, image = body.get("text"), None
+    if body.get("fabric") is not None:  # a fabric's picture from the catalog, the text (or name and price) its caption
+        fabric = g.tenant.catalog.get(str(body["fabric"]))
+        if fabric is None or not fabric.image_url:
+            return error(422, f"{body['fabric']!r} is no fabric of the catalog with a picture")
+        image = fabric.image_url
+        text = text if isinstance(text, str) and text.strip() else fabric_caption(g.tenant, fabric)
     try:
-        sent = send_human_reply(g.tenant, conversation, body.get("text"), user.email, user.id)
+        sent = send_human_reply(g.tenant, conversation, text, user.email, user.id, image=image)
     except ReplyRefused as exc:
         return error(422, str(exc))
     except ReplyFailed as exc:
@@ -241,7 +249,7 @@ def reply_in_conversation(conversation_id: str):
     touch(db(), g.tenant.id, conversation)
     db().commit()
     return jsonify(sent=True, in_history=sent.in_history,
-                   message={"who": "person", "text": sent.text, "author": sent.author,
+                   message={"who": "person", "text": sent.text, "author": sent.author, "image": image or "",
                             "at": sent.at.isoformat() + "Z"})
 
 

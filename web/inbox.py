@@ -27,8 +27,12 @@ from grace.messaging.team_notes import (
     remove_canned_reply,
     remove_label,
 )
+from grace.money import format_money
 from grace.shop.orders import OPEN_STATUSES
 from grace.store.models import Customer, Order, Takeover
+from grace.tenancy.catalog import Fabric
+from grace.tenancy.registry import Tenant
+from grace.tenancy.wording import Wording
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.conversation_list import (
@@ -140,6 +144,7 @@ def _page(conversation_id: str, draft: str = "", status: int = 200):
                            notes=notes_of(db(), tenant.id, conversation_id),
                            labels=labels_of(db(), tenant.id, [conversation_id]).get(conversation_id, []),
                            canned=canned_replies(db(), tenant.id),
+                           fabrics=[f for f in tenant.catalog.fabrics if f.image_url],
                            mine=bool(summary["taken_over"]) and summary["taken_over"]["user_id"] == current_user.id,
                            can_act=current_user.can(ACT_ON_ORDERS), poll_seconds=POLL_SECONDS,
                            max_chars=MAX_REPLY_CHARS), status
@@ -181,6 +186,13 @@ def reply(conversation_id: str):
     tenant = current_tenant()
     conversation_id = _conversation_or_404(conversation_id)
     text = request.form.get("text", "")
+    image = None
+    sku = request.form.get("fabric", "")
+    if sku:  # a fabric's picture from the catalog, the text (or its name and price) the caption
+        fabric = tenant.catalog.get(sku)
+        if fabric is None or not fabric.image_url:
+            abort(404)
+        image, text = fabric.image_url, text.strip() or fabric_caption(tenant, fabric)
     canned_id = request.form.get("canned", "")
     if canned_id and not text.strip():  # "send this canned reply" (its text is the business's, not the form's)
         chosen = next((r for r in canned_replies(db(), tenant.id) if str(r.id) == canned_id), None)
@@ -193,7 +205,7 @@ def reply(conversation_id: str):
         flash("Take the conversation over first: Grace answers it now.", "error")
         return _page(conversation_id, draft=text, status=409)
     try:
-        send_human_reply(tenant, conversation_id, text, current_user.email, current_user.id)
+        send_human_reply(tenant, conversation_id, text, current_user.email, current_user.id, image=image)
     except (ReplyRefused, ReplyFailed) as exc:
         # Shown again with the draft kept: a typed answer is never lost to an error.
         flash(str(exc), "error")
@@ -269,3 +281,8 @@ def canned():
             status = 422
     return render_template("inbox_canned.html", tenant=tenant, replies=canned_replies(db(), tenant.id),
                            title=request.form.get("title", ""), text=request.form.get("text", "")), status
+
+
+def fabric_caption(tenant: Tenant, fabric: Fabric) -> str:
+    return Wording(tenant)("fabric_picture_caption", name=fabric.name, sku=fabric.sku,
+                           price=format_money(fabric.price_minor, tenant.currency), unit=fabric.unit)

@@ -122,7 +122,9 @@ SPEC: dict = {
                      "content": _ERROR["content"]},
              "502": {"description": "the WhatsApp provider did not take it: nothing was recorded, try again",
                      "content": _ERROR["content"]}},
-            {"text": {"type": "string", "maxLength": 1600}}, ("user", "text")),
+            {"text": {"type": "string", "maxLength": 1600},
+             "fabric": {"type": "string", "description": "a sku: send that fabric's catalog picture, the text (or "
+                                                         "its name and price) the caption"}}, ("user",)),
         "/api/v1/conversations/{conversation_id}/handback": _acting(
             "Hand the conversation back to Grace: she answers the customer's next message, where the funnel was. "
             "The conversation's open handoffs are closed",

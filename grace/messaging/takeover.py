@@ -219,10 +219,12 @@ def held_message_event(inbound: Inbound, held_for: str, problems: Sequence[str] 
             "timestamp": epoch(now or utcnow()), "input_channel": inbound.channel, "metadata": metadata}
 
 
-def person_reply_event(text: str, author: str, author_id: int, now: datetime | None = None) -> dict:
-    """A person's reply as a bot event of the conversation, its author in the metadata."""
-    return {"event": "bot", "text": text, "data": {}, "timestamp": epoch(now or utcnow()),
-            "metadata": {AUTHOR: author, AUTHOR_ID: author_id}}
+def person_reply_event(text: str, author: str, author_id: int, now: datetime | None = None,
+                       image: str | None = None) -> dict:
+    """A person's reply as a bot event of the conversation (a picture where Grace's pictures are), its author
+    in the metadata."""
+    return {"event": "bot", "text": text, "data": {"image": image} if image else {},
+            "timestamp": epoch(now or utcnow()), "metadata": {AUTHOR: author, AUTHOR_ID: author_id}}
 
 
 def append_events(conversation_id: str, events: list[dict], attempts: int = 1, timeout: float = 30) -> None:

@@ -2,10 +2,11 @@
 
 It goes out at once, through the path of everything Grace writes first (send_proactive: the provider the
 customer last wrote from, opt-outs, the 24-hour rule), so the person learns there and then whether it
-reached the customer; nothing is queued that could arrive after a hand back, among Grace's answers. In this
-slice only free text goes: outside the 24-hour window the reply is refused ("outside the 24-hour window:
-use a template"). A sent reply is written into the conversation's tracker as a bot event with its author,
-so the conversation's history and the model fallback's context hold it.
+reached the customer; nothing is queued that could arrive after a hand back, among Grace's answers. Text
+goes, or a picture with its caption (a fabric of the catalog); outside the 24-hour window the reply is
+refused ("outside the 24-hour window: use a template"). A sent reply is written into the conversation's
+tracker as a bot event with its author, so the conversation's history and the model fallback's context
+hold it.
 """
 from __future__ import annotations
 
@@ -57,10 +58,13 @@ def checked_text(text: object) -> str:
 
 
 def send_human_reply(tenant: Tenant, conversation_id: str, text: object, author: str, author_id: int,
-                     now: datetime | None = None) -> SentReply:
-    """Send a person's text to the customer and write it into the conversation (blocking: call it off any
-    event loop). ReplyRefused or ReplyFailed when it did not go."""
-    words = checked_text(text)
+                     now: datetime | None = None, image: str | None = None) -> SentReply:
+    """Send a person's text to the customer (or a picture at the public http(s) `image`, the text its
+    caption) and write it into the conversation (blocking: call it off any event loop). ReplyRefused or
+    ReplyFailed when it did not go."""
+    if image is not None and not image.startswith(("https://", "http://")):
+        raise ReplyRefused("WhatsApp fetches a picture from a public http(s) address; this one has none")
+    words = checked_text(text) if image is None or (isinstance(text, str) and text.strip()) else ""
     _, phone = split_conversation_id(conversation_id)
     if not is_whatsapp_customer(phone):
         raise ReplyRefused(f"{phone} is not a WhatsApp customer")
@@ -68,14 +72,14 @@ def send_human_reply(tenant: Tenant, conversation_id: str, text: object, author:
         permission = may_message(session, tenant.id, phone, now)
     if not permission.free_text:
         raise ReplyRefused(OPTED_OUT if permission.why_not == "opted_out" else OUTSIDE_WINDOW)
-    outcome = asyncio.run(_send(tenant, phone, words))
+    outcome = asyncio.run(_send(tenant, phone, words, image))
     if outcome.status == "failed":
         raise ReplyFailed(f"the provider did not take it: {outcome.detail}")
     if outcome.status != "sent":
         raise ReplyRefused(outcome.detail)
     at = now or utcnow()
     try:
-        append_events(conversation_id, [person_reply_event(words, author, author_id, at)], attempts=2)
+        append_events(conversation_id, [person_reply_event(words, author, author_id, at, image)], attempts=2)
         in_history = True
     except requests.RequestException as exc:
         log.error("the reply of %s to %s was sent but is not in the conversation (Rasa: %s): %r", author,
@@ -85,8 +89,9 @@ def send_human_reply(tenant: Tenant, conversation_id: str, text: object, author:
     return SentReply(words, author, at, in_history)
 
 
-async def _send(tenant: Tenant, phone: str, text: str) -> Outcome:
+async def _send(tenant: Tenant, phone: str, text: str, image: str | None) -> Outcome:
+    message = {"text": text, **({"image": image} if image else {})}
     try:
-        return await send_proactive(tenant, phone, [{"text": text}], OPS_REPLY, [text[:900]])
+        return await send_proactive(tenant, phone, [message], OPS_REPLY, [(text or image or "")[:900]])
     finally:  # this loop ends with the call: its HTTP sessions with it
         await close_providers()

@@ -197,3 +197,18 @@ def test_labels_and_notes_through_the_api_for_this_business_only(client, web_env
     assert call(client, "GET", f"/api/v1/conversations/{ADA_ID}/notes", kente).status_code == 404
     assert call(client, "POST", f"/api/v1/conversations/{ADA_ID}/labels", kente,
                 json={"user": "ops@kentehouse.test", "add": "mine"}).status_code == 404
+
+
+def test_a_person_sends_a_fabric_picture_through_the_api(client, web_env, rasa, twilio):
+    key, ops = web_env["akanraby"].api_key, "ops@akanraby.test"
+    grace = Grace()
+    customer_writes(twilio, grace, "hello")
+    talk(ADA_ID, [("customer", "hello")])
+    call(client, "POST", f"/api/v1/conversations/{ADA_ID}/takeover", key, json={"user": ops})
+    sent = call(client, "POST", f"/api/v1/conversations/{ADA_ID}/reply", key,
+                json={"user": ops, "fabric": "AK-001", "text": "This one in 6 yards?"})
+    assert sent.status_code == 200 and sent.get_json()["message"]["image"].endswith("ak-001.jpg")
+    last = twilio.messages[-1]
+    assert last["Body"] == "This one in 6 yards?" and last["MediaUrl"][0].endswith("ak-001.jpg")
+    assert call(client, "POST", f"/api/v1/conversations/{ADA_ID}/reply", key,
+                json={"user": ops, "fabric": "KH-001"}).status_code == 422  # another business's fabric

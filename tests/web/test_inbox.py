@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 from actions.support import ActionHandoff
+from grace.money import format_money
 from grace.shop.customers import get_or_create_customer
 from grace.store import session_scope
 from grace.store.models import Takeover
+from grace.tenancy.registry import get_registry
 from tests.helpers import Chat
 from tests.test_takeover import Grace, customer_writes
 from tests.web.conftest import login, make_order, post_form
@@ -187,3 +189,21 @@ def test_canned_replies_are_the_businesss_own_and_sent_as_written(client, web_en
     assert "Bank hours" in client.get("/inbox/canned").get_data(as_text=True)
     post_form(client, "/inbox/canned", {"remove": reply_id}, page="/inbox/canned")
     assert "Bank hours" not in client.get("/inbox/canned").get_data(as_text=True)
+
+
+def test_a_fabric_picture_from_the_catalog_goes_with_its_name_and_price(client, web_env, rasa, twilio):
+    grace = Grace()
+    customer_writes(twilio, grace, "hello")
+    talk(ADA_ID, [("customer", "hello")])
+    login(client, "ops@akanraby.test")
+    post_form(client, f"/inbox/c/{ADA_ID}/takeover", page="/inbox")
+    fabric = next(f for f in get_registry().get("akanraby").catalog.fabrics if f.image_url)
+    sent = post_form(client, f"/inbox/c/{ADA_ID}/reply", {"fabric": fabric.sku}, page="/inbox")
+    assert sent.status_code == 302
+    last = twilio.messages[-1]
+    assert last["MediaUrl"] == [fabric.image_url]
+    assert last["Body"] == f"{fabric.name} ({fabric.sku}): {format_money(fabric.price_minor, 'NGN')} per {fabric.unit}"
+    assert rasa.appended[-1][1]["data"]["image"] == fabric.image_url  # in the history, as Grace's pictures are
+    page = client.get(f"/inbox/c/{ADA_ID}").get_data(as_text=True)
+    assert f'src="{fabric.image_url}"' in page
+    assert post_form(client, f"/inbox/c/{ADA_ID}/reply", {"fabric": "NO-SUCH"}, page="/inbox").status_code == 404
