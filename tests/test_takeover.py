@@ -42,7 +42,7 @@ from grace.messaging.takeover import (
 from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
 from grace.run.outbox import deliver_pending
 from grace.store import session_scope
-from grace.store.models import Handoff, Takeover, utcnow
+from grace.store.models import Contact, Handoff, Takeover, utcnow
 from grace.tenancy.registry import get_registry
 from grace.whatsapp.contacts import record_inbound
 from grace.whatsapp.human_reply import OUTSIDE_WINDOW, ReplyRefused, send_human_reply
@@ -376,3 +376,20 @@ def test_the_pause_leaves_the_dialogue_where_it_was():
     for tracker in (paused, unpaused):
         tracker.update(UserUttered("yes", {"name": "affirm", "confidence": 0.95}), domain)
     assert paused.past_states(domain) == unpaused.past_states(domain)
+
+
+def test_outside_the_window_a_reply_goes_as_the_businesss_ops_reply_template(grace_env, rasa, twilio):
+    tenant_file = grace_env / "tenants" / "akanraby" / "tenant.yml"
+    data = yaml.safe_load(tenant_file.read_text())
+    data["whatsapp_templates"] = {"ops_reply": {"twilio_content_sid": "HX" + "c" * 32}}
+    tenant_file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    record_inbound("akanraby", ADA, "whatsapp")
+    with session_scope() as session:  # Ada wrote three days ago
+        contact = session.scalars(select(Contact).where(Contact.phone == ADA)).one()
+        contact.last_inbound_at = utcnow() - timedelta(days=3)
+    sent = send_human_reply(get_registry().get("akanraby"), CONVERSATION, "Your lace is back in stock, Ada",
+                            NGOZI, NGOZI_ID)
+    [message] = twilio.messages
+    assert message["ContentSid"] == "HX" + "c" * 32
+    assert json.loads(message["ContentVariables"]) == {"1": "Your lace is back in stock, Ada"}
+    assert sent.in_history and rasa.events_of(CONVERSATION, "bot")[-1]["text"] == "Your lace is back in stock, Ada"

@@ -4,9 +4,9 @@ It goes out at once, through the path of everything Grace writes first (send_pro
 customer last wrote from, opt-outs, the 24-hour rule), so the person learns there and then whether it
 reached the customer; nothing is queued that could arrive after a hand back, among Grace's answers. Text
 goes, or a picture with its caption (a fabric of the catalog); outside the 24-hour window the reply is
-refused ("outside the 24-hour window: use a template"). A sent reply is written into the conversation's
-tracker as a bot event with its author, so the conversation's history and the model fallback's context
-hold it.
+sent as the business's approved `ops_reply` template (the words its variable), or refused when it has
+none. A sent reply is written into the conversation's tracker as a bot event with its author, so the
+conversation's history and the model fallback's context hold it.
 """
 from __future__ import annotations
 
@@ -26,9 +26,11 @@ from grace.store.models import utcnow
 from grace.tenancy.registry import Tenant
 from grace.whatsapp.contacts import may_message
 from grace.whatsapp.delivery import Outcome, close_providers, send_proactive
+from grace.whatsapp.provider import template_for
 
 log = logging.getLogger("grace.whatsapp.human_reply")
-OUTSIDE_WINDOW = "outside the 24-hour window: use a template"
+OUTSIDE_WINDOW = ("outside the 24-hour window: use a template; an approved ops_reply template in tenant.yml's "
+                  "whatsapp_templates carries your words")
 OPTED_OUT = "the customer opted out of messages (STOP): only they can start again, by writing"
 
 
@@ -70,8 +72,12 @@ def send_human_reply(tenant: Tenant, conversation_id: str, text: object, author:
         raise ReplyRefused(f"{phone} is not a WhatsApp customer")
     with session_scope() as session:
         permission = may_message(session, tenant.id, phone, now)
-    if not permission.free_text:
-        raise ReplyRefused(OPTED_OUT if permission.why_not == "opted_out" else OUTSIDE_WINDOW)
+    if permission.why_not == "opted_out":
+        raise ReplyRefused(OPTED_OUT)
+    if not permission.free_text and template_for(tenant, OPS_REPLY) is None:
+        # Outside the window WhatsApp takes only an approved template: the business's ops_reply one, the
+        # person's words its variable (send_proactive picks it).
+        raise ReplyRefused(OUTSIDE_WINDOW)
     outcome = asyncio.run(_send(tenant, phone, words, image))
     if outcome.status == "failed":
         raise ReplyFailed(f"the provider did not take it: {outcome.detail}")
