@@ -114,7 +114,8 @@ SPEC: dict = {
              "409": {"description": "someone else has it", "content": _ERROR["content"]}}),
         "/api/v1/conversations/{conversation_id}/reply": _acting(
             "Send the customer a person's text on WhatsApp, at once; it joins the conversation's history with "
-            "its author. Outside the 24-hour window it goes as the business's approved ops_reply template, else it is refused",
+            "its author. Outside the 24-hour window it goes as the business's approved ops_reply template, else "
+            "it is refused",
             {"200": _json("#/components/schemas/Reply"),
              "409": {"description": "not taken over: take it over first", "content": _ERROR["content"]},
              "422": {"description": "no such user, empty or too long text, outside the 24-hour window "
