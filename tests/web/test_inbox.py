@@ -116,6 +116,8 @@ def test_viewers_read_only_and_other_businesses_conversations_are_not_found(clie
     assert "hello" in page and "Take over from Grace" not in page
     assert post_form(client, f"/inbox/c/{ADA_ID}/takeover", page="/inbox").status_code == 403
     assert post_form(client, f"/inbox/c/{ADA_ID}/reply", {"text": "hi"}, page="/inbox").status_code == 403
+    assert client.get("/inbox/canned").status_code == 403  # the business's replies are the team's to keep
+    assert post_form(client, "/inbox/canned", {"title": "x", "text": "y"}, page="/inbox").status_code == 403
 
     client.post("/logout", data={})
     login(client, "ops@akanraby.test")

@@ -24,7 +24,8 @@ def test_owner_changes_settings_the_conversation_sees_them_and_can_undo(client):
     login(client, "owner@akanraby.test")
     form = form_of(client)
     assert form["payment.account_number"] == before.payment.account_number
-    form.update({"deposit_percent": "40", "payment.bank_name": "Zenith <Bank>", 
+    assert form["takeover_idle_minutes"] == "120"
+    form.update({"deposit_percent": "40", "payment.bank_name": "Zenith <Bank>", "takeover_idle_minutes": "45",
                  "ops": "+2349010000009\n+2349010000010"})
     blank = next(i for i in range(20) if f"faq.{i}.q" in form and not form[f"faq.{i}.q"])
     form.update({f"faq.{blank}.q": "Do you sew?", f"faq.{blank}.a": "Yes, in 5 days."})
@@ -32,6 +33,7 @@ def test_owner_changes_settings_the_conversation_sees_them_and_can_undo(client):
     assert saved.status_code == 302, re.findall(r"Nothing was saved[^<]*", saved.get_data(as_text=True))
     tenant = get_registry().get("akanraby")
     assert tenant.deposit_percent == 40 and tenant.payment.bank_name == "Zenith <Bank>"
+    assert tenant.takeover_idle_minutes == 45
     assert len(tenant.ops) == 2 and any(f.q == "Do you sew?" for f in tenant.faq)
     page = client.get("/settings").get_data(as_text=True)
     assert "Zenith &lt;Bank&gt;" in page and "owner@akanraby.test" in page
