@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from grace.messaging.inbound import split_conversation_id
+from grace.messaging.media import TEAM_PICTURE, MediaRejected, save_media
 from grace.messaging.notifications import MAX_REPLY_CHARS
 from grace.messaging.takeover import AlreadyTaken, current, hand_back, needing_a_person, take_over, touch
 from grace.messaging.team_notes import (
@@ -51,6 +52,7 @@ FILTERS = {"": "All", "needs_person": "Needs a person", "unpaid": "Unpaid order"
 # Orders whose state the inbox shows beside a conversation: not cancelled, expired or delivered.
 SHOWN_ORDERS = OPEN_STATUSES + ("deposit_paid", "in_production", "ready", "shipped")
 MAX_QUERY = 100
+MAX_PICTURE_BYTES = 5 * 1024 * 1024  # WhatsApp's limit for an image
 
 
 def _listed() -> list[dict]:
@@ -193,6 +195,14 @@ def reply(conversation_id: str):
         if fabric is None or not fabric.image_url:
             abort(404)
         image, text = fabric.image_url, text.strip() or fabric_caption(tenant, fabric)
+    upload = request.files.get("picture")
+    if upload is not None and upload.filename:  # a picture of their own, the text its caption
+        try:
+            image = save_media(tenant.id, upload.read(MAX_PICTURE_BYTES + 1), upload.mimetype or "",
+                               prefix=TEAM_PICTURE).url
+        except MediaRejected as exc:
+            flash(f"The picture was not sent: {exc}", "error")
+            return _page(conversation_id, draft=text, status=422)
     canned_id = request.form.get("canned", "")
     if canned_id and not text.strip():  # "send this canned reply" (its text is the business's, not the form's)
         chosen = next((r for r in canned_replies(db(), tenant.id) if str(r.id) == canned_id), None)

@@ -3,8 +3,9 @@
 Fabric pictures are public (WhatsApp fetches them by URL), so GRACE_MEDIA_BASE_URL may point at
 <this app>/media: a file in /media/<tenant>/fabrics/, or one the tenant's catalog uses as a
 fabric's image_url (the dashboard's picture upload keeps them beside other media), is served to
-anyone. Everything else under a tenant's media folder (payment proofs, customers' pictures) is
-served only to a signed-in user of that tenant; anyone else gets 404, as for a missing file.
+anyone, as is a picture the team sent a customer from the inbox (team-...). Everything else under a
+tenant's media folder (payment proofs, customers' pictures) is served only to a signed-in user of that
+tenant; anyone else gets 404, as for a missing file.
 With GRACE_MEDIA_S3_BUCKET, the same files are read from the tenant's prefix in S3 (grace.messaging.media.read_media).
 """
 from __future__ import annotations
@@ -17,7 +18,14 @@ from flask import Blueprint, Response, abort, send_from_directory
 from flask_login import current_user
 
 from grace.errors import GraceError
-from grace.messaging.media import MediaNotFound, MediaUnavailable, media_root, read_media, stored_name
+from grace.messaging.media import (
+    TEAM_PICTURE,
+    MediaNotFound,
+    MediaUnavailable,
+    media_root,
+    read_media,
+    stored_name,
+)
 from grace.store.models import Payment
 from grace.tenancy.registry import TENANT_ID, get_registry
 
@@ -47,7 +55,7 @@ def fabric_image(tenant_id: str, name: str):
 @bp.route("/<tenant_id>/<name>")
 def tenant_file(tenant_id: str, name: str):
     signed_in_here = current_user.is_authenticated and current_user.tenant_id == tenant_id
-    if not signed_in_here and not _is_fabric_picture(tenant_id, name):
+    if not signed_in_here and not name.startswith(TEAM_PICTURE) and not _is_fabric_picture(tenant_id, name):
         abort(404)
     return _send(tenant_id, name)
 

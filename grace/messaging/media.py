@@ -76,13 +76,19 @@ def check_media(data: bytes, content_type: str) -> str:
     return kind
 
 
+# What the team sends a customer from the inbox: WhatsApp fetches it by URL, so it is served to anyone who has
+# that URL (its name holds 96 bits of the file's hash), like a catalog picture.
+TEAM_PICTURE = "team-"
+
+
 def media_root() -> Path:
     return Path(os.environ.get("GRACE_MEDIA_DIR") or load_settings().var_dir / "media")
 
 
 def save_media(tenant_id: str, data: bytes, content_type: str, prefix: str = "") -> StoredMedia:
     """Check and keep one file for the tenant (blocking: call off the event loop). `prefix` names what
-    the file is for (`fabric-<sku>-`: a catalog picture, public; none: a customer's upload, private);
+    the file is for (`fabric-<sku>-`: a catalog picture, public; TEAM_PICTURE: a picture the team sends a
+    customer, public too, so WhatsApp can fetch it; none: a customer's upload, private);
     the hash keeps a changed picture from reusing a cached URL."""
     kind = check_media(data, content_type)
     digest = hashlib.sha256(data).hexdigest()[:24]

@@ -3,9 +3,11 @@ and filters, and one conversation where ops take over, reply and hand back (view
 conversations are never listed or reachable. The page refreshes itself from the .json routes."""
 from __future__ import annotations
 
+import io
 import re
 
 from actions.support import ActionHandoff
+from grace.messaging.media import save_media
 from grace.money import format_money
 from grace.shop.customers import get_or_create_customer
 from grace.store import session_scope
@@ -13,7 +15,7 @@ from grace.store.models import Takeover
 from grace.tenancy.registry import get_registry
 from tests.helpers import Chat
 from tests.test_takeover import Grace, customer_writes
-from tests.web.conftest import login, make_order, post_form
+from tests.web.conftest import csrf_token, login, make_order, png, post_form
 from tests.web.test_api_conversations import ADA, ADA_ID, BOLA, BOLA_ID, KENTE_ID, MARCH, named, talk
 
 CHIOMA = "+2348055555555"
@@ -209,3 +211,32 @@ def test_a_fabric_picture_from_the_catalog_goes_with_its_name_and_price(client, 
     page = client.get(f"/inbox/c/{ADA_ID}").get_data(as_text=True)
     assert f'src="{fabric.image_url}"' in page
     assert post_form(client, f"/inbox/c/{ADA_ID}/reply", {"fabric": "NO-SUCH"}, page="/inbox").status_code == 404
+
+
+def test_a_picture_of_the_teams_own_goes_from_a_public_address_and_a_bad_file_is_refused(
+        client, web_env, rasa, twilio, monkeypatch):
+    grace = Grace()
+    customer_writes(twilio, grace, "hello")
+    talk(ADA_ID, [("customer", "hello")])
+    login(client, "ops@akanraby.test")
+    post_form(client, f"/inbox/c/{ADA_ID}/takeover", page="/inbox")
+
+    def send(data: bytes, caption: str = "the sample we sewed"):
+        return client.post(f"/inbox/c/{ADA_ID}/reply", content_type="multipart/form-data", data={
+            "picture": (io.BytesIO(data), "sample.png", "image/png"), "text": caption,
+            "csrf_token": csrf_token(client, "/inbox")})
+
+    local = send(png(40, 40, (200, 30, 30)))  # media kept on this machine only (file:// addresses)
+    assert local.status_code == 422 and "public http(s) address" in local.get_data(as_text=True)
+    assert "the sample we sewed" in local.get_data(as_text=True)  # the caption is kept
+    monkeypatch.setenv("GRACE_MEDIA_BASE_URL", "https://dash.akanraby.example/media")
+    assert send(b"not a picture at all").status_code == 422
+    assert send(png(40, 40, (200, 30, 30))).status_code == 302
+    last = twilio.messages[-1]
+    assert last["Body"] == "the sample we sewed" and last["MediaUrl"][0].startswith(
+        "https://dash.akanraby.example/media/akanraby/team-")
+    name = last["MediaUrl"][0].rsplit("/", 1)[1]
+    assert post_form(client, "/logout", page="/inbox").status_code == 302
+    assert client.get(f"/media/akanraby/{name}").status_code == 200  # WhatsApp fetches it without a login
+    proof = save_media("akanraby", png(30, 30, (10, 10, 10)), "image/png")  # a customer's: private still
+    assert client.get(f"/media/akanraby/{proof.url.rsplit('/', 1)[1]}").status_code == 404
