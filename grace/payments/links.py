@@ -25,8 +25,7 @@ from grace.messaging.notifications import OPS_REPLY, PAYMENT_PROOF, notify_custo
 from grace.money import format_money
 from grace.payments import paystack, stripe_checkout
 from grace.payments.checkout import Checkout, Paid, ProviderError
-from grace.shop.orders import holds_stock
-from grace.shop.payments import verify_payment
+from grace.shop.payments import claim_in_time, quantities_of, verify_payment
 from grace.shop.stock import OutOfStock, expire_order, hold_ended, hold_is_live, reserve, set_reservations
 from grace.store.models import Order, Payment, PaymentLink, utcnow
 from grace.tenancy.registry import E164, Tenant
@@ -181,24 +180,16 @@ def _hold_for(session: Session, tenant: Tenant, order: Order, kind: str, now: da
     if kind != "deposit":
         bad = order.status in ("cancelled", "expired", "awaiting_payment", "payment_submitted")
         return False, f"a balance paid while the order is {order.status.replace('_', ' ')}" if bad else ""
-    if order.status == "awaiting_payment":
-        claimed = session.execute(update(Order).where(
-            Order.id == order.id, Order.tenant_id == tenant.id, Order.status == "awaiting_payment", holds_stock(now),
-        ).values(status="payment_submitted").execution_options(synchronize_session=False))
-        session.refresh(order)
-        if claimed.rowcount != 1:
-            expire_order(session, order, now)  # lapsed, and the sweep has not come by yet
+    if order.status == "awaiting_payment" and not claim_in_time(session, order, now):
+        expire_order(session, order, now)  # lapsed, and the sweep has not come by yet
     if order.status == "expired":
         return True, f"paid after the order's hold ended ({hold_ended(tenant, order)}): check stock before verifying"
     if order.status != "payment_submitted":
         return False, f"the order is already {order.status.replace('_', ' ')}"
     if not hold_is_live(session, order, now):  # reservations lapsed though the order's hold had not: take it again
         set_reservations(session, order, "released")
-        quantities: dict[str, int] = {}
-        for line in order.lines:
-            quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
         try:
-            reserve(session, tenant, order, quantities, status="committed")
+            reserve(session, tenant, order, quantities_of(order), status="committed")
         except OutOfStock:
             return False, "the fabric's hold had lapsed and it is no longer all in stock"
     pending = session.scalars(select(Payment.id).where(

@@ -116,10 +116,10 @@ def record_proof(session: Session, tenant: Tenant, order: Order, *, proof_url: s
         return _record_balance_proof(session, tenant, order, proof_url=proof_url, content_type=content_type,
                                      text=text, now=now)
     stock_problem = False
-    if order.status == "awaiting_payment" and not _claim_in_time(session, order, now):
+    if order.status == "awaiting_payment" and not claim_in_time(session, order, now):
         expire_order(session, order, now)  # lapsed, and the sweep has not come by yet (or just did)
     late = order.status == "expired"
-    quantities = _quantities(order)
+    quantities = quantities_of(order)
     shortages: dict[str, int] = {}
     if late:
         available = available_stock(session, tenant, quantities)
@@ -182,7 +182,7 @@ def _record_balance_proof(session: Session, tenant: Tenant, order: Order, *, pro
     return ProofResult(payment, stock_problem=False)
 
 
-def _claim_in_time(session: Session, order: Order, now: datetime) -> bool:
+def claim_in_time(session: Session, order: Order, now: datetime) -> bool:
     """The proof is in time: the order switches to payment_submitted in one conditional UPDATE, so a
     sweep expiring it at the same moment either came first (False: the proof is late) or finds it taken."""
     taken = session.execute(update(Order).where(
@@ -193,7 +193,7 @@ def _claim_in_time(session: Session, order: Order, now: datetime) -> bool:
     return taken.rowcount == 1
 
 
-def _quantities(order: Order) -> dict[str, int]:
+def quantities_of(order: Order) -> dict[str, int]:
     quantities: dict[str, int] = {}
     for line in order.lines:
         quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
@@ -202,7 +202,7 @@ def _quantities(order: Order) -> dict[str, int]:
 
 def _shortfall(order: Order, shortages: dict[str, int]) -> str:
     """"Midnight Batik: 3 of 5 yards left" for each fabric the order needs more of than there is."""
-    needed = _quantities(order)
+    needed = quantities_of(order)
     names = {line.sku: (line.name, line.unit) for line in order.lines}
     parts = []
     for sku, left in shortages.items():
@@ -258,7 +258,7 @@ def verify_payment(session: Session, tenant: Tenant, reference: str, by: str = "
         return payment
     if order.status == "expired":  # nothing is held for it: take the fabric again if it is still there
         try:
-            reserve(session, tenant, order, _quantities(order), status="committed")
+            reserve(session, tenant, order, quantities_of(order), status="committed")
         except OutOfStock as exc:
             raise StockGone(f"order {order.reference} expired on {hold_ended(tenant, order)} and its fabric is no "
                             f"longer all there ({_shortfall(order, exc.shortages)}): reject the payment with "
