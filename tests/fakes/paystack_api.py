@@ -16,13 +16,12 @@ import json
 import re
 import secrets
 import time
-import urllib.error
-import urllib.request
 from email.message import Message
 from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes.twilio_api import HTTPFake, Reply
+from tests.fakes.webhooks import post_webhook
 
 __all__ = ["CURRENCIES", "FakePaystack", "paystack_signature"]
 
@@ -86,13 +85,7 @@ class FakePaystack(HTTPFake):
         body = json.dumps(event).encode()
         if signature is None:
             signature = paystack_signature(body, secret_key or self.key_of(event["data"]["reference"]))
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "x-paystack-signature": signature})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+        return post_webhook(url, body, {"Content-Type": "application/json", "x-paystack-signature": signature})
 
     # the API ---------------------------------------------------------------------------------------------
     def _dispatch(self, method: str, path: str, headers: Message, body: bytes) -> Reply:

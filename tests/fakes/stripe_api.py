@@ -16,13 +16,12 @@ import json
 import re
 import secrets
 import time
-import urllib.error
-import urllib.request
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.fakes.twilio_api import HTTPFake, Reply
+from tests.fakes.webhooks import post_webhook
 
 __all__ = ["FakeStripe", "parse_stripe_form", "stripe_signature"]
 
@@ -132,13 +131,8 @@ class FakeStripe(HTTPFake):
         body = json.dumps(event, indent=2).encode()  # Stripe sends pretty-printed JSON: the bytes are what is signed
         if signature is None:
             signature = stripe_signature(body, secret or self.webhook_secret, timestamp)
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": signature})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return answer.status, answer.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+        return post_webhook(url, body, {"Content-Type": "application/json; charset=utf-8",
+                                        "Stripe-Signature": signature})
 
     def _dispatch(self, method: str, path: str, headers: Message, body: bytes) -> Reply:
         record: dict[str, Any] = {"method": method, "path": path, "params": None}
