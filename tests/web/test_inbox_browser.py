@@ -56,7 +56,7 @@ def test_new_messages_appear_and_a_person_takes_over_replies_and_hands_back(serv
     assert grace.turns == ["hello"]  # Grace did not answer it
 
     page.fill("textarea[name=text]", "Yes Ada, till Friday. Ngozi")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator("#messages")).to_contain_text("Yes Ada, till Friday. Ngozi")
     assert twilio.messages[-1]["Body"] == "Yes Ada, till Friday. Ngozi"
     screenshot(page, "web_inbox_conversation")
