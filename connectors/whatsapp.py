@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from connectors.turns import OnNewMessage, run_turn
 from grace.concurrency import off_loop
 from grace.errors import GraceError
+from grace.messaging.contacts import is_stop_request, record_inbound
 from grace.messaging.inbound import MAX_KEPT, Inbound, conversation_id
 from grace.messaging.media import MediaRejected, save_media
 from grace.messaging.takeover import hold_for_person
@@ -22,7 +23,6 @@ from grace.shop.ops import is_ops_number
 from grace.tenancy.registry import E164, Tenant, get_registry
 from grace.tenancy.wording import Wording
 from grace.whatsapp.choices import resolve_choice
-from grace.whatsapp.contacts import is_stop_request, record_inbound
 from grace.whatsapp.delivery import send_replies
 from grace.whatsapp.http import ProviderError
 from grace.whatsapp.ops_relay import answer_ops_number

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from actions.deposit import ActionHandleImage, ActionPaymentRejected, ActionPaymentVerified, ActionRecordPayment
 from actions.feedback import ActionAskFeedbackText
+from grace.messaging.contacts import record_inbound
 from grace.money import format_money
 from grace.run.cli import main as cli
 from grace.run.outbox import deliver_pending
@@ -27,7 +28,6 @@ from grace.shop.reminders import schedule_balance_reminders
 from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, Payment, utcnow
 from grace.tenancy.registry import get_registry
-from grace.whatsapp.contacts import record_inbound
 from tests.helpers import Chat, texts
 
 PHONES = {"akanraby": "+2348011111111", "kentehouse": "+233244444444", "kitengenairobi": "+254711111111"}

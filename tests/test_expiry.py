@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from actions.deposit import ActionHandleImage, ActionPaymentRejected, ActionRecordPayment
 from actions.ordering import ActionConfirmOrder, ActionOrderStatus
 from actions.selection import ActionUpdateSelection
+from grace.messaging.contacts import record_inbound
 from grace.run.cli import main as cli
 from grace.run.outbox import deliver_pending
 from grace.shop.customers import get_or_create_customer
@@ -27,7 +28,6 @@ from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, Payment, StockReservation, utcnow
 from grace.tenancy.accounts import create_user
 from grace.tenancy.registry import get_registry
-from grace.whatsapp.contacts import record_inbound
 from tests.helpers import Chat, free_port, texts
 from tests.test_funnel_actions import place_order as place_through_chat
 from tests.web.conftest import PASSWORD, login, post_form

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from actions.deposit import ActionHandleImage
 from actions.feedback import ActionOrderDelivered
+from grace.messaging.contacts import record_inbound
 from grace.run.outbox import deliver_pending
 from grace.shop.fulfilment import FulfilmentError, change_status
 from grace.shop.payments import verify_payment
@@ -15,7 +16,6 @@ from grace.shop.stock import available_stock
 from grace.store import session_scope
 from grace.store.models import Notification, Order
 from grace.tenancy.registry import get_registry
-from grace.whatsapp.contacts import record_inbound
 from tests.helpers import Chat, texts
 from tests.test_funnel_actions import place_order
 from tests.test_outbox import PROOF

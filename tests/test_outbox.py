@@ -8,11 +8,11 @@ import yaml
 from sqlalchemy import select
 
 from actions.deposit import ActionHandleImage
+from grace.messaging.contacts import record_inbound
 from grace.run.outbox import deliver_pending
 from grace.store import session_scope
 from grace.store.models import Notification
 from grace.tenancy.registry import get_registry
-from grace.whatsapp.contacts import record_inbound
 from grace.whatsapp.delivery import send_proactive
 from tests.helpers import Chat
 from tests.test_funnel_actions import place_order

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from actions.support import ActionHandoff, model_context
 from connectors.whatsapp import IncomingWhatsApp, answer, claim
 from grace.config import load_settings
+from grace.messaging.contacts import record_inbound
 from grace.messaging.takeover import (
     HELD_FOR,
     IDLE,
@@ -44,7 +45,6 @@ from grace.run.outbox import deliver_pending
 from grace.store import session_scope
 from grace.store.models import Contact, Handoff, Takeover, utcnow
 from grace.tenancy.registry import get_registry
-from grace.whatsapp.contacts import record_inbound
 from grace.whatsapp.human_reply import OUTSIDE_WINDOW, ReplyRefused, send_human_reply
 from grace.whatsapp.provider import MediaRef
 from grace.whatsapp.twilio_client import TwilioClient, TwilioProvider

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from grace.errors import GraceError
+from grace.messaging.contacts import may_message
 from grace.messaging.inbound import conversation_id, is_whatsapp_customer
 from grace.messaging.notifications import BALANCE_REMINDER, ORDER_EXPIRED, PAYMENT_REMINDER, notify_customer
 from grace.shop.balance import DEPOSIT_VERIFIED, REMINDER_AFTER, balance_due, pending_balance_payment
@@ -71,10 +72,6 @@ def schedule_payment_reminders(now: datetime | None = None) -> int:
     return written
 
 
-# WhatsApp's free-text window (grace.whatsapp.contacts.WINDOW, a room above this one).
-WHATSAPP_WINDOW = timedelta(hours=24)
-
-
 def schedule_balance_reminders(now: datetime | None = None) -> int:
     """Write the one reminder of every requested balance still due after REMINDER_AFTER, when it can reach
     the customer; returns how many were written. Each order's reminder is claimed by one conditional
@@ -88,13 +85,11 @@ def schedule_balance_reminders(now: datetime | None = None) -> int:
                 Order.tenant_id == tenant.id, Order.status.in_(DEPOSIT_VERIFIED),
                 Order.total_minor > Order.amount_paid_minor, Order.balance_reminded_at.is_(None),
                 Order.balance_requested_at <= now - REMINDER_AFTER)).all()
-            contacts = {c.phone: c for c in session.scalars(select(Contact).where(Contact.tenant_id == tenant.id))}
             for order in due:
-                contact = contacts.get(order.customer.phone)
-                if contact is None or contact.opted_out_at is not None:
-                    continue  # not on WhatsApp, or asked for no more messages
-                in_window = contact.last_inbound_at is not None and now - contact.last_inbound_at <= WHATSAPP_WINDOW
-                if not (in_window or has_template) or pending_balance_payment(session, order) is not None:
+                permission = may_message(session, tenant.id, order.customer.phone, now)
+                if permission.channel is None or permission.why_not == "opted_out":
+                    continue  # never wrote on WhatsApp, or asked for no more messages
+                if not (permission.free_text or has_template) or pending_balance_payment(session, order) is not None:
                     continue
                 claimed = session.execute(update(Order).where(
                     Order.id == order.id, Order.tenant_id == tenant.id, Order.balance_reminded_at.is_(None),

@@ -13,12 +13,12 @@ import threading
 from dataclasses import dataclass
 
 from grace.concurrency import off_loop
+from grace.messaging.contacts import Permission, may_message
 from grace.messaging.inbound import conversation_id
 from grace.messaging.notifications import UNDELIVERED, notify_customer
 from grace.store import session_scope
 from grace.tenancy.registry import Tenant
 from grace.whatsapp.choices import remember_choices
-from grace.whatsapp.contacts import Permission, may_message
 from grace.whatsapp.http import ProviderError
 from grace.whatsapp.meta_client import MetaClient, MetaProvider
 from grace.whatsapp.provider import Provider, template_for

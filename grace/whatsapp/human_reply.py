@@ -18,13 +18,13 @@ from datetime import datetime
 import requests
 
 from grace.errors import GraceError
+from grace.messaging.contacts import may_message
 from grace.messaging.inbound import is_whatsapp_customer, split_conversation_id
 from grace.messaging.notifications import MAX_REPLY_CHARS, OPS_REPLY
 from grace.messaging.takeover import append_events, person_reply_event
 from grace.store import session_scope
 from grace.store.models import utcnow
 from grace.tenancy.registry import Tenant
-from grace.whatsapp.contacts import may_message
 from grace.whatsapp.delivery import Outcome, close_providers, send_proactive
 from grace.whatsapp.provider import template_for
 

@@ -10,10 +10,10 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from sqlalchemy import select
 
 from actions.support import ActionHandoff
+from grace.messaging.contacts import record_inbound
 from grace.shop.customers import get_or_create_customer
 from grace.store import session_scope
 from grace.store.models import Takeover, User
-from grace.whatsapp.contacts import record_inbound
 from grace.whatsapp.human_reply import OUTSIDE_WINDOW
 from tests.helpers import Chat
 from tests.test_takeover import Grace, customer_writes

@@ -8,10 +8,10 @@ import yaml
 from sqlalchemy import select
 
 from actions.support import ActionHandoff
+from grace.messaging.contacts import record_inbound
 from grace.run.outbox import deliver_pending
 from grace.store import session_scope
 from grace.store.models import Customer, Handoff, Notification
-from grace.whatsapp.contacts import record_inbound
 from tests.helpers import Chat
 from tests.web.conftest import login, post_form
 
