@@ -80,16 +80,18 @@ def test_a_made_up_fabric_never_reaches_the_customer_but_real_ones_and_descripti
 
 def test_a_slow_or_failing_model_gets_the_canned_answer_fast_and_is_then_left_alone(model, monkeypatch):
     monkeypatch.setenv("GRACE_LLM_BREAKER_FAILURES", "2")
-    model.answer("too late", delay=3)
-    model.answer("too late", delay=3)
+    # The model would answer after 8 s; the customer must not wait for it (GRACE_LLM_TIMEOUT_S is 0.5 s, one
+    # retry). Entities are given, so the clock measures the fallback, not the test's first NLU import.
+    model.answer("too late", delay=8)
+    model.answer("too late", delay=8)
     started = time.perf_counter()
-    said = texts(Chat().run(ActionGraceFallback, "tell me something", "nlu_fallback", confidence=0.1))
-    assert said and "too late" not in said and time.perf_counter() - started < 2.5
+    said = texts(Chat().run(ActionGraceFallback, "tell me something", "nlu_fallback", confidence=0.1, entities=[]))
+    assert said and "too late" not in said and time.perf_counter() - started < 5
     model.error(500, count=4)
     texts(Chat().run(ActionGraceFallback, "hmm", "nlu_fallback", confidence=0.1))
     calls = len(model.requests)
     started = time.perf_counter()
-    said = texts(Chat().run(ActionGraceFallback, "anybody there", "nlu_fallback", confidence=0.1))
+    said = texts(Chat().run(ActionGraceFallback, "anybody there", "nlu_fallback", confidence=0.1, entities=[]))
     assert said and len(model.requests) == calls and time.perf_counter() - started < 0.5  # breaker open
 
 
