@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import yaml
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from actions.deposit import ActionHandleImage
 from grace.messaging.contacts import record_inbound
 from grace.run.outbox import deliver_pending
 from grace.store import session_scope
-from grace.store.models import Notification
+from grace.store.models import Notification, utcnow
 from grace.tenancy.registry import get_registry
 from grace.whatsapp.delivery import send_proactive
 from tests.helpers import Chat
@@ -150,3 +151,15 @@ def test_alerts_a_dead_worker_left_half_sent_go_out_again(twilio):
     assert release_stuck() == 1
     asyncio.run(deliver_pending())
     assert outbox()[0][1] == "sent" and len(twilio.messages) == 1
+
+
+def test_a_notification_due_later_waits_until_its_time(twilio):
+    record_inbound("akanraby", OPS, "whatsapp")
+    send_proof()
+    with session_scope() as session:
+        row = session.scalars(select(Notification).where(Notification.audience == "ops")).one()
+        row.not_before = utcnow() + timedelta(minutes=30)
+    assert asyncio.run(deliver_pending()) == 0 and twilio.messages == []
+    with session_scope() as session:
+        session.scalars(select(Notification).where(Notification.audience == "ops")).one().not_before = utcnow()
+    assert asyncio.run(deliver_pending()) == 1 and len(twilio.messages) == 1

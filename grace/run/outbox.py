@@ -15,7 +15,7 @@ import signal
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from grace.concurrency import off_loop
 from grace.config import refuse_placeholder_secrets
@@ -63,8 +63,9 @@ def claim_pending(limit: int = BATCH) -> list[Claimed]:
     Payment verdicts are not among them: they reach the conversation through Rasa (grace.messaging.rasa_delivery)."""
     claimed = []
     with session_scope() as session:
+        due = or_(Notification.not_before.is_(None), Notification.not_before <= utcnow())
         rows = session.scalars(select(Notification).where(
-            Notification.status == "pending", Notification.kind.in_(kinds_by(WHATSAPP)),
+            Notification.status == "pending", Notification.kind.in_(kinds_by(WHATSAPP)), due,
         ).order_by(Notification.id).limit(limit))
         for row in rows.all():
             taken = session.execute(update(Notification).where(

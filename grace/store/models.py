@@ -143,6 +143,7 @@ class Notification(Base):
     last_error = Column(Text)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     sent_at = Column(DateTime)
+    not_before = Column(DateTime)  # a follow-up's delay, or quiet hours: not sent before this time
 
 
 class Handoff(Base):
@@ -222,6 +223,13 @@ class Contact(Base):
     channel = Column(String(20), nullable=False)
     last_inbound_at = Column(DateTime)
     opted_out_at = Column(DateTime)
+    # Consent to proactive messages (broadcasts): when, and how (wrote_first / checkout / import / team).
+    # A number imported without consent has a row with opted_in_at unset.
+    opted_in_at = Column(DateTime)
+    opt_in_source = Column(String(20))
+    name = Column(String(120))
+    city = Column(String(80))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class PendingTurn(Base):
@@ -346,3 +354,72 @@ class CannedReply(Base):
     text = Column(Text, nullable=False)
     created_by = Column(String(254))
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class OutboundMessage(Base):
+    """A message Grace or the team sent on WhatsApp, as the provider named it (Twilio's SM..., Meta's wamid),
+    and what the provider later said of it: sent, delivered, read, or failed with its error code."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    channel = Column(String(20), nullable=False)  # twilio / meta
+    provider_id = Column(String(128), nullable=False)
+    to_phone = Column(String(64), nullable=False)
+    kind = Column(String(40), nullable=False, default="reply")  # reply / a notification kind / broadcast
+    notification_id = Column(Integer, index=True)
+    broadcast_id = Column(Integer, index=True)
+    status = Column(String(12), nullable=False, default="accepted")  # accepted/sent/delivered/read/failed
+    error_code = Column(String(20))
+    error_detail = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Broadcast(Base):
+    """An approved template sent to a segment of a business's contacts, now or at a set time."""
+
+    __tablename__ = "broadcasts"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    name = Column(String(120), nullable=False)
+    # {"twilio_content_sid", "meta_name", "language"}: the template, as grace.whatsapp.provider.Template
+    template = Column(JSON, nullable=False, default=dict)
+    variables = Column(JSON, nullable=False, default=list)  # contact field per template variable, in order
+    segment = Column(JSON, nullable=False, default=dict)  # labels, categories, city, last order days
+    status = Column(String(12), nullable=False, default="draft")  # draft/scheduled/sending/sent/cancelled
+    scheduled_at = Column(DateTime)
+    rate_per_minute = Column(Integer, nullable=False, default=60)
+    created_by = Column(String(254))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    started_at = Column(DateTime)
+    finished_at = Column(DateTime)
+
+
+class BroadcastRecipient(Base):
+    """One contact of a broadcast's segment, fixed when sending starts."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (UniqueConstraint("broadcast_id", "phone"),)
+    id = Column(Integer, primary_key=True)
+    broadcast_id = Column(Integer, ForeignKey("broadcasts.id"), nullable=False, index=True)
+    tenant_id = Column(String(40), nullable=False)
+    phone = Column(String(64), nullable=False)
+    status = Column(String(12), nullable=False, default="pending")  # pending/sent/skipped/failed
+    detail = Column(Text)
+    provider_id = Column(String(128))
+    sent_at = Column(DateTime)
+    replied_at = Column(DateTime)
+
+
+class RestockAlert(Base):
+    """A customer who asked for a sold-out fabric and wants to be told when it is back."""
+
+    __tablename__ = "restock_alerts"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    phone = Column(String(64), nullable=False)
+    sku = Column(String(32), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    notified_at = Column(DateTime)
