@@ -15,7 +15,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: install train test run shell lint types validate unit services-tests conversations nlu-eval e2e bench clean \
+.PHONY: install train test run shell lint types validate unit services-tests conversations nlu-eval e2e bench profile clean \
 	services browser migrate learn tune-fallback run-scaled scale tesseract
 
 install: $(STAMP)
@@ -108,6 +108,9 @@ types: $(STAMP)
 bench: $(MODEL) services tesseract
 	$(PY) -m tests.bench.latency
 	$(PY) -m tests.bench.proof_reading
+
+profile: $(MODEL)
+	$(PY) -m tests.bench.profile_turn
 
 clean:
 	rm -rf results .pytest_cache

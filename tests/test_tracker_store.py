@@ -3,11 +3,15 @@ the conversation, on Rasa's event loop, so each must be quick."""
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event as sqlalchemy_event
 
+from grace.rasa_plugins.event_broker import AnalyticsEventBroker
 from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
 from tests.helpers import connections_opened
 
@@ -34,3 +38,36 @@ def test_a_conversation_is_kept_turn_by_turn_in_wal_mode_on_pooled_connections(t
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     store.engine.dispose()
+
+
+def test_reads_and_saves_run_off_the_event_loop_and_each_turn_reaches_the_broker_once(tmp_path) -> None:
+    """One event loop serves every conversation: a conversation's SQL must not hold it (a disk write, a
+    PostgreSQL round trip). And the analytics broker gets each turn's new events once, in order."""
+    broker = AnalyticsEventBroker(db=str(tmp_path / "events.db"))
+    store = GraceSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"),
+                                 event_broker=broker)
+    threads: set[int] = set()
+    sqlalchemy_event.listen(store.engine, "before_cursor_execute",
+                            lambda *_: threads.add(threading.get_ident()))
+
+    async def conversation() -> int:
+        tracker = DialogueStateTracker.from_events(SENDER, [UserUttered("good morning")])
+        await store.save(tracker)
+        for customer, grace in [("abeg how much be ankara", "₦4,500 per yard"), ("I go take 6 yards", "Noted!")]:
+            tracker = await store.retrieve(SENDER)
+            tracker.update(UserUttered(customer))
+            tracker.update(BotUttered(grace))
+            await store.save(tracker)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(conversation())
+    assert threads and loop_thread not in threads
+
+    with broker.session_scope() as session:
+        published = [json.loads(row.data) for row in session.query(broker.SQLBrokerEvent).order_by("id")]
+    assert [(e["sender_id"], e["event"], e.get("text")) for e in published] == [
+        (SENDER, "user", "good morning"),
+        (SENDER, "user", "abeg how much be ankara"), (SENDER, "bot", "₦4,500 per yard"),
+        (SENDER, "user", "I go take 6 yards"), (SENDER, "bot", "Noted!")]
+    store.engine.dispose()
+    broker.engine.dispose()

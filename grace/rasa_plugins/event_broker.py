@@ -42,9 +42,17 @@ class AnalyticsEventBroker(SQLEventBroker):
 
     def publish(self, event: dict[str, Any]) -> None:
         """Publishes one event (Rasa's dict of it, with the conversation's sender_id)."""
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        self.publish_many([event])
+
+    def publish_many(self, events: list[dict[str, Any]]) -> None:
+        """Publishes a turn's events in one transaction (grace.rasa_plugins.tracker_store saves a turn so),
+        not one commit per event as Rasa's broker does."""
         with self.session_scope() as session:
-            session.add(self.SQLBrokerEvent(
-                sender_id=event.get("sender_id"), type_name=event.get("event"), timestamp=event.get("timestamp"),
-                intent_name=intent, action_name=event.get("name"), data=json.dumps(event)))
+            session.add_all([self._row(event) for event in events])
             session.commit()
+
+    def _row(self, event: dict[str, Any]) -> Any:
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        return self.SQLBrokerEvent(
+            sender_id=event.get("sender_id"), type_name=event.get("event"), timestamp=event.get("timestamp"),
+            intent_name=intent, action_name=event.get("name"), data=json.dumps(event))

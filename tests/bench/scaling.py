@@ -1,16 +1,11 @@
-"""Scale-out numbers (`make bench` runs this after tests/bench/latency.py), on this machine, in one run:
-
-1. Throughput (turns/s) and p99 turn latency with the same scripted conversations (tests/scale/load.py),
-   one process (embedded profile: SQLite) against the scaled profile (two Rasa replicas and two action
-   servers behind the balancer, PostgreSQL and Redis).
-2. Memory as tenants grow: RSS of Rasa and the action server once 1, 10 and 100 generated tenants of 200
-   fabrics each have each answered a turn (tenants are read on first use), next to the naive design of
-   one model per tenant (one Rasa process each, of the size measured with one tenant: about 1.1 GB).
+"""Memory as tenants grow (`make bench` runs this last): RSS of Rasa and the action server once 1, 10 and
+100 generated tenants of 200 fabrics each have each answered a turn (tenants are read on first use), next
+to the naive design of one model per tenant (one Rasa process each, of the size measured with one tenant:
+about 1.1 GB). Throughput per core is tests/bench/per_core.py.
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import os
 import shutil
@@ -21,11 +16,9 @@ from pathlib import Path
 import requests
 import yaml
 
-from grace.run import local, scaled
+from grace.run import local
 from tests.bench.latency import rss_mb
 from tests.helpers import free_port, make_tenants
-from tests.scale.load import Load, percentile
-from tests.scale.services import empty_redis_db, plenty_of_stock, throwaway_database
 
 FABRICS_PER_TENANT = 200
 TENANT_STEPS = (1, 10, 100)
@@ -33,47 +26,11 @@ CLEAR = ("GRACE_PROFILE", "DATABASE_URL", "GRACE_DATABASE_URL", "GRACE_TRACKER_D
          "GRACE_DEDUPE_DATABASE_URL", "GRACE_RASA_TOKEN")
 
 
-def load_numbers(base_url: str, conversations: int, concurrency: int, label: str) -> str:
-    load = Load(base_url, concurrency=concurrency)
-    asyncio.run(load.run([f"+2348{label}{i:05d}" for i in range(2)], script=[("hello", None)]))  # warm-up
-    load = Load(base_url, concurrency=concurrency)
-    elapsed = asyncio.run(load.run([f"+2349{label}{i:05d}" for i in range(conversations)]))
-    latencies = load.latencies()
-    failed = sum(1 for turns in load.results.values() for t in turns if t.status != 200 or not t.replies)
-    return (f"{len(latencies) / elapsed:6.1f} turns/s  p50 {percentile(latencies, 0.5) * 1000:6.0f} ms  "
-            f"p99 {percentile(latencies, 0.99) * 1000:6.0f} ms  ({len(latencies)} turns, {failed} unanswered)")
-
-
 def fresh_env(root: Path, name: str) -> Path:
     os.environ.update(GRACE_VAR_DIR=str(root / name / "var"), GRACE_DEFAULT_TENANT="akanraby")
     for variable in CLEAR:
         os.environ.pop(variable, None)
     return root / name / "var"
-
-
-def bench_throughput(root: Path, conversations: int, concurrency: int) -> None:
-    tenants = make_tenants(root)
-    plenty_of_stock(tenants)
-    os.environ["GRACE_TENANTS_DIR"] = str(tenants)
-    print(f"throughput: {conversations} scripted conversations of 10 turns, {concurrency} at once", flush=True)
-    var_dir = fresh_env(root, "embedded")
-    rasa_port = free_port()
-    processes = local.start(var_dir, rasa_port, free_port(), webhook_port=free_port(), web_port=free_port())
-    try:
-        numbers = load_numbers(f"http://127.0.0.1:{rasa_port}", conversations, concurrency, "1")
-        print(f"  one process (embedded)          {numbers}", flush=True)
-    finally:
-        local.stop(processes)
-    with throwaway_database("grace_bench") as database_url, empty_redis_db() as redis_url:
-        var_dir = fresh_env(root, "scaled")
-        os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url)
-        rasa_port = free_port()
-        handle = scaled.start(var_dir, rasa_port, replicas=2, webhook_port=free_port(), web_port=free_port())
-        try:
-            numbers = load_numbers(f"http://127.0.0.1:{rasa_port}", conversations, concurrency, "2")
-            print(f"  scaled (2 replicas, PG, Redis)  {numbers}", flush=True)
-        finally:
-            scaled.stop(handle)
 
 
 def generate_tenants(folder: Path, count: int) -> list[str]:
@@ -129,18 +86,13 @@ def bench_memory(root: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--conversations", type=int, default=64)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--skip-throughput", action="store_true")
-    args = parser.parse_args(argv)
+    parser.parse_args(argv)
     if not local.MODEL.exists():
         print("No trained model: run 'make train' first.", file=sys.stderr)
         return 1
     root = Path(tempfile.mkdtemp(prefix="grace-bench-scale-"))
     saved = dict(os.environ)
     try:
-        if not args.skip_throughput:
-            bench_throughput(root, args.conversations, args.concurrency)
         bench_memory(root)
     finally:
         os.environ.clear()

@@ -179,6 +179,7 @@ class FakeOpenAI(HTTPFake):
         self.api_key = api_key
         self._script: deque[dict[str, Any]] = deque()
         self.default_answer = "Lovely question! Shall I show you some of our ankara? 😊"
+        self.default_delay = 0.0  # seconds before the default answer (a model's latency, for `make bench`)
 
     def answer(self, content: str, delay: float = 0) -> None:
         """Queue the next completion's text (answers are used in order, then the default)."""
@@ -224,7 +225,8 @@ class FakeOpenAI(HTTPFake):
             self._record({"status": 400, "json": request, "refused": refusal.message})
             return _error(400, refusal.message, refusal.param, refusal.code)
         with self._cond:
-            step = self._script.popleft() if self._script else {"content": self.default_answer, "delay": 0}
+            step = (self._script.popleft() if self._script
+                    else {"content": self.default_answer, "delay": self.default_delay})
         if "status" in step:
             self._record({"status": step["status"], "json": request})
             return _error(step["status"], "scripted failure", kind="server_error")

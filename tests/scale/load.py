@@ -3,7 +3,7 @@
 Each conversation sends its turns one after another (a customer waits for the answer); up to
 `concurrency` conversations run at once. A turn carries a message_id, and on 502/503, a dropped
 connection or a timeout the sender sends it again with the same id, as WhatsApp providers do.
-Used by tests/scale (what was answered) and scripts/bench_scale.py (how fast).
+Used by tests/scale (what was answered) and tests/bench/per_core.py (how fast).
 """
 from __future__ import annotations
 

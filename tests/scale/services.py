@@ -1,6 +1,6 @@
 """What a scaled run needs on this machine, kept apart from a developer's data: a throwaway PostgreSQL
 database, an empty Redis db, tenants with stock for hundreds of buyers. Used by tests/scale and
-scripts/bench_scale.py."""
+tests/bench/per_core.py."""
 from __future__ import annotations
 
 import csv
