@@ -5,6 +5,7 @@ import re
 
 from actions.base import GraceAction, Turn
 from actions.references import referenced
+from actions.restock import offer_restock_alert
 from grace.shop.customers import remember_preferences
 from grace.shop.fabric_search import FabricQuery, query_from, search
 from grace.shop.needs import suggest
@@ -203,8 +204,9 @@ def what_they_named(text: str) -> str:
 
 
 class ActionCheckAvailability(GraceAction):
-    """ "do you have X", "is X available", "X dey?": in stock, sold out (with the closest alternatives) or
-    not carried at all (with the closest matches). Never "which number from my list" when none was shown."""
+    """ "do you have X", "is X available", "X dey?": in stock, sold out (with the closest alternatives, then
+    the offer to tell them when it is back: actions/restock.py) or not carried at all (with the closest
+    matches). Never "which number from my list" when none was shown."""
 
     action_name = "action_check_availability"
 
@@ -214,12 +216,15 @@ class ActionCheckAvailability(GraceAction):
             self.not_carried(turn)
             return
         left = available_stock(turn.session, turn.tenant, [f.sku for f in fabrics])
+        sold_out = []
         for fabric in fabrics:
             if left.get(fabric.sku, 0) > 0:
                 self.in_stock(turn, fabric)
             else:
                 self.sold_out(turn, fabric)
+                sold_out.append(fabric)
         turn.set("last_sku", fabrics[-1].sku)
+        offer_restock_alert(turn, sold_out)  # last, so that the next message answers it
 
     def in_stock(self, turn: Turn, fabric: Fabric) -> None:
         offered = list(turn.slot("offered_skus") or [])

@@ -8,6 +8,10 @@ message may carry after it ("are you open today and how much is the marigold?": 
 - A pending "pickup or delivery?" (actions/delivery.py): the answer, whatever its intent ("Lekki", "I'll
   pick up", "1"), then the summary with the delivery line; a place Grace does not deliver to is answered with
   where it does; another clear request drops the question. At the summary, "deliver to Ikeja instead" changes it.
+- A pending "shall I tell you when it's back?" (after "sold out", actions/restock.py): a yes in the customer's
+  words ("yes pls", "ok tell me", "abeg let me know", "sawa niambie"), whatever intent NLU gives it, records
+  the restock alert; a no is acknowledged; anything else moves on and records nothing. Asked once either way.
+  A fabric found sold out when chosen or at the confirmation gets the same offer after the action's answer.
 - A promo code anywhere in the message: applied, or refused with the reason, first. A "yes" (or any
   answer that is not a request of its own) that came with a code gets the fresh summary to confirm,
   so an order is never placed while a code in the same message was ignored.
@@ -22,8 +26,10 @@ from actions.fabrics import ActionCheckAvailability, say_prices
 from actions.feedback import save_feedback
 from actions.info import say_hours
 from actions.references import named
-from actions.selection import only_a_quantity, show_summary, take_code, update_selection
+from actions.restock import offer_restock_alert, settle_restock_answer, sold_out_among
+from actions.selection import chosen, only_a_quantity, show_summary, take_code, update_selection
 from grace.shop.selection import Amount, Mention
+from grace.tenancy.catalog import Fabric
 from grace.understanding import only_a_number
 
 # Intents that are a request of their own, answered even while Grace waits for feedback.
@@ -58,6 +64,8 @@ def settle(turn: Turn, action_name: str) -> bool:
     whole answer to it."""
     if turn.intent.startswith("EXTERNAL_"):  # Grace's own events, not the customer's words
         return False
+    if settle_restock_answer(turn):  # the last question Grace asked: the message answers it first
+        return True
     if turn.stage == "feedback":
         if not is_clear_request(turn):
             save_feedback(turn)
@@ -115,6 +123,7 @@ def also(turn: Turn, action_name: str) -> None:
     """Answer the second request a message carries, when its intent's action answered only the first."""
     if turn.intent.startswith("EXTERNAL_") or turn.stage == "feedback":
         return
+    offer_restock_alert(turn, sold_out_when_chosen(turn, action_name))
     if action_name != "action_answer_hours" and _HOURS.search(turn.text):
         say_hours(turn, week=False)
     fabrics = named(turn)
@@ -126,3 +135,21 @@ def also(turn: Turn, action_name: str) -> None:
     elif action_name not in ("action_check_availability", "action_update_selection", "action_answer_price") \
             and _AVAILABLE.search(turn.text):
         ActionCheckAvailability().act(turn)
+
+
+def sold_out_when_chosen(turn: Turn, action_name: str) -> list[Fabric]:
+    """The fabrics the action just told the customer are sold out when they chose them ("6 yards of Market
+    Day"), or when their YES found the last of it gone: the restock offer follows its answer."""
+    if action_name == "action_update_selection":
+        offered = list(turn.slot("offered_skus") or [])
+        in_play = offered + [i["sku"] for i in turn.slot("selection") or [] if isinstance(i, dict) and "sku" in i]
+        return sold_out_among(turn, [m.fabric for m in chosen(turn, offered, in_play)])
+    # The confirmation that found the stock gone is the one that sets the stage back to "reviewing" and
+    # nothing else (asking pickup or delivery sets delivery_asked, a code refused clears promo_code).
+    set_now = {e.get("name"): e.get("value") for e in turn.events if e.get("event") == "slot"}
+    if action_name in ("action_answer_yes_no", "action_confirm_order") and set_now.get("funnel_stage") == "reviewing" \
+            and not {"delivery_asked", "promo_code"} & set(set_now) and turn.slot("selection"):
+        fabrics = [f for i in turn.slot("selection") if isinstance(i, dict)
+                   and (f := turn.tenant.catalog.get(str(i.get("sku"))))]
+        return sold_out_among(turn, fabrics)
+    return []

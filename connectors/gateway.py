@@ -6,7 +6,10 @@ WhatsApp providers want an answer at once. The gateway runs the very same
 connectors (signature, tenant, dedupe, media, ops commands, STOP, sending) on a
 loop that does nothing heavy, and hands each turn to Rasa through the channel's
 token-protected /turn route, so the conversation stays on the "whatsapp" or
-"meta_whatsapp" channel (ops' verdicts come back on it).
+"meta_whatsapp" channel (ops' verdicts come back on it). The providers' reports on
+the messages Grace sent arrive here too: Twilio's status callbacks at
+/webhooks/whatsapp/status, Meta's `statuses` in its usual webhook; they update
+the messages' states and never reach Rasa.
 Port: GRACE_WEBHOOK_PORT (5006); host: GRACE_WEBHOOK_HOST (127.0.0.1).
 """
 from __future__ import annotations
@@ -34,10 +37,14 @@ _sessions = LoopSession()
 
 def forward_to_rasa(channel: str) -> OnNewMessage:
     """A turn, run by Rasa: its replies go to the message's output channel, as Rasa's would."""
+    target: list[tuple[str, dict[str, str]]] = []  # Rasa's address and token, read once (a file's stat per turn)
+
     async def forward(message: UserMessage) -> None:
-        settings = load_settings()
-        url = f"{settings.rasa_url}/webhooks/{channel}/turn"
-        headers = {"Authorization": f"Bearer {settings.rasa_token or ''}"}
+        if not target:
+            settings = load_settings()
+            target.append((f"{settings.rasa_url}/webhooks/{channel}/turn",
+                           {"Authorization": f"Bearer {settings.rasa_token or ''}"}))
+        url, headers = target[0]
         body = {"sender": message.sender_id, "text": message.text, "metadata": message.metadata or {}}
         async with _sessions.get().post(url, json=body, headers=headers, timeout=TURN_TIMEOUT) as answer:
             answer.raise_for_status()
@@ -48,8 +55,9 @@ def forward_to_rasa(channel: str) -> OnNewMessage:
     return forward
 
 
-def build_app() -> Sanic:
-    app = Sanic("grace_gateway")
+def build_app(name: str = "grace_gateway") -> Sanic:
+    """The gateway's app (`name`: Sanic keeps one app per name in a process, as tests may build several)."""
+    app = Sanic(name)
     for channel in (TwilioWhatsAppInput(turn_route=False), MetaWhatsAppInput(turn_route=False)):
         app.blueprint(channel.blueprint(forward_to_rasa(channel.name())), url_prefix=f"/webhooks/{channel.name()}")
     # Payment providers call the public side too; their webhooks settle in the store, no turn of Rasa's.

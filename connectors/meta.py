@@ -6,7 +6,10 @@ META_VERIFY_TOKEN. POST must carry X-Hub-Signature-256, the HMAC-SHA256 of the
 raw body keyed with META_APP_SECRET; otherwise 403 and nothing runs. The
 business is metadata.phone_number_id (`meta_phone_number_id` in tenant.yml).
 Meta retries any non-200 for a day or more: the answer is immediate, the turn
-runs in the background, and message ids are deduplicated.
+runs in the background, and message ids are deduplicated. The `statuses` of the
+same webhook (sent, delivered, read, failed with errors[].code) move the states
+of the messages Grace sent (grace.messaging.message_states), only for the
+business whose phone number id sent them; they never run a turn.
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ from connectors.admission import admit, admit_off_loop
 from connectors.turns import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
+from grace.concurrency import off_loop
+from grace.messaging.message_states import META, apply_status
 from grace.tenancy.registry import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
 from grace.whatsapp.meta_client import MetaClient, MetaProvider
@@ -64,7 +69,7 @@ def parse_message(raw: dict, value: dict, tenant: Tenant) -> IncomingWhatsApp:
 
 
 def changes(payload: dict) -> list[dict]:
-    """Each `value` of the payload that carries messages for a phone number (statuses are ignored)."""
+    """Each `value` of the payload that carries messages for a phone number (statuses: see receipts)."""
     values = []
     for entry in payload.get("entry") or []:
         for change in entry.get("changes") or []:
@@ -72,6 +77,44 @@ def changes(payload: dict) -> list[dict]:
             if value.get("messages") and (value.get("metadata") or {}).get("phone_number_id"):
                 values.append(value)
     return values
+
+
+def receipts(payload: dict) -> list[tuple[str, dict]]:
+    """(phone number id, status entry) for each delivery receipt in the payload."""
+    found = []
+    for entry in payload.get("entry") or []:
+        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+            value = (change.get("value") or {}) if isinstance(change, dict) else {}
+            phone_number_id = str((value.get("metadata") or {}).get("phone_number_id") or "")
+            for status in value.get("statuses") or []:
+                if phone_number_id and isinstance(status, dict) and status.get("id"):
+                    found.append((phone_number_id, status))
+    return found
+
+
+def apply_receipts(found: list[tuple[str, dict]]) -> int:
+    """Move each message to its status, as the business of the phone number id that sent it; how many
+    moved. One blocking hop for the webhook."""
+    moved = 0
+    for phone_number_id, status in found:
+        tenant = get_registry().by_meta_phone_number_id(phone_number_id)
+        if tenant is None:
+            log.warning("Meta status for unknown phone_number_id %s", phone_number_id)
+            continue
+        errors = [e for e in status.get("errors") or [] if isinstance(e, dict)]
+        code = str(errors[0].get("code") or "") if errors else ""
+        detail = _error_detail(errors[0]) if errors else ""
+        moved += apply_status(META, str(status["id"]), str(status.get("status") or ""), code or None,
+                              detail or None, tenant_id=tenant.id)
+    return moved
+
+
+def _error_detail(error: dict) -> str:
+    """Meta's words for a failure: its title, and the details when they say more."""
+    title = str(error.get("title") or error.get("message") or "")
+    data = error.get("error_data")
+    details = str(data.get("details") or "") if isinstance(data, dict) else ""
+    return f"{title}: {details}" if details and details.rstrip(".").lower() != title.rstrip(".").lower() else title
 
 
 def route(values: list[dict]) -> tuple[int, list]:
@@ -127,8 +170,11 @@ class MetaWhatsAppInput(WhatsAppInput):
             except ValueError:
                 return response.text("body is not JSON", status=400)
             values = changes(payload) if isinstance(payload, dict) else []
+            found = receipts(payload) if isinstance(payload, dict) else []
+            if found:  # delivery receipts: a small UPDATE each, before the answer, never a turn
+                await off_loop(apply_receipts, found)
             if not values:
-                return response.json({"status": "ignored"})  # delivery receipts and other updates
+                return response.json({"status": "accepted" if found else "ignored"})
             known, admitted = await admit_off_loop(route, values)
             self.inbox.start(self.provider, admitted, on_new_message)
             if not known:

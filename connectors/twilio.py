@@ -1,4 +1,5 @@
-"""Twilio WhatsApp: POST /webhooks/whatsapp/webhook (credentials key connectors.twilio.TwilioWhatsAppInput).
+"""Twilio WhatsApp: POST /webhooks/whatsapp/webhook (credentials key connectors.twilio.TwilioWhatsAppInput),
+and POST /webhooks/whatsapp/status for the status callbacks of the messages Grace sent.
 
 Every request must carry a valid X-Twilio-Signature, computed by Twilio over
 GRACE_PUBLIC_URL + path (the URL Twilio calls, which behind a tunnel or proxy
@@ -6,6 +7,10 @@ is not the local one) with TWILIO_AUTH_TOKEN; otherwise 403 and nothing runs.
 The business is the `To` number; an unknown number gets 404. The webhook is
 acknowledged at once with empty TwiML and the turn runs in the background;
 replies go out through the Messages API from the business's own number.
+
+A status callback (sent, delivered, read, undelivered / failed with ErrorCode) is checked
+the same way, then moves the message's state (grace.messaging.message_states) when the
+message is one the business of its `From` number sent; it never runs a turn.
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from connectors.admission import admit, admit_off_loop
 from connectors.turns import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
+from grace.concurrency import off_loop
+from grace.messaging.message_states import TWILIO, apply_status
 from grace.tenancy.registry import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
 from grace.whatsapp.provider import MediaRef
@@ -68,6 +75,33 @@ def signed_url(request: Request) -> str:
     return f"{public}{request.path}{query}"
 
 
+def refusal(request: Request, params: dict[str, str]) -> HTTPResponse | None:
+    """None when Twilio signed the request (X-Twilio-Signature over the public URL with the auth token),
+    else the 403 to answer: every Twilio webhook, messages and statuses alike, passes here first."""
+    token = os.environ.get("TWILIO_AUTH_TOKEN")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not token or not os.environ.get("TWILIO_ACCOUNT_SID"):
+        log.error("Twilio webhook refused: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set")
+        return response.text("webhook not configured", status=403)
+    if not signature or not RequestValidator(token).validate(signed_url(request), params, signature):
+        log.warning("Twilio webhook refused: %s signature from %s (signed URL %s)",
+                    "wrong" if signature else "no", request.ip, signed_url(request))
+        return response.text("invalid signature", status=403)
+    return None
+
+
+def apply_receipt(params: dict[str, str]) -> tuple[bool, bool]:
+    """(is `From` a business's number, did the message's state change): one blocking hop. In a status
+    callback `From` is the business number that sent the message, so only that business's messages move."""
+    tenant = get_registry().by_whatsapp_number(bare_number(params.get("From", "")))
+    if tenant is None:
+        return False, False
+    changed = apply_status(TWILIO, params.get("MessageSid") or params.get("SmsSid") or "",
+                           params.get("MessageStatus") or params.get("SmsStatus") or "",
+                           params.get("ErrorCode") or None, params.get("ErrorMessage") or None, tenant_id=tenant.id)
+    return True, changed
+
+
 def route(params: dict[str, str]) -> tuple[bool, list]:
     """(is the number a business's, the message if new): one blocking hop for the webhook."""
     tenant = get_registry().by_whatsapp_number(bare_number(params.get("To", "")))
@@ -94,16 +128,9 @@ class TwilioWhatsAppInput(WhatsAppInput):
         async def receive(request: Request) -> HTTPResponse:
             if (refused := too_large(request, "twilio")) is not None:
                 return refused
-            token = os.environ.get("TWILIO_AUTH_TOKEN")
             params = form_params(request)
-            signature = request.headers.get("X-Twilio-Signature", "")
-            if not token or not os.environ.get("TWILIO_ACCOUNT_SID"):
-                log.error("Twilio webhook refused: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set")
-                return response.text("webhook not configured", status=403)
-            if not signature or not RequestValidator(token).validate(signed_url(request), params, signature):
-                log.warning("Twilio webhook refused: %s signature from %s (signed URL %s)",
-                            "wrong" if signature else "no", request.ip, signed_url(request))
-                return response.text("invalid signature", status=403)
+            if (refused := refusal(request, params)) is not None:
+                return refused
             if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
                 return response.text("From and MessageSid are required", status=400)
             if not params["From"].startswith("whatsapp:"):  # an SMS to the same number is not a WhatsApp customer
@@ -115,5 +142,22 @@ class TwilioWhatsAppInput(WhatsAppInput):
                 return response.text("unknown business number", status=404)
             self.inbox.start(self.provider, admitted, on_new_message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        @hook.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            """A status callback: one small UPDATE, then the answer (Twilio only reads its status code)."""
+            if (refused := too_large(request, "twilio")) is not None:
+                return refused
+            params = form_params(request)
+            if (refused := refusal(request, params)) is not None:
+                return refused
+            if not (params.get("MessageSid") or params.get("SmsSid")) or not (
+                    params.get("MessageStatus") or params.get("SmsStatus")):
+                return response.text("MessageSid and MessageStatus are required", status=400)
+            known, _ = await off_loop(apply_receipt, params)
+            if not known:
+                log.warning("Twilio status callback for unknown number %s", params.get("From"))
+                return response.text("unknown business number", status=404)
+            return response.text("")
 
         return hook

@@ -16,11 +16,16 @@ class Settings:
     database_url: str
     tracker_database_url: str  # Rasa's tracker store: conversations and their events
     rasa_url: str
-    rasa_token: str | None
 
     @property
     def media_dir(self) -> Path:
         return self.var_dir / "media"
+
+    @property
+    def rasa_token(self) -> str | None:
+        """Read when asked, not in load_settings: every store session reads the settings, and reading this
+        file each time cost the webhook gateway a quarter of its threads' time (py-spy, `make bench`)."""
+        return _rasa_token(self.var_dir)
 
 
 def _rasa_token(var_dir: Path) -> str | None:
@@ -57,7 +62,6 @@ def load_settings() -> Settings:
         database_url=sqlalchemy_url(database_url),
         tracker_database_url=sqlalchemy_url(tracker_database_url),
         rasa_url=os.environ.get("GRACE_RASA_URL", f"http://127.0.0.1:{rasa_port}"),
-        rasa_token=_rasa_token(var_dir),
     )
 
 

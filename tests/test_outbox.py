@@ -163,3 +163,27 @@ def test_a_notification_due_later_waits_until_its_time(twilio):
     with session_scope() as session:
         session.scalars(select(Notification).where(Notification.audience == "ops")).one().not_before = utcnow()
     assert asyncio.run(deliver_pending()) == 1 and len(twilio.messages) == 1
+
+
+def test_a_number_twilio_refuses_as_not_on_whatsapp_is_not_retried_and_the_reason_is_kept(twilio):
+    from grace.messaging.notifications import HANDOFF, notify_ops
+    from grace.store.models import OutboundMessage
+
+    record_inbound("akanraby", OPS, "whatsapp")
+    twilio.refuse_numbers(63003, OPS)  # Twilio refuses the create call itself: 400, code 63003
+    tenant = get_registry().get("akanraby")
+    with session_scope() as session:
+        notify_ops(session, tenant, HANDOFF, "Ada wants a person")
+    asyncio.run(deliver_pending())
+    [(_, status, error)] = outbox()
+    assert status == "failed" and error.startswith("not a WhatsApp number: HTTP 400") and "63003" in error
+    asyncio.run(deliver_pending())
+    assert [r["status"] for r in twilio.requests] == [400]  # failed at once: no retry, now or on the next pass
+    with session_scope() as session:
+        [refused] = session.scalars(select(OutboundMessage)).all()
+        assert (refused.to_phone, refused.kind, refused.status, refused.error_code) == (OPS, HANDOFF, "failed",
+                                                                                        "63003")
+        notify_ops(session, tenant, HANDOFF, "Bola wants a person")
+    asyncio.run(deliver_pending())
+    assert outbox()[1][1:] == ("skipped", "not a WhatsApp number")
+    assert len(twilio.requests) == 1  # not asked again

@@ -215,3 +215,41 @@ def test_payment_links_are_turned_off_and_on_by_the_names_of_the_key_variables(g
     tenant = update_settings("akanraby", {"payment_links": "stripe", "stripe_secret_key_env": "AKA_STRIPE_KEY",
                                           "stripe_webhook_secret_env": "AKA_STRIPE_WEBHOOK"}, by="ada")
     assert tenant.payment_links == "stripe" and tenant.payment_secret_key_env == "AKA_STRIPE_KEY"
+
+
+# ---------------------------------------------------------------- follow-ups
+
+def test_follow_ups_are_edited_from_the_form_and_a_cleared_one_is_off(grace_env):
+    from werkzeug.datastructures import MultiDict
+
+    from web.settings import form_to_changes
+
+    form = MultiDict({"follow_ups.restock_alerts": "yes", "follow_ups.summary_nudge_minutes": "30",
+                      "follow_ups.reorder_after_days": "60", "follow_ups.quiet_hours": "22:00-07:30"})
+    tenant = update_settings("kentehouse", form_to_changes(form), by="kofi")
+    follow_ups = tenant.follow_ups
+    assert follow_ups.restock_alerts and follow_ups.summary_nudge_minutes == 30 and follow_ups.reorder_after_days == 60
+    assert [t.isoformat() for t in follow_ups.quiet_hours] == ["22:00:00", "07:30:00"]
+    assert current_settings("kentehouse")["follow_ups"]["quiet_hours"] == "22:00-07:30"
+    assert history("kentehouse")[0].summary == "changed follow_ups"
+
+    form = MultiDict({"follow_ups.restock_alerts": "no", "follow_ups.summary_nudge_minutes": "",
+                      "follow_ups.reorder_after_days": "0", "follow_ups.quiet_hours": ""})
+    follow_ups = update_settings("kentehouse", form_to_changes(form), by="kofi").follow_ups
+    assert not (follow_ups.restock_alerts or follow_ups.summary_nudge_minutes or follow_ups.reorder_after_days)
+    assert follow_ups.quiet_hours is None  # cleared, not kept from the old file
+    assert get_registry().get("kentehouse").follow_ups == follow_ups
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"follow_ups": {"quiet_hours": "after 9pm"}}, "follow_ups.quiet_hours"),
+    ({"follow_ups": {"summary_nudge_minutes": "1500"}}, "follow_ups.summary_nudge_minutes"),
+    ({"follow_ups": {"reorder_after_days": "soon"}}, "follow_ups.reorder_after_days"),
+    ({"follow_ups": {"restock_alerts": "maybe"}}, "follow_ups.restock_alerts"),
+])
+def test_bad_follow_up_settings_are_refused_by_field(grace_env, changes, field):
+    before = tenant_yml().read_bytes()
+    with pytest.raises(SettingsError) as refused:
+        update_settings("akanraby", changes, by="ada")
+    assert field in refused.value.errors and refused.value.errors[field]
+    assert tenant_yml().read_bytes() == before and history("akanraby") == []

@@ -9,17 +9,46 @@ decides, as on the dashboard (owner and ops act, a viewer reads only), and their
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, jsonify, make_response, request
+from flask import Blueprint, Response, abort, g, jsonify, make_response, request
 from sqlalchemy import select
 
 from grace.errors import GraceError
 from grace.messaging.takeover import AlreadyTaken, current, hand_back, take_over, touch
 from grace.messaging.team_notes import NoteRefused, add_label, add_note, labels_of, notes_of, remove_label
 from grace.shop.balance import BalanceError, request_balance
+from grace.shop.broadcasts import (
+    BroadcastError,
+    BroadcastNotFound,
+    broadcast_json,
+    broadcast_report,
+    cancel_broadcast,
+    count_recipients,
+    create_broadcast,
+    get_broadcast,
+    list_broadcasts,
+    recipient_totals,
+    report_json,
+    schedule_broadcast,
+)
+from grace.shop.contact_book import (
+    CONSENT_FILTERS,
+    MAX_IMPORT_BYTES,
+    ContactError,
+    ImportRefused,
+    Segment,
+    SegmentError,
+    add_contact_label,
+    export_contacts_csv,
+    get_contact,
+    import_contacts,
+    list_contacts,
+    normalise_phone,
+    remove_contact_label,
+)
 from grace.shop.fulfilment import FulfilmentError
 from grace.shop.orders import orders_of
 from grace.shop.payments import AlreadyDecided, PaymentError, payments_of
-from grace.store.models import User
+from grace.store.models import Broadcast, User
 from grace.tenancy.accounts import tenant_for_key, user_by_email
 from grace.tenancy.registry import get_registry
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
@@ -294,3 +323,179 @@ def hand_back_conversation(conversation_id: str):
         return error(409, "nobody of the team has this conversation: Grace answers it")
     db().commit()
     return jsonify(conversation_summary(db(), g.tenant.id, conversation))
+
+
+# Contacts: consent, labels and what they bought (grace.shop.contact_book). --------------------------------
+
+CONTACT_DAYS = ("last_order_older_than_days", "last_order_newer_than_days")
+
+
+def _contact_filters() -> tuple[Segment, str]:
+    """The query string's filters: label and category (repeat for any of several), city, consent,
+    last_order_older_than_days, last_order_newer_than_days; 400 for one that cannot be read."""
+    days = {}
+    for name in CONTACT_DAYS:
+        given = request.args.get(name, "").strip()
+        if given and not given.isdigit():
+            abort(make_response(error(400, f"{name} is a whole number of days")))
+        if given:
+            days[name] = int(given)
+    consent = request.args.get("consent", "any")
+    if consent not in CONSENT_FILTERS:
+        abort(make_response(error(400, f"unknown consent {consent!r}; use one of {', '.join(CONSENT_FILTERS)}")))
+    try:
+        return Segment(labels=tuple(request.args.getlist("label")), categories=tuple(request.args.getlist("category")),
+                       city=request.args.get("city", ""), opted_in_only=False, **days), consent
+    except SegmentError as exc:
+        abort(make_response(error(400, str(exc))))
+
+
+def _contact_or_404(phone: str) -> str:
+    """The number as the book keeps it (written any way the business writes numbers), this business's only."""
+    try:
+        number = normalise_phone(g.tenant, phone)
+    except ContactError:
+        abort(404)
+    if get_contact(db(), g.tenant, number) is None:
+        abort(404)
+    return number
+
+
+@bp.route("/contacts")
+def list_contacts_api():
+    limit, offset = request.args.get("limit", "100"), request.args.get("offset", "0")
+    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+        return error(400, "limit is a number from 1 to 500")
+    if not offset.isdigit():
+        return error(400, "offset is a whole number")
+    segment, consent = _contact_filters()
+    found = list_contacts(db(), g.tenant, segment, consent=consent)
+    page = found[int(offset):int(offset) + int(limit)]
+    return jsonify(contacts=[c.to_dict() for c in page], total=len(found), limit=int(limit), offset=int(offset))
+
+
+@bp.route("/contacts/export")
+def export_contacts_api():
+    segment, consent = _contact_filters()
+    text = export_contacts_csv(g.tenant, list_contacts(db(), g.tenant, segment, consent=consent))
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{g.tenant.id}-contacts.csv"'})
+
+
+@bp.route("/contacts/import", methods=["POST"])
+def import_contacts_api():
+    """A CSV file as the body (text/csv) or as the multipart field `file`; `user` (who imports: owner or ops)
+    as a query parameter or form field. Good rows are kept and bad ones reported; 422 and nothing changed
+    for a file refused as a whole."""
+    _acting_user({"user": request.form.get("user") or request.args.get("user")})
+    upload = request.files.get("file")
+    if upload is not None:
+        data, filename = upload.read(MAX_IMPORT_BYTES + 1), upload.filename or "contacts.csv"
+    elif (request.mimetype or "text/csv") in ("text/csv", "text/plain", "application/octet-stream"):
+        data, filename = request.get_data(cache=False), "contacts.csv"
+    else:
+        return error(422, f"send the contacts as CSV (Content-Type text/csv), not {request.mimetype}")
+    try:
+        report = import_contacts(db(), g.tenant, data, filename)
+    except ImportRefused as exc:  # refused whole: nothing of the file is in the session
+        return error(422, f"nothing was imported: {exc}")
+    db().commit()
+    return jsonify(report.to_dict())
+
+
+@bp.route("/contacts/<phone>/labels", methods=["POST", "DELETE"])
+def contact_labels(phone: str):
+    """POST {"user", "label"} adds the label, DELETE removes it (in the body, or as query parameters): the
+    contact's labels afterwards. They are its conversation's labels, the ones the inbox shows."""
+    number = _contact_or_404(phone)
+    body = _body() or request.args.to_dict()
+    _acting_user(body)
+    try:
+        change = add_contact_label if request.method == "POST" else remove_contact_label
+        labels = change(db(), g.tenant, number, body.get("label"))
+    except NoteRefused as exc:
+        return error(422, str(exc))
+    db().commit()
+    return jsonify(phone=number, labels=labels)
+
+
+# Broadcasts: an approved template to a segment of opted-in contacts (grace.shop.broadcasts). ---------------
+
+
+def _broadcast_owner(body: dict) -> User:
+    """The dashboard user the request acts for, who must be an owner: broadcasts write to many customers at once
+    in the business's name, so only owners create, send and cancel them (as on the dashboard)."""
+    user = _acting_user(body)
+    if user.role != "owner":
+        abort(make_response(error(403, f"{user.email} is {user.role}: only owners create, send and cancel "
+                                       f"broadcasts")))
+    return user
+
+
+def _broadcast_refused(exc: BroadcastError):
+    """422 naming the field at fault; 409 when the broadcast's status does not allow it (sent, cancelled)."""
+    db().rollback()
+    return error(409 if exc.field == "status" else 422, str(exc), field=exc.field)
+
+
+def _broadcast_or_404(broadcast_id: int) -> Broadcast:
+    try:
+        return get_broadcast(db(), g.tenant, broadcast_id)
+    except BroadcastNotFound:
+        abort(404)
+
+
+@bp.route("/broadcasts", methods=["GET", "POST"])
+def broadcasts_api():
+    """GET: the business's broadcasts, newest first, with recipients per status. POST: a new one (draft, or
+    scheduled with send_at), answered with its id and how many opted-in contacts it reaches now."""
+    if request.method == "GET":
+        totals = recipient_totals(db(), g.tenant)
+        return jsonify(broadcasts=[{**broadcast_json(g.tenant, b), "recipients": totals.get(b.id, {})}
+                                   for b in list_broadcasts(db(), g.tenant)])
+    body = _body()
+    user = _broadcast_owner(body)
+    try:
+        row = create_broadcast(db(), g.tenant, name=body.get("name"), template=body.get("template"),
+                               variables=body.get("variables"), segment=body.get("segment"),
+                               rate_per_minute=body.get("rate_per_minute"), send_at=body.get("send_at"),
+                               created_by=f"api:{user.email}")
+        reach = count_recipients(db(), g.tenant, row.segment)
+    except BroadcastError as exc:
+        return _broadcast_refused(exc)
+    db().commit()
+    return jsonify(id=row.id, status=row.status, recipients=reach, broadcast=broadcast_json(g.tenant, row)), 201
+
+
+@bp.route("/broadcasts/<int:broadcast_id>")
+def broadcast_report_api(broadcast_id: int):
+    row = _broadcast_or_404(broadcast_id)
+    return jsonify(report_json(g.tenant, broadcast_report(db(), g.tenant, row.id)))
+
+
+@bp.route("/broadcasts/<int:broadcast_id>/schedule", methods=["POST"])
+def schedule_broadcast_api(broadcast_id: int):
+    """{"user", "send_at": "now" or a time (the business's timezone unless it carries an offset or Z)}."""
+    row = _broadcast_or_404(broadcast_id)
+    body = _body()
+    _broadcast_owner(body)
+    if body.get("send_at") in (None, ""):
+        return error(422, "send_at: say when: \"now\" or a time like 2026-12-01T09:00", field="send_at")
+    try:
+        row = schedule_broadcast(db(), g.tenant, row.id, body.get("send_at"))
+    except BroadcastError as exc:
+        return _broadcast_refused(exc)
+    db().commit()
+    return jsonify(broadcast_json(g.tenant, row))
+
+
+@bp.route("/broadcasts/<int:broadcast_id>/cancel", methods=["POST"])
+def cancel_broadcast_api(broadcast_id: int):
+    row = _broadcast_or_404(broadcast_id)
+    _broadcast_owner(_body())
+    try:
+        row = cancel_broadcast(db(), g.tenant, row.id)
+    except BroadcastError as exc:
+        return _broadcast_refused(exc)
+    db().commit()
+    return jsonify(broadcast_json(g.tenant, row))

@@ -74,8 +74,10 @@ def create_app(config: dict | None = None) -> Flask:
         analytics,
         api,
         auth,
+        broadcasts,
         catalog,
         catalog_backups,
+        contacts,
         customers,
         handoffs,
         home,
@@ -91,6 +93,8 @@ def create_app(config: dict | None = None) -> Flask:
     for module in (auth, home, payment_review, orders, customers, inbox, handoffs, catalog, catalog_backups, analytics,
                    simulator, settings, team, media, api):
         app.register_blueprint(module.bp)
+    app.register_blueprint(contacts.bp)
+    app.register_blueprint(broadcasts.bp)
     csrf.exempt(api.bp)  # the API authenticates each request by key, not by cookie
     limit_logins(app)
     _error_pages(app)

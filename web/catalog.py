@@ -18,6 +18,7 @@ from grace.shop.catalog_import import (
     save_fabric_image,
     update_fabric,
 )
+from grace.shop.follow_ups import customers_waiting
 from grace.tenancy.catalog import CatalogError
 from grace.tenancy.files import catalog_path, rows_from_text
 from web.access import OWNER, current_tenant, role_required
@@ -102,13 +103,16 @@ def fabric(sku: str):
     errors: dict[str, str] = {}
     if request.method == "POST":
         changes = {column: request.form[column] for column in EDITABLE if column in request.form}
+        waiting = customers_waiting(tenant.id, row["sku"])
         try:
             saved = update_fabric(tenant, row["sku"], changes)
         except CatalogError as exc:
             errors = {e.column: e.problem for e in exc.errors}
             row = {**row, **changes}
         else:
-            flash(f"{saved.sku} saved; Grace uses it from the next message.", "ok")
+            told = waiting - customers_waiting(tenant.id, saved.sku)  # back in stock: they were told
+            flash(f"{saved.sku} saved; Grace uses it from the next message."
+                  + (f" {told} customer(s) waiting for it will hear it's back." if told > 0 else ""), "ok")
             return redirect(url_for("catalog.index"))
     return render_template("fabric.html", tenant=tenant, row=row, columns=EDITABLE, errors=errors), \
         (422 if errors else 200)

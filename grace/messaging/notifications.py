@@ -40,6 +40,9 @@ OPS_REPLY = "ops_reply"  # the team's own words to a customer (a handoff answere
 BALANCE_REQUEST, BALANCE_REMINDER = "balance_request", "balance_reminder"
 # A customer's message relayed to the ops number that holds their conversation (grace.whatsapp.ops_relay).
 OPS_RELAY = "ops_relay"
+# Follow-ups that bring a customer back (grace.shop.follow_ups), each a switch of the tenant's: a sold-out fabric
+# they asked to hear about is back, an order summary left unconfirmed, a reorder some days after delivery.
+RESTOCK, SUMMARY_NUDGE, REORDER = "restock", "summary_nudge", "reorder"
 
 KINDS: dict[str, Kind] = {
     PAYMENT_PROOF: Kind("ops", WHATSAPP),
@@ -56,6 +59,9 @@ KINDS: dict[str, Kind] = {
     BALANCE_REQUEST: Kind("customer", WHATSAPP),
     BALANCE_REMINDER: Kind("customer", WHATSAPP),
     OPS_RELAY: Kind("ops", WHATSAPP),
+    RESTOCK: Kind("customer", WHATSAPP),
+    SUMMARY_NUDGE: Kind("customer", WHATSAPP),
+    REORDER: Kind("customer", WHATSAPP),
 }
 
 

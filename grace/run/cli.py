@@ -14,6 +14,8 @@
                                               which business receives which number (platform operator only)
   grace users add <tenant> <email> --role R   a dashboard account (owner, ops or viewer)
   grace keys create <tenant>                  an API key for /api/v1 (printed once)
+  grace contacts import <tenant> <file.csv>   add or update contacts (phone, name, city, labels, consent)
+  grace contacts export <tenant> [file]       the contacts as CSV (to the file, else printed)
   grace analytics <tenant> <from> <to> [--out DIR]   figures as JSON, charts as SVG
   grace learn [--days 30]                     review of unhandled messages and FAQ candidates (data/suggestions/)
   grace run [--shell]                         start Rasa and the action server
@@ -237,6 +239,39 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contacts(args: argparse.Namespace) -> int:
+    from grace.shop.contact_book import ImportRefused, export_contacts_csv, import_contacts, list_contacts
+
+    registry = get_registry()
+    if not registry.exists(args.tenant):
+        print(f"error: unknown tenant {args.tenant!r}", file=sys.stderr)
+        return 2
+    tenant = registry.get(args.tenant)
+    if args.action == "export":
+        with session_scope() as session:
+            contacts = list_contacts(session, tenant)
+            text = export_contacts_csv(tenant, contacts)
+        if args.file:
+            args.file.write_text(text, encoding="utf-8", newline="")
+            print(f"{len(contacts)} contacts written to {args.file}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.file is None:
+        print("error: contacts import needs a CSV file", file=sys.stderr)
+        return 2
+    try:
+        with session_scope() as session:
+            report = import_contacts(session, tenant, args.file.read_bytes(), args.file.name)
+    except (ImportRefused, OSError) as exc:
+        print(f"error: nothing was imported: {exc}", file=sys.stderr)
+        return 2
+    print(f"{tenant.id}: {report.summary()}")
+    for problem in report.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
 def cmd_analytics(args: argparse.Namespace) -> int:
     """A tenant's figures as JSON, and its charts as SVG files when --out is given."""
     import json
@@ -317,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_argument("tenant_id")
     keys.add_argument("--label", help="what will use the key")
 
+    contacts = sub.add_parser("contacts", help="import or export a business's contacts (CSV)")
+    contacts.add_argument("action", choices=["import", "export"])
+    contacts.add_argument("tenant")
+    contacts.add_argument("file", nargs="?", type=Path, help="import: the CSV file; export: where to write it")
+
     run = sub.add_parser("run", help="start Rasa and the action server")
     run.add_argument("--shell", action="store_true", help="then chat in this terminal")
     run.add_argument("--tenant", default=default_tenant)
@@ -369,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_keys(args)
     if args.command == "analytics":
         return cmd_analytics(args)
+    if args.command == "contacts":
+        return cmd_contacts(args)
     if args.command == "run":
         from grace.run.local import run as run_locally
 

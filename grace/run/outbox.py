@@ -12,13 +12,14 @@ import asyncio
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
 from grace.concurrency import off_loop
-from grace.config import refuse_placeholder_secrets
+from grace.config import load_settings, refuse_placeholder_secrets
 from grace.errors import GraceError
 from grace.messaging.inbound import is_whatsapp_customer, split_conversation_id
 from grace.messaging.notifications import (
@@ -30,18 +31,29 @@ from grace.messaging.notifications import (
     ORDER_STATUS,
     PAYMENT_PROOF,
     PAYMENT_REMINDER,
+    REORDER,
+    RESTOCK,
+    SUMMARY_NUDGE,
     UNDELIVERED,
     WHATSAPP,
     kinds_by,
 )
 from grace.messaging.takeover import hand_back_idle
 from grace.money import format_money
+from grace.rasa_plugins.tracker_reader import tracker_engine
+from grace.shop.follow_ups import (
+    alert_restocked_fabrics,
+    schedule_reorder_suggestions,
+    schedule_summary_nudges,
+    withdraw_stale_nudges,
+)
 from grace.shop.proof_check import read_waiting_proofs
 from grace.shop.reminders import expire_lapsed_orders, schedule_balance_reminders, schedule_payment_reminders
 from grace.store import session_scope
 from grace.store.models import Notification, utcnow
 from grace.tenancy.registry import Tenant, get_registry
 from grace.tenancy.wording import Wording
+from grace.whatsapp.broadcasting import send_broadcasts
 from grace.whatsapp.delivery import Outcome, close_providers, send_proactive
 
 log = logging.getLogger("grace.run.outbox")
@@ -86,15 +98,21 @@ def release_stuck(older_than: timedelta = timedelta(minutes=10)) -> int:
 
 
 def finish(row_id: int, outcomes: list[Outcome]) -> str:
-    """Record how it went: sent to everyone, retried later, or skipped with the reason."""
+    """Record how it went: sent to everyone, retried later, or skipped with the reason. A final failure
+    (the number cannot receive WhatsApp messages) is not retried: the row fails at once, or counts as
+    sent when it reached its other recipients, with the reason kept."""
     with session_scope() as session:
         row = session.get(Notification, row_id)
         failed = [o for o in outcomes if o.status == "failed"]
+        retryable = [o for o in failed if not o.final]
         if outcomes and all(o.status == "sent" for o in outcomes):
             row.status, row.sent_at, row.last_error = "sent", utcnow(), None
-        elif failed:
+        elif retryable:
             row.status = "pending" if row.attempts < MAX_ATTEMPTS else "failed"
             row.last_error = "; ".join(o.detail for o in failed)[:500]
+        elif failed and not any(o.status == "sent" for o in outcomes):
+            row.status = "failed"
+            row.last_error = "; ".join(o.detail for o in outcomes if o.status != "sent")[:500]
         elif any(o.status == "sent" for o in outcomes):
             row.status, row.sent_at = "sent", utcnow()
             row.last_error = "; ".join(o.detail for o in outcomes if o.status != "sent")[:500]
@@ -134,6 +152,17 @@ def _message(tenant: Tenant, row: Claimed) -> tuple[dict, list[str]]:
         text = say("order_expired", name_part=name_part, reference=payload["order_reference"],
                    items=payload.get("items", ""), example=payload.get("example", ""))
         return {"text": text}, [payload["order_reference"], payload.get("items", "")[:200]]
+    if row.kind == RESTOCK:
+        text = say("restock_alert", name_part=name_part, name=payload.get("name", ""), sku=payload.get("sku", ""),
+                   unit_plural=payload.get("unit_plural", ""))
+        return {"text": text}, [payload.get("name", ""), payload.get("sku", "")]
+    if row.kind == SUMMARY_NUDGE:
+        text = say("summary_nudge", name_part=name_part, items=payload.get("items", ""))
+        return {"text": text}, [payload.get("items", "")[:200]]
+    if row.kind == REORDER:
+        text = say("reorder_suggestion", name_part=name_part, reference=payload["order_reference"],
+                   items=payload.get("items", ""), example=payload.get("example", ""))
+        return {"text": text}, [payload["order_reference"], payload.get("items", "")[:200]]
     if row.kind == OPS_REPLY:  # the team's own words, as written
         return {"text": payload["text"]}, [payload["text"][:900]]
     if row.kind == ORDER_STATUS:
@@ -166,7 +195,8 @@ async def deliver(row: Claimed) -> str:
     messages, variables = whatsapp_messages(tenant, row)
     phones = [split_conversation_id(r)[1] for r in row.recipients]  # customers: "<tenant>:<phone>"
     channel = row.payload.get("channel")  # a reply goes back the way the message came
-    outcomes = [await send_proactive(tenant, phone, messages, row.kind, variables, channel=channel)
+    outcomes = [await send_proactive(tenant, phone, messages, row.kind, variables, channel=channel,
+                                     notification_id=row.id)
                 if is_whatsapp_customer(phone) else Outcome("skipped", f"{phone} is not a WhatsApp customer")
                 for phone in phones]
     status = await off_loop(finish, row.id, outcomes)
@@ -181,12 +211,34 @@ async def deliver_pending() -> int:
     await off_loop(schedule_payment_reminders)
     await off_loop(schedule_balance_reminders)
     await off_loop(hand_back_idle)  # takeovers nobody of the team acted on for takeover_idle_minutes
+    await off_loop(follow_ups)
     rows = await off_loop(claim_pending)
     for row in rows:
         await deliver(row)
+    # Broadcasts after the notifications due, each at its own pace (a claim per broadcast per round)
+    await send_broadcasts()
     # OCR of proof pictures (about a second each), after the messages due went out and never in a customer's turn
     await off_loop(read_waiting_proofs)
     return len(rows)
+
+
+# The follow-ups due are looked for every FOLLOW_UPS_EVERY seconds (their delays are minutes and days, and
+# the nudges read Rasa's tracker store); a nudge no longer wanted is withdrawn on every pass, just before the
+# claim, so it is checked when it is sent.
+FOLLOW_UPS_EVERY = 30.0
+_follow_ups_looked_at = -FOLLOW_UPS_EVERY
+
+
+def follow_ups() -> None:
+    """Restock alerts, summary nudges and reorder suggestions due (grace.shop.follow_ups)."""
+    global _follow_ups_looked_at
+    tracker = tracker_engine(load_settings().tracker_database_url)
+    if time.monotonic() - _follow_ups_looked_at >= FOLLOW_UPS_EVERY:
+        _follow_ups_looked_at = time.monotonic()
+        alert_restocked_fabrics()
+        schedule_summary_nudges(tracker)
+        schedule_reorder_suggestions()
+    withdraw_stale_nudges(tracker)
 
 
 async def run_forever(poll_seconds: float) -> None:

@@ -18,12 +18,17 @@ Wholesale tiers (the optional `tiers` column, "30:4000;100:3600") are written pl
 (" 30: ₦4,000 ; 100: N3,600.00" is stored as 30:4000;100:3600); a JSON object {"30": 4000} and a
 lone "10:40" that Excel turned into a time of day are read as the owner typed them. A catalog file
 without the column is kept without it until a fabric is given tiers.
+
+A fabric an upload or an edit puts back in stock is announced to the customers waiting for it
+(grace.shop.follow_ups) as soon as the new catalog is written.
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import logging
 import mimetypes
 import os
 import re
@@ -36,10 +41,13 @@ from urllib.parse import urlsplit
 from grace.errors import GraceError
 from grace.messaging.media import MediaRejected, base_type, save_media
 from grace.money import MoneyError, format_money, to_minor
+from grace.shop.follow_ups import tell_restocked
+from grace.store import session_scope
 from grace.tenancy.catalog import COLUMNS, Catalog, CatalogError, Fabric, RowError, major_text, parse_catalog
 from grace.tenancy.files import catalog_path, csv_text, replace_catalog, rows_from_text, rows_to_text
 from grace.tenancy.registry import Tenant, get_registry
 
+log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # also WhatsApp's limit for a picture sent to a customer
 MAX_ROWS = 20_000
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
@@ -124,7 +132,7 @@ def apply_upload(tenant: Tenant, data: bytes, filename: str) -> UploadReport:
         upload.report.changes = diff_catalogs(_current_catalog(tenant, current), new_catalog)
         return upload.text
 
-    replace_catalog(tenant, produce)
+    tell_waiting_customers(tenant, replace_catalog(tenant, produce))
     return upload.report
 
 
@@ -159,7 +167,21 @@ def update_fabric(tenant: Tenant, sku: str, changes: dict[str, str]) -> Fabric:
     fabric = None if catalog is None else catalog.get(sku)
     if fabric is None:
         raise not_found
+    tell_waiting_customers(tenant, catalog)
     return fabric
+
+
+def tell_waiting_customers(tenant: Tenant, catalog: Catalog | None) -> int:
+    """Customers waiting for a fabric the new catalog has in stock again are told (how many). The catalog is
+    saved whatever happens here: a failure is logged, and the outbox worker's restock pass tells them."""
+    if catalog is None or not tenant.follow_ups.restock_alerts:
+        return 0
+    try:
+        with session_scope() as session:
+            return tell_restocked(session, dataclasses.replace(tenant, catalog=catalog))
+    except Exception:  # the owner's save succeeded: it must not be reported as failed
+        log.exception("restock alerts for %s after a catalog change", tenant.id)
+        return 0
 
 
 def mark_sold_out(tenant: Tenant, sku: str) -> Fabric:

@@ -5,20 +5,25 @@ reservations of orders not yet shipped (shipping takes the goods out of the
 catalog's stock: grace.shop.fulfilment). A reservation first bumps a per-fabric lock row, which
 serialises concurrent reservations of that fabric on SQLite and PostgreSQL alike. An unpaid order
 whose hold lapses expires (expire_order, run by the outbox worker's sweep: grace.shop.reminders):
-its held reservations are released and it holds nothing any more.
+its held reservations are released and it holds nothing any more. Stock an order releases (cancelled,
+expired, its proof refused) is back on sale in the same transaction, and customers waiting for that fabric
+are told then (grace.shop.follow_ups).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from grace.errors import GraceError
 from grace.store.models import Order, StockLock, StockReservation, utcnow
-from grace.tenancy.registry import Tenant
+from grace.tenancy.registry import Tenant, get_registry
 
+log = logging.getLogger(__name__)
 SHIPPED = ("shipped", "delivered")
 
 
@@ -94,6 +99,8 @@ def set_reservations(session: Session, order: Order, status: str,
     if keep_released:
         query = query.where(StockReservation.status != "released")
     session.execute(query.values(status=status, expires_at=expires_at))
+    if status == "released":
+        back_on_sale(session, order)
 
 
 def expire_order(session: Session, order: Order, now: datetime | None = None) -> bool:
@@ -115,6 +122,7 @@ def expire_order(session: Session, order: Order, now: datetime | None = None) ->
         StockReservation.tenant_id == order.tenant_id, StockReservation.order_id == order.id,
         StockReservation.status == "held",
     ).values(status="released", expires_at=None))
+    back_on_sale(session, order)
     session.refresh(order)
     return True
 
@@ -138,3 +146,36 @@ def hold_is_live(session: Session, order: Order, now: datetime | None = None) ->
     return bool(rows) and all(
         r.status == "committed" or (r.status == "held" and r.expires_at and r.expires_at > now) for r in rows
     )
+
+
+def back_on_sale(session: Session, order: Order) -> None:
+    """The order's fabric goes back on sale with this transaction: customers waiting for it are told as it
+    commits, in it. Decided then, not now: the same transaction may take the fabric again (a lapsed hold
+    renewed for a proof, grace.shop.payments), and a rollback tells nobody."""
+    if _RELEASED not in session.info:  # once per session (listeners stay while it lives; sessions are short)
+        event.listen(session, "before_commit", _tell_waiting_customers)
+        event.listen(session, "after_rollback", _forget_released)
+    session.info.setdefault(_RELEASED, {}).setdefault(order.tenant_id, set()).update(
+        line.sku for line in order.lines)
+
+
+_RELEASED = "grace.released_skus"  # session.info: tenant id -> skus released in the open transaction
+
+
+def _tell_waiting_customers(session: Session) -> None:
+    # follow_ups reads stock through this module: imported here, when stock comes back, not at the top
+    from grace.shop.follow_ups import tell_restocked
+
+    released = session.info.get(_RELEASED) or {}
+    session.info[_RELEASED] = {}
+    for tenant_id, skus in released.items():
+        try:
+            tenant = get_registry().get(tenant_id)
+        except GraceError as exc:  # its files are broken: the outbox worker's restock pass tells them later
+            log.error("restock alerts for %s wait: %s", tenant_id, exc)
+            continue
+        tell_restocked(session, tenant, skus)
+
+
+def _forget_released(session: Session) -> None:
+    session.info[_RELEASED] = {}

@@ -395,6 +395,7 @@ class Broadcast(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     started_at = Column(DateTime)
     finished_at = Column(DateTime)
+    paused_until = Column(DateTime)  # the provider asked to slow down (rate limit): nothing is sent before then
 
 
 class BroadcastRecipient(Base):
@@ -406,11 +407,13 @@ class BroadcastRecipient(Base):
     broadcast_id = Column(Integer, ForeignKey("broadcasts.id"), nullable=False, index=True)
     tenant_id = Column(String(40), nullable=False)
     phone = Column(String(64), nullable=False)
-    status = Column(String(12), nullable=False, default="pending")  # pending/sent/skipped/failed
+    status = Column(String(12), nullable=False, default="pending")  # pending/sending (claimed)/sent/skipped/failed
     detail = Column(Text)
     provider_id = Column(String(128))
-    sent_at = Column(DateTime)
+    sent_at = Column(DateTime)  # handed to the provider (the claim): the pace is counted on it
     replied_at = Column(DateTime)
+    attempts = Column(Integer, nullable=False, default=0)  # failed sends that may mend, tried again
+    rate_limited = Column(Integer, nullable=False, default=0)  # the provider's rate limits in a row
 
 
 class RestockAlert(Base):

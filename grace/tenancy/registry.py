@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -98,6 +98,25 @@ PAYMENT_LINK_PROVIDERS = ("paystack", "stripe")
 
 
 @dataclass(frozen=True)
+class FollowUps:
+    """Messages Grace writes first to bring a customer back (`follow_ups:` in tenant.yml), each one off unless
+    the business turns it on: a restock alert for a sold-out fabric the customer asked to hear about, one
+    nudge for an order summary left unconfirmed, a reorder suggestion some days after delivery. None of them
+    goes out during the quiet hours (in the tenant's timezone): it waits for their end (grace.shop.follow_ups)."""
+
+    restock_alerts: bool = False
+    summary_nudge_minutes: float = 0  # after the summary; 0: no nudge
+    reorder_after_days: int = 0  # after delivery; 0: no suggestion
+    quiet_hours: tuple[time, time] | None = None  # (start, end) local time; the end may be the next morning
+
+    def is_quiet(self, local: time) -> bool:
+        if self.quiet_hours is None:
+            return False
+        start, end = self.quiet_hours
+        return start <= local < end if start < end else local >= start or local < end
+
+
+@dataclass(frozen=True)
 class Voice:
     persona: str
     humour: str
@@ -142,6 +161,7 @@ class Tenant:
     # Stripe signs its webhooks with the endpoint's own signing secret (whsec_...), not the API key; Paystack
     # signs with the secret key itself (this stays "").
     payment_webhook_secret_env: str = ""
+    follow_ups: FollowUps = field(default_factory=FollowUps)
 
     def payment_secret_key(self) -> str:
         """The payment link provider's secret key, from the environment (never from tenant.yml); "" unset."""
@@ -309,6 +329,7 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
         deposit_includes_delivery=_flag(r, "deposit_includes_delivery", True),
         pay_on_delivery=_flag(r, "pay_on_delivery", False),
         **_payment_links(r, currency),
+        follow_ups=_follow_ups(r),
     )
 
 
@@ -386,6 +407,59 @@ def _payment_links(r: _Reader, currency: str) -> dict:
                                                        f"STRIPE_WEBHOOK_SECRET, got {webhook_env!r}")
         links["payment_webhook_secret_env"] = webhook_env
     return links
+
+
+FOLLOW_UP_KEYS = ("restock_alerts", "summary_nudge_minutes", "reorder_after_days", "quiet_hours")
+# The nudge goes only inside WhatsApp's 24-hour window, so it must fall due well within it.
+MAX_NUDGE_MINUTES = 23 * 60
+_QUIET = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def _follow_ups(r: _Reader) -> FollowUps:
+    """The `follow_ups` block; absent, or a switch at 0 / false, is off."""
+    block = r.get("follow_ups", None)
+    if block is None:
+        return FollowUps()
+    if not isinstance(block, dict):
+        raise r.error("follow_ups", "expected " + ", ".join(FOLLOW_UP_KEYS))
+    f = _Reader(r.path, block, "follow_ups.")
+    for key in block:
+        if key not in FOLLOW_UP_KEYS:
+            raise f.error(str(key), "not a follow-up setting (use " + ", ".join(FOLLOW_UP_KEYS) + ")")
+    restock = block.get("restock_alerts")
+    if restock is not None and not isinstance(restock, bool) and restock != 0:
+        raise f.error("restock_alerts", f"expected true or false, got {restock!r}")
+    minutes = _switch_number(f, "summary_nudge_minutes", MAX_NUDGE_MINUTES,
+                             "minutes after the summary (0 = off; at most 1380, so it goes inside WhatsApp's "
+                             "24-hour window)")
+    days = _switch_number(f, "reorder_after_days", 365, "whole days after delivery (0 = off)")
+    if days != int(days):
+        raise f.error("reorder_after_days", f"expected whole days after delivery (0 = off), got {days!r}")
+    return FollowUps(restock_alerts=bool(restock), summary_nudge_minutes=minutes, reorder_after_days=int(days),
+                     quiet_hours=_quiet_hours(f))
+
+
+def _switch_number(f: _Reader, key: str, high: float, expected: str) -> float:
+    value = f.get(key, 0)
+    if value is False:  # "false" turns it off like 0
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= high:
+        raise f.error(key, f"expected {expected}, got {value!r}")
+    return value
+
+
+def _quiet_hours(f: _Reader) -> tuple[time, time] | None:
+    value = f.get("quiet_hours", None)
+    if value in (None, False, "", "off", "none"):
+        return None
+    match = _QUIET.match(value) if isinstance(value, str) else None
+    if not match:
+        raise f.error("quiet_hours", f"expected \"HH:MM-HH:MM\" in the business's own time, like \"21:00-08:00\", "
+                                     f"got {value!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if (h1, m1) == (h2, m2):
+        raise f.error("quiet_hours", f"the quiet hours start and end at the same time in {value!r}")
+    return time(h1, m1), time(h2, m2)
 
 
 PROMOTION_KEYS = ("code", "description", "percent_off", "amount_off", "min_qty", "min_total", "categories", "skus",

@@ -3,7 +3,11 @@
 Replies to a customer who just wrote go out at once. A proactive message (ops
 alerts, payment verdicts, reminders) goes as free text only inside the 24-hour
 window, as the tenant's approved template outside it, and never to a number
-that opted out; what could not be sent is recorded, not dropped.
+that opted out; what could not be sent is recorded, not dropped. Every message
+is recorded under its business and kind (grace.messaging.message_states), and a
+number the provider said cannot receive WhatsApp messages is not written to
+again: a refusal saying so fails at once, without retries, and later messages
+are skipped with the reason.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from grace.concurrency import off_loop
 from grace.messaging.contacts import Permission, may_message
 from grace.messaging.inbound import conversation_id
+from grace.messaging.message_states import NOT_ON_WHATSAPP, is_unreachable, sending
 from grace.messaging.notifications import UNDELIVERED, notify_customer
 from grace.store import session_scope
 from grace.tenancy.registry import Tenant
@@ -32,7 +37,8 @@ async def send_replies(provider: Provider, tenant: Tenant, business_number: str,
     """Deliver a turn's replies in order; a failure is recorded in the outbox, never dropped."""
     conversation = conversation_id(tenant.id, customer)
     try:
-        await provider.deliver(tenant, business_number, customer, replies)
+        with sending(tenant.id, "reply"):
+            await provider.deliver(tenant, business_number, customer, replies)
     except ProviderError as exc:
         log.error("could not deliver a reply to %s over %s: %s", conversation, provider.channel, exc)
         await off_loop(record_undelivered, tenant.id, conversation, provider.channel, replies, str(exc))
@@ -94,36 +100,52 @@ async def close_providers() -> None:
         await provider.client.close()
 
 
-def _may_message(tenant_id: str, phone: str) -> Permission:
+def _may_message(tenant_id: str, phone: str) -> tuple[Permission, bool]:
+    """(the 24-hour rule and opt-outs, whether the number is known not to be on WhatsApp): one hop."""
     with session_scope() as session:
-        return may_message(session, tenant_id, phone)
+        return may_message(session, tenant_id, phone), is_unreachable(session, tenant_id, phone)
+
+
+def _unreachable(tenant_id: str, phone: str) -> bool:
+    with session_scope() as session:
+        return is_unreachable(session, tenant_id, phone)
 
 
 @dataclass
 class Outcome:
     status: str  # sent / failed / skipped
     detail: str = ""
+    final: bool = False  # a failure that retrying cannot mend (the number cannot receive WhatsApp messages)
 
 
 async def send_proactive(tenant: Tenant, phone: str, replies: list[dict], kind: str,
-                         variables: list[str], channel: str | None = None) -> Outcome:
+                         variables: list[str], channel: str | None = None, *, notification_id: int | None = None,
+                         broadcast_id: int | None = None) -> Outcome:
     """Write first to a number, under the 24-hour rule and opt-outs, through the provider it last
-    wrote from (or the one given)."""
-    permission = await off_loop(_may_message, tenant.id, phone)
+    wrote from (or the one given). The messages are recorded as `kind`, of the notification or broadcast
+    given. A number known not to be on WhatsApp is skipped; a refusal saying so is a final failure."""
+    permission, unreachable = await off_loop(_may_message, tenant.id, phone)
+    if unreachable:
+        return Outcome("skipped", NOT_ON_WHATSAPP)
     chosen = provider_for(tenant, channel or permission.channel)
     if chosen is None:
         return Outcome("skipped", "no WhatsApp provider configured")
     provider, sender = chosen
     try:
-        if permission.free_text:
-            await provider.deliver(tenant, sender, phone, replies)
-            return Outcome("sent", "free text")
-        if permission.why_not == "opted_out":
-            return Outcome("skipped", "opted out")
-        template = template_for(tenant, kind)
-        image = next((r["image"] for r in replies if r.get("image")), "")
-        if template and await provider.send_template(sender, phone, template, variables, image_url=image):
-            return Outcome("sent", "template")
-        return Outcome("skipped", f"outside the 24-hour window and no approved template for {kind!r}")
+        with sending(tenant.id, kind, notification_id, broadcast_id):
+            if permission.free_text:
+                await provider.deliver(tenant, sender, phone, replies)
+                return Outcome("sent", "free text")
+            if permission.why_not == "opted_out":
+                return Outcome("skipped", "opted out")
+            template = template_for(tenant, kind)
+            image = next((r["image"] for r in replies if r.get("image")), "")
+            if template and await provider.send_template(sender, phone, template, variables, image_url=image):
+                return Outcome("sent", "template")
+            return Outcome("skipped", f"outside the 24-hour window and no approved template for {kind!r}")
     except ProviderError as exc:
+        # The client recorded a refusal with its error code: if that code says the number cannot receive
+        # WhatsApp messages, trying again later cannot help.
+        if await off_loop(_unreachable, tenant.id, phone):
+            return Outcome("failed", f"{NOT_ON_WHATSAPP}: {exc}", final=True)
         return Outcome("failed", str(exc))

@@ -1,13 +1,16 @@
 """Meta's WhatsApp Cloud API (Graph API): send messages, download media, async with retries.
 
 META_ACCESS_TOKEN from the environment; META_API_BASE_URL (Graph's by default)
-lets tests use a local server; META_GRAPH_VERSION pins the API version.
+lets tests use a local server; META_GRAPH_VERSION pins the API version. Every message Meta takes (or
+refuses with an error code) is recorded (grace.messaging.message_states); its statuses come back in the
+webhook (connectors/meta.py).
 """
 from __future__ import annotations
 
 import json
 import os
 
+from grace.messaging.message_states import META, note_refused, note_sent
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text, template_text
@@ -46,9 +49,15 @@ class MetaClient:
         url = f"{self.base_url}/{self.version}/{phone_number_id}/messages"
         status, raw, _ = await request_with_retry(self._sessions.get(), "POST", url, json=payload,
                                                   headers=self._headers)
+        to = f"+{str(payload.get('to') or '').lstrip('+')}"  # Meta writes numbers without the +
         if status >= 300:
-            raise ProviderError(status, raw.decode("utf-8", "replace"))
-        return (json.loads(raw).get("messages") or [{}])[0].get("id", "")
+            detail = raw.decode("utf-8", "replace")
+            if status == 400:  # Meta judged the message itself (e.g. 131026: the number cannot receive it)
+                await note_refused(META, to, _error_code(raw), detail)
+            raise ProviderError(status, detail)
+        wamid = str((json.loads(raw).get("messages") or [{}])[0].get("id") or "")
+        await note_sent(META, wamid, to)
+        return wamid
 
     async def fetch_media(self, media_id: str) -> tuple[bytes, str]:
         """A media id → its URL (Graph) → the bytes, both with the token; MediaRejected past the limit
@@ -67,6 +76,16 @@ class MetaClient:
 
     async def close(self) -> None:
         await self._sessions.close()
+
+
+def _error_code(raw: bytes) -> str:
+    """Graph's error code in a refusal ({"error": {"code": 131026, ...}}), "" when there is none."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
 def meta_messages(reply: dict, to: str, choose_prompt: str, list_label: str = "Choose") -> list[dict]:

@@ -1,15 +1,21 @@
 """Twilio's Messages API (send) and Media API (download), async, with retries.
 
 Configured from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and
-TWILIO_API_BASE_URL (Twilio's by default; tests point it at a local server).
+TWILIO_API_BASE_URL (Twilio's by default; tests point it at a local server). With GRACE_PUBLIC_URL set,
+each message asks Twilio for its status callbacks (sent, delivered, read, failed) at
+<GRACE_PUBLIC_URL>/webhooks/whatsapp/status; every message Twilio takes (or refuses with an error code)
+is recorded (grace.messaging.message_states).
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from grace.messaging.message_states import TWILIO, note_refused, note_sent
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.formatting import (
@@ -25,7 +31,9 @@ from grace.whatsapp.media_download import download
 from grace.whatsapp.provider import MediaRef, Template, template_for
 from grace.whatsapp.sessions import LoopSession
 
+log = logging.getLogger("grace.whatsapp.twilio")
 DEFAULT_BASE_URL = "https://api.twilio.com"
+STATUS_PATH = "/webhooks/whatsapp/status"  # connectors/twilio.py serves it, on the gateway and on Rasa's port
 
 
 class TwilioClient:
@@ -56,11 +64,19 @@ class TwilioClient:
                 form.append(("Body", body))
             if media_url:
                 form.append(("MediaUrl", media_url))
+        if callback := status_callback_url():
+            form.append(("StatusCallback", callback))
         url = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         status, raw, _ = await request_with_retry(self._sessions.get(), "POST", url, data=form, auth=self._auth)
+        to = to_number.removeprefix("whatsapp:")
         if status >= 300:
-            raise ProviderError(status, raw.decode("utf-8", "replace"))
-        return json.loads(raw).get("sid", "")
+            detail = raw.decode("utf-8", "replace")
+            if status == 400:  # Twilio judged the message itself (e.g. 21211: not a number WhatsApp can have)
+                await note_refused(TWILIO, to, _error_code(raw), detail)
+            raise ProviderError(status, detail)
+        sid = str(json.loads(raw).get("sid") or "")
+        await note_sent(TWILIO, sid, to)
+        return sid
 
     async def fetch_media(self, url: str) -> tuple[bytes, str]:
         """Download a customer's media (Twilio redirects to its CDN); the account's credentials go only to
@@ -70,6 +86,30 @@ class TwilioClient:
 
     async def close(self) -> None:
         await self._sessions.close()
+
+
+def status_callback_url() -> str | None:
+    """Where Twilio reports each message's status: GRACE_PUBLIC_URL (the address Twilio already calls and
+    signs over) + STATUS_PATH; None without it. Twilio refuses every message whose StatusCallback is not a
+    fully qualified http(s) URL with a valid host name (21609), so a malformed setting asks for none
+    rather than stopping every message."""
+    public = os.environ.get("GRACE_PUBLIC_URL", "").strip().rstrip("/")
+    if not public:
+        return None
+    parts = urlsplit(public)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "_" in parts.hostname:
+        log.warning("GRACE_PUBLIC_URL %r is no http(s) URL with a valid host: no status callbacks asked", public)
+        return None
+    return public + STATUS_PATH
+
+
+def _error_code(raw: bytes) -> str:
+    """Twilio's error code in a refusal ({"code": 21211, "message": ...}), "" when there is none."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return ""
+    return str(body.get("code") or "") if isinstance(body, dict) else ""
 
 
 def _whatsapp(number: str) -> str:

@@ -32,7 +32,9 @@ import requests
 
 from grace.messaging.inbox import pending_since
 from grace.run import local
+from tests.fakes import twilio_api
 from tests.fakes.twilio_api import FakeTwilio, Reply, twilio_form, twilio_signature
+from tests.fakes.webhooks import CallbackSender
 from tests.helpers import free_port, make_tenants
 
 ROUNDS = int(os.environ.get("GRACE_BENCH_ROUNDS", "5"))
@@ -150,9 +152,17 @@ class WaitingTwilio(FakeTwilio):
         return super()._dispatch(method, path, headers, body)
 
 
-def serve_twilio(ready: multiprocessing.Queue) -> None:
-    """The fake runs in a process of its own, so its threads never delay the client's measurements."""
-    fake = WaitingTwilio().start()
+def serve_twilio(ready: multiprocessing.Queue, gateway: str) -> None:
+    """The fake runs in a process of its own, so its threads never delay the client's measurements. Its status
+    callbacks (sent, delivered, read of every reply) reach the gateway, as Twilio's would."""
+    # Keep-alive, as Twilio's API has: the fake's HTTP/1.0 (so a test's stop() leaves no sockets) would make
+    # the gateway open a connection for every reply it sends, which production never does.
+    twilio_api._Handler.protocol_version = "HTTP/1.1"
+    fake = WaitingTwilio()
+    fake.callbacks.close()
+    fake.callbacks = CallbackSender(workers=64)  # enough to keep up with 50 conversations' replies
+    fake.callbacks.route(PUBLIC_URL, gateway)
+    fake.start()
     ready.put((fake.base_url, fake.account_sid, fake.auth_token))
     signal.pause()
 
@@ -279,14 +289,14 @@ def start_bare_bot(root: Path) -> subprocess.Popen:
 
 
 def with_grace(root: Path, work: Callable[[str, WhatsApp, list], bool]) -> bool:
+    rasa_port, actions_port, webhook_port = free_port(), free_port(), free_port()
     ready: multiprocessing.Queue = multiprocessing.Queue()
-    twilio = multiprocessing.Process(target=serve_twilio, args=(ready,), daemon=True)
+    twilio = multiprocessing.Process(target=serve_twilio, args=(ready, f"http://127.0.0.1:{webhook_port}"), daemon=True)
     twilio.start()
     twilio_url, sid, token = ready.get(timeout=30)
     os.environ.update(GRACE_TENANTS_DIR=str(make_tenants(root)), GRACE_VAR_DIR=str(root / "var"),
                       TWILIO_ACCOUNT_SID=sid, TWILIO_AUTH_TOKEN=token,
                       TWILIO_API_BASE_URL=twilio_url, GRACE_PUBLIC_URL=PUBLIC_URL)
-    rasa_port, actions_port, webhook_port = free_port(), free_port(), free_port()
     processes = local.start(root / "var", rasa_port, actions_port, webhook_port=webhook_port, web_port=free_port())
     try:
         return work(f"http://127.0.0.1:{rasa_port}",

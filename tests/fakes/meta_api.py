@@ -8,6 +8,11 @@ name or language). Media sends: image, audio and document (id or link; documents
 filename and a caption). Media downloads: the file's metadata (URL, type, size, sha256), then its bytes,
 both with the token; ``add_large_media`` serves a file too large to hold, framed as a test asks
 (``LargeFile``).
+
+Told where (``send_statuses_to``), it posts the ``statuses`` webhooks of each message it accepted, signed
+with the app secret, from a background thread: sent, delivered, read, in that order; or, for a number that
+is not on WhatsApp (``add_not_on_whatsapp``), one "failed" with error 131026, as Meta accepts such a send
+and reports the failure afterwards.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from email.message import Message
 from typing import Any
 
 from tests.fakes.twilio_api import HTTPFake, LargeFile, Reply
+from tests.fakes.webhooks import CallbackSender, Post
 
 __all__ = [
     "DEFAULT_PHONE_NUMBER_IDS",
@@ -169,10 +175,25 @@ def meta_interactive_payload(
     return _inbound(phone_number_id, wa_id, name, message)
 
 
+NOT_ON_WHATSAPP_ERROR = {
+    "code": 131026,
+    "title": "Message undeliverable",
+    "message": "Message undeliverable",
+    "error_data": {"details": "Message Undeliverable."},
+    "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+}
+
+
 def meta_status_payload(
-    *, phone_number_id: str, message_id: str, status: str = "delivered", recipient_id: str = DEFAULT_RECIPIENT
+    *,
+    phone_number_id: str,
+    message_id: str,
+    status: str = "delivered",
+    recipient_id: str = DEFAULT_RECIPIENT,
+    errors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A delivery receipt for one of our messages: ``statuses`` and no ``messages``/``contacts``."""
+    """A delivery receipt for one of our messages: ``statuses`` and no ``messages``/``contacts``. A failure
+    carries ``errors`` (by default 131026, the number cannot receive the message)."""
     if status not in ("sent", "delivered", "read", "failed"):
         raise ValueError(f"unknown status {status!r}")
     entry: dict[str, Any] = {
@@ -182,7 +203,7 @@ def meta_status_payload(
         "recipient_id": recipient_id,
     }
     if status == "failed":
-        entry["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
+        entry["errors"] = errors if errors is not None else [dict(NOT_ON_WHATSAPP_ERROR)]
     return _envelope(phone_number_id, {"statuses": [entry]})
 
 
@@ -459,8 +480,14 @@ class FakeMetaGraph(HTTPFake):
         phone_number_ids: Iterable[str] = DEFAULT_PHONE_NUMBER_IDS,
         templates: Iterable[MetaTemplate] = (),
         refuse_unknown_templates: bool = False,
+        not_on_whatsapp: Iterable[str] = (),
     ) -> None:
+        """``not_on_whatsapp``: numbers (wa_id, with or without +) whose messages are accepted, then fail."""
         super().__init__()
+        self.callbacks = CallbackSender()  # statuses webhooks: hold / release, records, wait_for
+        self._webhook: tuple[str, str] | None = None  # (url, app secret)
+        self._not_on_whatsapp = {str(number).lstrip("+") for number in not_on_whatsapp}
+        self._sent: dict[str, tuple[str, str]] = {}  # wamid -> (phone number id, recipient)
         self.access_token = access_token
         self.phone_number_ids = {str(number_id) for number_id in phone_number_ids}
         self.refuse_unknown_templates = refuse_unknown_templates
@@ -469,6 +496,54 @@ class FakeMetaGraph(HTTPFake):
         self._templates: dict[str, list[MetaTemplate]] = {}
         for template in templates:
             self._register(template)
+
+    def stop(self) -> None:
+        self.callbacks.close()
+        super().stop()
+
+    def send_statuses_to(self, url: str, app_secret: str) -> None:
+        """Post each accepted message's ``statuses`` webhooks to ``url``, signed with ``app_secret``."""
+        with self._cond:
+            self._webhook = (url, app_secret)
+
+    def add_not_on_whatsapp(self, *wa_ids: str) -> None:
+        """Numbers that are not on WhatsApp: sends to them are accepted, then reported failed (131026)."""
+        with self._cond:
+            self._not_on_whatsapp.update(str(number).lstrip("+") for number in wa_ids)
+
+    def status_post(
+        self, wamid: str, status: str, errors: list[dict[str, Any]] | None = None, app_secret: str | None = None,
+        phone_number_id: str | None = None,
+    ) -> Post:
+        """The ``statuses`` webhook for message ``wamid``, signed with the app secret (or the one given, to
+        forge; ``phone_number_id`` to report it as another number's)."""
+        with self._cond:
+            sender, recipient = self._sent[wamid]
+            webhook = self._webhook
+        if webhook is None:
+            raise RuntimeError("call send_statuses_to(url, app_secret) first")
+        url, secret = webhook
+        payload = meta_status_payload(phone_number_id=phone_number_id or sender, message_id=wamid, status=status,
+                                      recipient_id=recipient, errors=errors)
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json",
+                   "X-Hub-Signature-256": meta_signature(body, app_secret or secret)}
+        return Post(url, body, headers, {"wamid": wamid, "message_status": status})
+
+    def post_status(
+        self, wamid: str, status: str, errors: list[dict[str, Any]] | None = None, app_secret: str | None = None,
+        phone_number_id: str | None = None,
+    ) -> tuple[int, str]:
+        """Post one ``statuses`` webhook now (out of order, forged, another number's); Grace's answer."""
+        return self.callbacks.post_now(self.status_post(wamid, status, errors, app_secret, phone_number_id))
+
+    def _schedule_statuses(self, wamid: str, recipient: str) -> None:
+        with self._cond:
+            if self._webhook is None:
+                return
+            unreachable = recipient in self._not_on_whatsapp
+        steps = ["failed"] if unreachable else ["sent", "delivered", "read"]
+        self.callbacks.send_in_order([self.status_post(wamid, status) for status in steps])
 
     def add_template(
         self, name: str, body: str = "", *, language: str | None = None, header: str | None = None
@@ -578,6 +653,10 @@ class FakeMetaGraph(HTTPFake):
         except ValueError:
             payload = None
         reply, message = self._judge(phone_number_id, headers, payload)
+        if message is not None:
+            wamid, recipient = json.loads(reply.body)["messages"][0]["id"], str(message["to"]).lstrip("+")
+            with self._cond:
+                self._sent[wamid] = (phone_number_id, recipient)
         self._record(
             {
                 "status": reply.status,
@@ -587,6 +666,8 @@ class FakeMetaGraph(HTTPFake):
             },
             message,
         )
+        if message is not None:  # the statuses leave once this answer has (CallbackSender.interval)
+            self._schedule_statuses(wamid, recipient)
         return reply
 
     def _judge(

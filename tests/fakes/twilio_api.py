@@ -4,6 +4,11 @@ Tests talk to it over a socket so the production HTTP client, auth headers, form
 logic are exercised exactly as against api.twilio.com. Only the standard library is used, so the
 fake cannot silently share a bug with the ``twilio`` package it is meant to check.
 
+A message created with a StatusCallback gets its status callbacks, signed as Twilio signs them, from a
+background thread: sent, delivered, read, in that order; or, to a number that is not on WhatsApp
+(``add_not_on_whatsapp``), one "failed" with ErrorCode 63003. ``refuse_numbers`` makes the create call
+itself refuse a number (400 with 21211, 21614 or 63003), as Twilio does for a number WhatsApp cannot have.
+
 Media too large to hold (``LargeFile``) are generated as they are sent, framed as a test asks: an honest
 Content-Length, chunked with none, a Content-Length that lies low, gzip that inflates past its length, or
 a slow drip; the fake records how much it sent before the client went away (``wait_for_downloads``).
@@ -31,9 +36,11 @@ from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from typing_extensions import Self
+
+from tests.fakes.webhooks import CallbackSender, Post
 
 __all__ = ["FakeTwilio", "HTTPFake", "LargeFile", "Reply", "twilio_form", "twilio_signature"]
 
@@ -45,6 +52,15 @@ _CONTENT_SID_REQUIRED = "A ContentSid must be specified if ContentVariables are 
 _CONTENT_SID_INVALID = "The ContentSid is Invalid"
 _CONTENT_VARIABLES_INVALID = "The ContentVariables Parameter is invalid"
 _CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+_BAD_CALLBACK = "The StatusCallback URL {} is not a valid URL."
+MAX_CALLBACK_URL = 4000
+# What the create call answers for a number it refuses outright (Twilio's messages for these codes).
+_REFUSALS = {
+    21211: "Invalid 'To' Phone Number: {}",
+    21614: "'To' number {} is not a valid mobile number",
+    63003: "Channel could not find To address",
+}
+NOT_ON_WHATSAPP_CODE = "63003"
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
 
@@ -172,6 +188,9 @@ class _Server(ThreadingHTTPServer):
     """Carries a reference to the fake so the handler can dispatch to it."""
 
     daemon_threads = True
+    # The standard library's backlog of 5 made the sixth concurrent client wait for a retry of its SYN (about
+    # a second): a broadcast's parallel sends, a benchmark's 50 conversations. Real APIs accept far more.
+    request_queue_size = 128
 
     def __init__(self, fake: HTTPFake) -> None:
         self.fake = fake
@@ -429,6 +448,22 @@ def twilio_signature(url: str, params: Mapping[str, str] | Iterable[tuple[str, s
     return base64.b64encode(digest).decode()
 
 
+def _bare(address: str) -> str:
+    return address.removeprefix("whatsapp:").strip()
+
+
+def _valid_callback(url: str) -> bool:
+    """What Twilio takes as a StatusCallback (else 21609): a fully qualified http(s) URL of at most 4,000
+    characters whose host name has no underscore."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (parts.scheme in ("http", "https") and bool(host) and "_" not in host and " " not in url
+            and len(url) <= MAX_CALLBACK_URL)
+
+
 def _new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
@@ -539,12 +574,19 @@ class FakeTwilio(HTTPFake):
         auth_token: str = "twilio-test-token",
         content_templates: Mapping[str, Iterable[str] | Mapping[str, str] | str] | None = None,
         refuse_unknown_content: bool = False,
+        not_on_whatsapp: Iterable[str] = (),
     ) -> None:
         """``content_templates`` maps a ContentSid to its variables (keys, a {key: sample} mapping, or
         the template text with ``{{1}}``-style placeholders). Twilio knows every template on the
         account; the fake only knows those it is given, so an unregistered (well-formed) ContentSid is
-        accepted with only the shape of ContentVariables checked, unless ``refuse_unknown_content``."""
+        accepted with only the shape of ContentVariables checked, unless ``refuse_unknown_content``.
+        ``not_on_whatsapp``: numbers (E.164) whose messages are accepted, then fail with 63003."""
         super().__init__()
+        self.callbacks = CallbackSender()  # status callbacks: route, hold / release, records, wait_for
+        self._not_on_whatsapp = {_bare(number) for number in not_on_whatsapp}
+        self._refused: dict[str, int] = {}  # number -> the code its create call is refused with
+        self._sent: dict[str, dict[str, Any]] = {}  # sid -> the message, for its callbacks
+        self._channel_install_sid = _new_sid("XE")
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.refuse_unknown_content = refuse_unknown_content
@@ -553,6 +595,67 @@ class FakeTwilio(HTTPFake):
         self._content: dict[str, frozenset[str]] = {}
         for sid, variables in (content_templates or {}).items():
             self.add_content_template(sid, variables)
+
+    def stop(self) -> None:
+        self.callbacks.close()
+        super().stop()
+
+    def add_not_on_whatsapp(self, *numbers: str) -> None:
+        """Numbers that are not on WhatsApp: their messages are accepted (201), then one status callback
+        says "failed" with ErrorCode 63003, as Twilio reports a To address WhatsApp does not know."""
+        with self._cond:
+            self._not_on_whatsapp.update(_bare(number) for number in numbers)
+
+    def refuse_numbers(self, code: int, *numbers: str) -> None:
+        """Make the create call refuse messages to these numbers: 400 with ``code`` (21211, 21614, 63003)."""
+        if code not in _REFUSALS:
+            raise ValueError(f"code must be one of {sorted(_REFUSALS)}")
+        with self._cond:
+            self._refused.update({_bare(number): code for number in numbers})
+
+    def status_form(self, sid: str, status: str, error_code: str | None = None) -> dict[str, str]:
+        """The form of a status callback for message ``sid``, as Twilio posts it for WhatsApp."""
+        with self._cond:
+            message = self._sent[sid]
+        form = {
+            "ChannelPrefix": "whatsapp",
+            "ApiVersion": TWILIO_API_VERSION,
+            "MessageStatus": status,
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "ChannelInstallSid": self._channel_install_sid,
+            "To": message["To"],
+            "From": message["From"],
+            "MessageSid": sid,
+            "StructuredMessage": "false",
+            "AccountSid": self.account_sid,
+            "ChannelToAddress": _bare(message["To"]),
+        }
+        if error_code:
+            form["ErrorCode"] = error_code
+        return form
+
+    def status_post(self, url: str, sid: str, status: str, error_code: str | None = None,
+                    auth_token: str | None = None) -> Post:
+        """A status callback to ``url``, signed over it with the auth token (or the one given, to forge)."""
+        form = self.status_form(sid, status, error_code)
+        body = urlencode(form).encode()
+        signature = twilio_signature(url, form, auth_token or self.auth_token)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature,
+                   "User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": secrets.token_hex(16)}
+        return Post(url, body, headers, {"sid": sid, "message_status": status, "error_code": error_code})
+
+    def post_status(self, url: str, sid: str, status: str, error_code: str | None = None,
+                    auth_token: str | None = None) -> tuple[int, str]:
+        """Post one status callback now (out of order, repeated or forged, as a test needs); Grace's answer."""
+        return self.callbacks.post_now(self.status_post(url, sid, status, error_code, auth_token))
+
+    def _schedule_callbacks(self, sid: str, url: str) -> None:
+        with self._cond:
+            unreachable = _bare(self._sent[sid]["To"]) in self._not_on_whatsapp
+        delivered: list[tuple[str, str | None]] = [("sent", None), ("delivered", None), ("read", None)]
+        steps = [("failed", NOT_ON_WHATSAPP_CODE)] if unreachable else delivered
+        self.callbacks.send_in_order([self.status_post(url, sid, status, code) for status, code in steps])
 
     def add_content_template(self, sid: str, variables: Iterable[str] | Mapping[str, str] | str = ()) -> None:
         """Register a Content API template: its sid and its variables (see ``__init__``)."""
@@ -671,7 +774,13 @@ class FakeTwilio(HTTPFake):
         record = {"status": reply.status, "form": form, "response": json.loads(reply.body)}
         if reply.reason:
             record["reason"] = reply.reason  # the fake's own explanation; Twilio's answer does not carry it
+        if message is not None:
+            with self._cond:
+                self._sent[message["sid"]] = message
         self._record(record, message)
+        callback = dict(pairs).get("StatusCallback")
+        if message is not None and callback:  # the callbacks leave once this answer has (CallbackSender.interval)
+            self._schedule_callbacks(message["sid"], callback)
         return reply
 
     def _judge(
@@ -699,6 +808,13 @@ class FakeTwilio(HTTPFake):
             return _twilio_error(400, 21617, _TOO_LONG), None
         if refusal := self._check_content(single):
             return refusal, None
+        callback = single.get("StatusCallback")
+        if callback is not None and not _valid_callback(callback):
+            return _twilio_error(400, 21609, _BAD_CALLBACK.format(callback)), None
+        with self._cond:
+            refused = self._refused.get(_bare(to))
+        if refused is not None:
+            return _twilio_error(400, refused, _REFUSALS[refused].format(_bare(to))), None
         sid = _new_sid("SM")
         now = formatdate(usegmt=True)
         uri = f"/{TWILIO_API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"

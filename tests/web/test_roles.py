@@ -13,6 +13,7 @@ PAGES = {  # path -> roles that may open it
     "/": EVERYONE, "/payments": EVERYONE, "/payments?status=verified": EVERYONE, "/orders": EVERYONE,
     "/orders/{ref}": EVERYONE, "/customers": EVERYONE, "/handoffs": EVERYONE, "/catalog": EVERYONE,
     "/catalog/export.csv": EVERYONE, "/analytics": EVERYONE, "/account/password": EVERYONE,
+    "/contacts": EVERYONE, "/broadcasts": EVERYONE, "/broadcasts/new": ("owner",),
     "/simulator": ("owner", "ops"),
     "/catalog/fabric/AK-001": ("owner",), "/settings": ("owner",), "/users": ("owner",), "/keys": ("owner",),
 }

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import time
 
 from grace.tenancy.registry import get_registry
 from tests.web.conftest import csrf_token, login, post_form
@@ -106,3 +107,16 @@ def test_a_blank_delivery_group_means_no_delivery_and_a_bad_fee_is_refused(clien
     saved = client.post("/settings", data={**cleared, "csrf_token": csrf_token(client, "/settings")})
     assert saved.status_code == 302, re.findall(r"Nothing was saved[^<]*", saved.get_data(as_text=True))
     assert get_registry().get("akanraby").delivery is None
+
+
+def test_the_owner_sets_follow_ups_on_the_page_and_the_business_uses_them(client):
+    login(client, "owner@akanraby.test")
+    form = form_of(client)
+    assert form["follow_ups.quiet_hours"] == "21:00-08:00" and form["follow_ups.restock_alerts"] == "yes"
+    form.update({"follow_ups.quiet_hours": "22:00-07:00", "follow_ups.summary_nudge_minutes": "30",
+                 "follow_ups.restock_alerts": "no"})
+    saved = client.post("/settings", data={**form, "csrf_token": csrf_token(client, "/settings")})
+    assert saved.status_code == 302, re.findall(r"Nothing was saved[^<]*", saved.get_data(as_text=True))
+    follow_ups = get_registry().get("akanraby").follow_ups
+    assert follow_ups.quiet_hours == (time(22, 0), time(7, 0)) and follow_ups.summary_nudge_minutes == 30
+    assert not follow_ups.restock_alerts

@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=True),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("paused_until", sa.DateTime(), nullable=True),
     )
     op.create_table(
         "broadcast_recipients",
@@ -74,6 +75,8 @@ def upgrade() -> None:
         sa.Column("provider_id", sa.String(128), nullable=True),
         sa.Column("sent_at", sa.DateTime(), nullable=True),
         sa.Column("replied_at", sa.DateTime(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("rate_limited", sa.Integer(), nullable=False),
         sa.UniqueConstraint("broadcast_id", "phone"),
     )
     op.create_table(
