@@ -139,6 +139,7 @@ def grace(tmp_path_factory):
         running = Grace(var_dir, rasa_port, dict(os.environ), twilio, meta, tenants, webhook_port)
         running.web = f"http://127.0.0.1:{web_port}"  # the dashboard `make run` starts
         running.paystack, running.stripe = paystack, stripe
+        running.processes = processes
         yield running
     finally:
         local.stop(processes)

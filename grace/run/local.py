@@ -32,6 +32,12 @@ MODEL = PROJECT_ROOT / "models" / "grace.tar.gz"
 DEFAULT_WEBHOOK_PORT = companion("gateway").default_port
 DEFAULT_WEB_PORT = companion("web").default_port
 RASA_LOAD_S = 240  # loading the model takes ~40-60 s alone, longer when replicas load side by side
+# Rasa and the action server compute turns, seconds of CPU under load; the webhook gateway must answer a
+# provider within milliseconds meanwhile. On one machine the turns run at a lower priority (`nice`), so the
+# gateway, the outbox and the dashboard are scheduled first when the cores are busy (`make bench`: the
+# WhatsApp ack's p99). Turns lose nothing on an otherwise idle machine. 0 turns it off.
+TURN_NICENESS_VARIABLE = "GRACE_TURN_NICENESS"
+DEFAULT_TURN_NICENESS = 5
 
 
 def ensure_token(var_dir: Path, variable: str = "GRACE_RASA_TOKEN", file_name: str = "rasa_token") -> str:
@@ -103,16 +109,32 @@ def spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> sub
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def turn_niceness(env: dict[str, str]) -> int:
+    raw = env.get(TURN_NICENESS_VARIABLE, "").strip()
+    try:
+        return max(0, min(19, int(raw))) if raw else DEFAULT_TURN_NICENESS
+    except ValueError:
+        raise SystemExit(f"{TURN_NICENESS_VARIABLE}={raw!r}: expected a whole number from 0 to 19") from None
+
+
+def at_turn_priority(args: list[str], env: dict[str, str]) -> list[str]:
+    """The command under `nice`: the process starts at that priority, so every thread it makes has it too
+    (Linux keeps a niceness per thread; one set after the start would miss the threads already made)."""
+    niceness = turn_niceness(env)
+    return ["nice", "-n", str(niceness), *args] if niceness else args
+
+
 def spawn_actions(name: str, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen:
-    return spawn(name, [sys.executable, "-m", ACTION_SERVER, "--port", str(port)], env, log_dir)
+    return spawn(name, at_turn_priority([sys.executable, "-m", ACTION_SERVER, "--port", str(port)], env), env, log_dir)
 
 
 def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, str],
                log_dir: Path) -> subprocess.Popen:
     token = ensure_token(Path(env["GRACE_VAR_DIR"]))
-    return spawn(name, [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api", f"--auth-token={token}",
-                        "-i", host, "--port", str(port), "--model", str(MODEL), "--endpoints", str(endpoints),
-                        "--credentials", str(PROJECT_ROOT / "credentials.yml")],
+    return spawn(name, at_turn_priority([
+        str(Path(sys.executable).parent / "rasa"), "run", "--enable-api", f"--auth-token={token}", "-i", host,
+        "--port", str(port), "--model", str(MODEL), "--endpoints", str(endpoints),
+        "--credentials", str(PROJECT_ROOT / "credentials.yml")], env),
                  # the REST channel asks for a token when exposed; no access log, even with --debug: Rasa's
                  # API takes its token in the query string
                  {"GRACE_RASA_HOST": host, "SANIC_ACCESS_LOG": "false", **env}, log_dir)

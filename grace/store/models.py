@@ -4,7 +4,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import declarative_base, relationship
 
 Base: Any = declarative_base()
@@ -361,7 +373,9 @@ class OutboundMessage(Base):
     and what the provider later said of it: sent, delivered, read, or failed with its error code."""
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "provider_id"),)
+    # (tenant, number): whether a number is known not to be on WhatsApp is asked before every proactive send
+    __table_args__ = (UniqueConstraint("channel", "provider_id"),
+                      Index("ix_outbound_messages_tenant_phone", "tenant_id", "to_phone"))
     id = Column(Integer, primary_key=True)
     tenant_id = Column(String(40), nullable=False, index=True)
     channel = Column(String(20), nullable=False)  # twilio / meta

@@ -189,8 +189,9 @@ async def fallback_overheads(runs: int) -> list[float]:
         latest = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": [],
                   "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.3}]}
         events = history + [{"event": "user", "text": text, "metadata": {}, "parse_data": latest}]
-        tracker = Tracker("akanraby:+2348000000001", {"funnel_stage": "browsing"}, latest, events, False, None, {},
-                          "action_listen")
+        # A customer each: one conversation gets at most GRACE_MAX_MODEL_ANSWERS_PER_DAY model answers
+        tracker = Tracker(f"akanraby:+23480000{i:05d}", {"funnel_stage": "browsing"}, latest, events, False, None,
+                          {}, "action_listen")
         dispatcher = CollectingDispatcher()
         started = time.perf_counter()
         await ActionGraceFallback().run(dispatcher, tracker, {})

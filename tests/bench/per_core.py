@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from grace.run import scaled
@@ -40,6 +41,22 @@ def pin(pid: int, core: int) -> None:
     subprocess.run(["taskset", "-a", "-p", "-c", str(core), str(pid)], check=True, stdout=subprocess.DEVNULL)
     for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
         pin(int(child), core)
+
+
+def busy_seconds() -> float:
+    """CPU time the whole machine spent busy so far (every core; /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def process_seconds(pids: list[int]) -> float:
+    """CPU time these processes (all their threads) used so far."""
+    total = 0
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(stat[11]) + int(stat[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def one_round(bases: list[str], conversations: int, concurrency: int, label: str) -> tuple[float, float, int]:
@@ -82,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                     pin(replica.rasa.pid, core)
                     pin(replica.actions.pid, core)
                 bases = [f"http://127.0.0.1:{r.rasa_port}" for r in cluster.replicas]
+                pids = [p.pid for r in cluster.replicas for p in (r.rasa, r.actions)]
                 print(f"scaling per core: {args.conversations} scripted conversations of 11 turns, "
                       f"{args.concurrency} at once; replica n pinned to core n-1", flush=True)
                 asyncio.run(one_round(bases, 4, 4, "0"))  # warm-up: each replica's first turns load lazily
@@ -90,11 +108,16 @@ def main(argv: list[str] | None = None) -> int:
                     order = ("one", "two") if n % 2 else ("two", "one")
                     for setup in order:
                         targets = bases[:1] if setup == "one" else bases
+                        machine, servers, started = busy_seconds(), process_seconds(pids), time.monotonic()
                         rate, p99, unanswered = asyncio.run(one_round(
                             targets, args.conversations, args.concurrency, f"{n}{len(targets)}"))
+                        wall = time.monotonic() - started
+                        replicas = (process_seconds(pids) - servers) / wall
+                        rest = (busy_seconds() - machine) / wall - replicas
                         rates[setup].append(rate)
                         print(f"  round {n} {setup} replica{'s' if setup == 'two' else ' '}: {rate:6.1f} turns/s  "
-                              f"p99 {p99 * 1000:6.0f} ms  ({unanswered} unanswered)", flush=True)
+                              f"p99 {p99 * 1000:6.0f} ms  ({unanswered} unanswered)   cores busy: replicas "
+                              f"{replicas:4.2f}, the rest (load, PostgreSQL, Redis) {rest:4.2f}", flush=True)
                 ratios = [t / o for t, o in zip(rates["two"], rates["one"], strict=True)]
                 print(f"  one replica  {spread(rates['one'])} turns/s")
                 print(f"  two replicas {spread(rates['two'])} turns/s")

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
+from grace.run import local
 from tests.running import AKANRABY_NUMBER, PUBLIC_URL
 
 PNG = bytes([0x89]) + b"PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -243,3 +244,15 @@ def test_a_message_acknowledged_before_a_crash_is_answered_after_the_restart(gra
     with sqlite3.connect(grace.var_dir / "inbound.db") as db:
         assert db.execute("SELECT count(*) FROM pending_turns WHERE message_id = ?",
                           (payload["message_id"],)).fetchone() == (0,)
+
+
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_turns_run_below_the_priority_of_the_webhooks(grace):
+    """On a busy machine the gateway's acks are scheduled before the turns' model work."""
+    actions, rasa, *companions = grace.processes
+    gateway = next(p for p in companions if "connectors.gateway" in p.args)
+    assert niceness(rasa.pid) - niceness(gateway.pid) == local.DEFAULT_TURN_NICENESS
+    assert niceness(actions.pid) - niceness(gateway.pid) == local.DEFAULT_TURN_NICENESS

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.UniqueConstraint("channel", "provider_id"),
     )
+    op.create_index("ix_outbound_messages_tenant_phone", "outbound_messages", ["tenant_id", "to_phone"])
     op.create_table(
         "broadcasts",
         sa.Column("id", sa.Integer(), primary_key=True),
