@@ -15,7 +15,6 @@ from datetime import datetime, time, timedelta, timezone
 
 import pytest
 import yaml
-from sanic.touchup import TouchUp
 from sqlalchemy import select
 
 from connectors.gateway import build_app
@@ -45,7 +44,7 @@ from grace.tenancy.registry import get_registry
 from grace.whatsapp.broadcasting import TestSendRefused, send_broadcasts, send_test_message
 from grace.whatsapp.delivery import close_providers
 from tests.fakes.meta_api import FakeMetaGraph
-from tests.helpers import free_port
+from tests.helpers import sanic_serving
 
 META_APP_SECRET = "meta-app-secret-for-broadcasts"
 SID = "HX" + "b" * 32
@@ -55,33 +54,10 @@ LAGOS_OPS, ACCRA_OPS = "+2349010000009", "+233200000009"
 
 @pytest.fixture(scope="module")
 def gateway_server() -> Iterator[str]:
-    """The webhook gateway's app (connectors.gateway.build_app), where the providers' status callbacks land, on a
-    real Sanic server in a thread of its own, one per module (as in tests/test_message_states.py, whose notes on
-    Sanic's start-up this follows: its start-up listeners are not run, and the Sanic class is put back as it was
-    found). Each module's app has a name of its own: Sanic refuses a name twice in one process."""
-    app = build_app(f"broadcasts_gateway_{uuid.uuid4().hex[:8]}")
-    port, loop, ready = free_port(), asyncio.new_event_loop(), threading.Event()
-    servers = []
-    found = [(target, name, getattr(target, name)) for target, name in TouchUp._registry]
-
-    async def start() -> None:
-        server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-        try:
-            await server.startup()
-        except KeyError:  # TouchUp meeting methods another app's start rewrote: they serve as they are
-            app.state.is_started = True
-        servers.append(server)
-        ready.set()
-
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
-    thread.start()
-    assert ready.wait(30), "the gateway did not start"
-    yield f"http://127.0.0.1:{port}"
-    loop.call_soon_threadsafe(servers[0].close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    for target, name, method in found:
-        setattr(target, name, method)
+    """The webhook gateway's app, where the providers' status callbacks land, on a real Sanic server, one per
+    module (tests.helpers.sanic_serving). Each module's app has a name of its own: Sanic refuses a name twice."""
+    with sanic_serving(build_app(f"broadcasts_gateway_{uuid.uuid4().hex[:8]}")) as url:
+        yield url
 
 
 @pytest.fixture

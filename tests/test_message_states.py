@@ -5,12 +5,10 @@ on their own as the real services do, to the production webhook gateway on a rea
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
-from sanic.touchup import TouchUp
 from sqlalchemy import select
 
 from connectors.gateway import build_app
@@ -33,7 +31,7 @@ from grace.whatsapp.delivery import provider_for, send_replies
 from tests.fakes.meta_api import FakeMetaGraph
 from tests.fakes.twilio_api import twilio_signature
 from tests.fakes.webhooks import post_webhook
-from tests.helpers import KENTE_META_ID, free_port
+from tests.helpers import KENTE_META_ID, free_port, sanic_serving
 
 CUSTOMER, OTHER = "+2348055500001", "+2348055500002"
 NOT_ON_WHATSAPP = "+2348055500099"
@@ -44,38 +42,9 @@ META_APP_SECRET = "meta-app-secret-for-receipts"
 
 @pytest.fixture(scope="module")
 def gateway_server() -> Iterator[str]:
-    """The webhook gateway's app (connectors.gateway.build_app) on a real Sanic server in a thread of its own,
-    one per module. Its start-up listeners (replaying unfinished turns) are not run: they would read the
-    store of whatever environment the module started in; each request reads the test's own.
-
-    Sanic 21.12's start-up rewrites methods of the Sanic class itself from their source code (TouchUp), and
-    a rewritten method has no source: the start of a second app in one process fails there, its last step,
-    and the app serves with the class as the first start left it. So the class is put back as it was found
-    afterwards, and another test module (test_payment_links) can start its own app, before or after."""
-    app = build_app("receipts_gateway")
-    port, loop, ready = free_port(), asyncio.new_event_loop(), threading.Event()
-    servers = []
-    found = [(target, name, getattr(target, name)) for target, name in TouchUp._registry]
-
-    async def start() -> None:
-        server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
-                                         access_log=False)
-        try:
-            await server.startup()
-        except KeyError:  # TouchUp meeting methods another app's start rewrote: they serve as they are
-            app.state.is_started = True
-        servers.append(server)
-        ready.set()
-
-    thread = threading.Thread(target=lambda: (loop.run_until_complete(start()), loop.run_forever()), daemon=True)
-    thread.start()
-    assert ready.wait(30), "the gateway did not start"
-    yield f"http://127.0.0.1:{port}"
-    loop.call_soon_threadsafe(servers[0].close)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    for target, name, method in found:
-        setattr(target, name, method)
+    """The webhook gateway's app on a real Sanic server, one per module (tests.helpers.sanic_serving)."""
+    with sanic_serving(build_app("receipts_gateway")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ from grace.errors import GraceError
 from grace.messaging.media import MediaRejected, base_type, save_media
 from grace.money import MoneyError, format_money, to_minor
 from grace.shop.follow_ups import tell_restocked
+from grace.shop.spreadsheets import delimiter_of, spreadsheet_text
 from grace.store import session_scope
 from grace.tenancy.catalog import COLUMNS, Catalog, CatalogError, Fabric, RowError, major_text, parse_catalog
 from grace.tenancy.files import catalog_path, csv_text, replace_catalog, rows_from_text, rows_to_text
@@ -322,22 +323,14 @@ def _current_catalog(tenant: Tenant, text: str | None) -> Catalog | None:
 
 def _csv_table(data: bytes) -> tuple[list[list[str]], int]:
     text = _decode(data)
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((",", ";", "\t"), key=first.count)  # Excel writes ';' where ',' is the decimal mark
-    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)], 0
+    return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))], 0
 
 
 def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")  # Excel on Windows, "CSV (Comma delimited)"
-    except UnicodeDecodeError:
-        raise UploadError("the file is not text: save it as CSV UTF-8 or upload the .xlsx") from None
+    text = spreadsheet_text(data)
+    if text is None:
+        raise UploadError("the file is not text: save it as CSV UTF-8 or upload the .xlsx")
+    return text
 
 
 def _json_table(data: bytes) -> tuple[list[list[str]], int]:

@@ -37,6 +37,7 @@ from grace.messaging.inbound import conversation_id
 from grace.messaging.team_notes import MAX_LABELS, NoteRefused, add_label, label_name, labels_of, remove_label
 from grace.money import format_money
 from grace.shop.orders import NOT_COUNTED
+from grace.shop.spreadsheets import delimiter_of, spreadsheet_text
 from grace.store.models import Contact, ConversationLabel, Customer, Order, OrderLine, utcnow
 from grace.tenancy.catalog import major_text
 from grace.tenancy.registry import E164, Tenant
@@ -571,12 +572,10 @@ def _table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[
     suffix = PurePosixPath((filename or "contacts.csv").lower()).suffix
     if suffix not in (".csv", ".txt") or data.startswith((b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0")):
         raise ImportRefused(f"{filename!r} is not a CSV file (in Excel: File > Save As > CSV UTF-8)")
-    text = _decode(data)
-    if "\x00" in text:
+    text = spreadsheet_text(data)
+    if text is None or "\x00" in text:
         raise ImportRefused("the file is not text: save it as CSV UTF-8")
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((",", ";", "\t"), key=first.count)  # Excel writes ';' where ',' is the decimal mark
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text))
     table: list[tuple[int, list[str]]] = []
     ended = 0  # the line the previous row ended on: a cell may hold line breaks
     try:
@@ -594,19 +593,6 @@ def _table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[
         raise ImportRefused("the file has no phone column: its first line names the columns, e.g. "
                             "phone,name,city,labels,consent")
     return header, table[1:]
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")  # Excel on Windows, "CSV (Comma delimited)"
-    except UnicodeDecodeError:
-        raise ImportRefused("the file is not text: save it as CSV UTF-8") from None
 
 
 def export_contacts_csv(tenant: Tenant, contacts: list[ContactView]) -> str:
