@@ -53,6 +53,7 @@ from grace.tenancy.accounts import tenant_for_key, user_by_email
 from grace.tenancy.registry import get_registry
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
 from web.access import ACT_ON_ORDERS
+from web.audit import audit_api, import_counts, payment_detail
 from web.conversation_list import conversation_summary, conversations, is_conversation, transcript
 from web.inbox import fabric_caption
 from web.openapi import SPEC
@@ -79,9 +80,11 @@ def error(status: int, message: str, **extra):
 def authenticate():
     if request.endpoint == "api.openapi":
         return None
-    tenant_id = tenant_for_key(db(), request.headers.get("X-API-Key"))
+    key = request.headers.get("X-API-Key")
+    tenant_id = tenant_for_key(db(), key)
     if tenant_id is None:
         return error(401, "missing or unknown X-API-Key")
+    g.audit_actor = f"api-key {(key or '').strip()[:10]}"  # the prefix the keys page shows, never the key
     try:
         g.tenant = get_registry().get(tenant_id)
     except GraceError as exc:  # the business's files do not load: say so rather than fail obscurely
@@ -125,6 +128,7 @@ def decide_payment(payment_id: int, verb: str):
         return error(409, str(exc))
     except PaymentError as exc:
         return error(422, str(exc))
+    audit_api(f"payment_{decision.status}", decision.reference, payment_detail(payment_id, verb, reason))
     return jsonify(order_reference=decision.reference, status=decision.status, customer_told=decision.customer_told)
 
 
@@ -146,6 +150,7 @@ def set_order_status(reference: str):
     status = str(body.get("status", ""))
     if status not in NEXT_STATUSES:
         return error(422, f"unknown status {status!r}; use one of {', '.join(NEXT_STATUSES)}")
+    audit_api("order_status", order.reference, {"status": status})  # committed with the change, or not at all
     try:
         move_order(db(), g.tenant, order.reference, status)
     except FulfilmentError as exc:  # not paid yet, already past that step, or its balance is due
@@ -192,6 +197,7 @@ def put_catalog():
     if not report.ok:
         return error(422, "the catalog has errors; nothing was changed", rows=[
             {"line": e.line, "sku": e.sku, "column": e.column, "problem": e.problem} for e in report.errors])
+    audit_api("catalog_uploaded", filename, report.changes.summary() if report.changes else {})
     return jsonify(ok=True, summary=report.summary(), changes=report.to_dict())
 
 
@@ -249,6 +255,7 @@ def take_over_conversation(conversation_id: str):
     except AlreadyTaken as exc:
         db().commit()  # an idle takeover found over stays over
         return error(409, str(exc), taken_by=exc.taken_by)
+    audit_api("takeover", conversation, {"user": user.email})
     db().commit()
     return jsonify(conversation_summary(db(), g.tenant.id, conversation))
 
@@ -276,6 +283,8 @@ def reply_in_conversation(conversation_id: str):
     except ReplyFailed as exc:
         return error(502, str(exc))
     touch(db(), g.tenant.id, conversation)
+    # That a person wrote, and who: never what they wrote to the customer.
+    audit_api("reply_sent", conversation, {"user": user.email} | ({"picture": True} if image else {}))
     db().commit()
     return jsonify(sent=True, in_history=sent.in_history,
                    message={"who": "person", "text": sent.text, "author": sent.author, "image": image or "",
@@ -321,6 +330,7 @@ def hand_back_conversation(conversation_id: str):
     user = _acting_user(_body())
     if not hand_back(db(), g.tenant.id, conversation, by=user.email):
         return error(409, "nobody of the team has this conversation: Grace answers it")
+    audit_api("handback", conversation, {"user": user.email})
     db().commit()
     return jsonify(conversation_summary(db(), g.tenant.id, conversation))
 
@@ -377,7 +387,9 @@ def list_contacts_api():
 @bp.route("/contacts/export")
 def export_contacts_api():
     segment, consent = _contact_filters()
-    text = export_contacts_csv(g.tenant, list_contacts(db(), g.tenant, segment, consent=consent))
+    found = list_contacts(db(), g.tenant, segment, consent=consent)
+    text = export_contacts_csv(g.tenant, found)
+    audit_api("contacts_exported", detail={"contacts": len(found), "filtered": bool(request.args)})
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{g.tenant.id}-contacts.csv"'})
 
@@ -387,7 +399,7 @@ def import_contacts_api():
     """A CSV file as the body (text/csv) or as the multipart field `file`; `user` (who imports: owner or ops)
     as a query parameter or form field. Good rows are kept and bad ones reported; 422 and nothing changed
     for a file refused as a whole."""
-    _acting_user({"user": request.form.get("user") or request.args.get("user")})
+    importer = _acting_user({"user": request.form.get("user") or request.args.get("user")})
     upload = request.files.get("file")
     if upload is not None:
         data, filename = upload.read(MAX_IMPORT_BYTES + 1), upload.filename or "contacts.csv"
@@ -399,6 +411,7 @@ def import_contacts_api():
         report = import_contacts(db(), g.tenant, data, filename)
     except ImportRefused as exc:  # refused whole: nothing of the file is in the session
         return error(422, f"nothing was imported: {exc}")
+    audit_api("contacts_imported", filename, {"user": importer.email} | import_counts(report))
     db().commit()
     return jsonify(report.to_dict())
 
@@ -463,6 +476,7 @@ def broadcasts_api():
         reach = count_recipients(db(), g.tenant, row.segment)
     except BroadcastError as exc:
         return _broadcast_refused(exc)
+    audit_api("broadcast_created", row.id, {"user": user.email, "name": row.name})
     db().commit()
     return jsonify(id=row.id, status=row.status, recipients=reach, broadcast=broadcast_json(g.tenant, row)), 201
 
@@ -478,13 +492,14 @@ def schedule_broadcast_api(broadcast_id: int):
     """{"user", "send_at": "now" or a time (the business's timezone unless it carries an offset or Z)}."""
     row = _broadcast_or_404(broadcast_id)
     body = _body()
-    _broadcast_owner(body)
+    user = _broadcast_owner(body)
     if body.get("send_at") in (None, ""):
         return error(422, "send_at: say when: \"now\" or a time like 2026-12-01T09:00", field="send_at")
     try:
         row = schedule_broadcast(db(), g.tenant, row.id, body.get("send_at"))
     except BroadcastError as exc:
         return _broadcast_refused(exc)
+    audit_api("broadcast_sent", row.id, {"user": user.email, "send_at": str(body.get("send_at"))[:40]})
     db().commit()
     return jsonify(broadcast_json(g.tenant, row))
 
@@ -492,10 +507,11 @@ def schedule_broadcast_api(broadcast_id: int):
 @bp.route("/broadcasts/<int:broadcast_id>/cancel", methods=["POST"])
 def cancel_broadcast_api(broadcast_id: int):
     row = _broadcast_or_404(broadcast_id)
-    _broadcast_owner(_body())
+    user = _broadcast_owner(_body())
     try:
         row = cancel_broadcast(db(), g.tenant, row.id)
     except BroadcastError as exc:
         return _broadcast_refused(exc)
+    audit_api("broadcast_cancelled", row.id, {"user": user.email})
     db().commit()
     return jsonify(broadcast_json(g.tenant, row))

@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     from web import (
         analytics,
         api,
+        audit,
         auth,
         broadcasts,
         catalog,
@@ -95,6 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.register_blueprint(contacts.bp)
     app.register_blueprint(broadcasts.bp)
+    app.register_blueprint(audit.bp)
     csrf.exempt(api.bp)  # the API authenticates each request by key, not by cookie
     limit_logins(app)
     _error_pages(app)

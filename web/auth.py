@@ -6,12 +6,15 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
+from grace.store.audit import record
 from grace.store.models import User, utcnow
 from grace.tenancy.accounts import (
     AccountError,
     authenticate,
     check_password,
+    normalise_email,
     session_token,
     set_password,
     user_for_token,
@@ -39,6 +42,7 @@ def login():  # rate-limited by web.app.limit_logins
     if request.method == "POST":
         users = authenticate(db(), request.form.get("email", ""), request.form.get("password", ""))
         if not users:
+            _failed(request.form.get("email", ""))
             flash("Wrong email or password.", "error")
             return render_template("login.html", email=request.form.get("email", "")), 401
         db().commit()
@@ -64,8 +68,16 @@ def _chosen(tenant_id: str):
     return _sign_in(user)
 
 
+def _failed(email: str) -> None:
+    """A wrong password for an account is told to its business's owners (never the password tried); an
+    unknown email belongs to no business, so nobody's log gets it."""
+    for user in db().scalars(select(User).where(User.email == normalise_email(email))):
+        record(db(), user.tenant_id, user.email, "login_failed", ip=request.remote_addr)
+
+
 def _sign_in(user: User):
     user.last_login_at = utcnow()
+    record(db(), user.tenant_id, user.email, "login", ip=request.remote_addr)
     db().commit()
     session.clear()  # a new session at login: nothing planted before it (fixation) survives
     login_user(SignedIn(user))
@@ -95,6 +107,7 @@ def password():
             except AccountError as exc:
                 flash(str(exc), "error")
             else:
+                record(db(), user.tenant_id, user.email, "password_changed", ip=request.remote_addr)
                 db().commit()
                 login_user(SignedIn(user))
                 flash("Password changed.", "ok")

@@ -38,6 +38,7 @@ from grace.store.models import Broadcast
 from grace.tenancy.registry import Tenant
 from grace.whatsapp.broadcasting import TestSendRefused, send_test_message
 from web.access import OWNER, current_tenant, role_required
+from web.audit import audit
 from web.request_store import db
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
@@ -119,6 +120,7 @@ def new():
         db().rollback()
         flash(str(exc), "error")
         return _form_page(tenant, form, {exc.field: exc.message}, None, 422)
+    audit("broadcast_created", row.id, {"name": row.name})
     db().commit()
     flash(f"Saved: {row.name} will go to {count} opted-in contact{'' if count == 1 else 's'}"
           + (f", from {local_time(tenant, row.scheduled_at)}." if row.scheduled_at else
@@ -188,6 +190,7 @@ def schedule(broadcast_id: int):
         db().rollback()
         flash(str(exc), "error")
         return redirect(url_for("broadcasts.detail", broadcast_id=broadcast_id))
+    audit("broadcast_sent", row.id, {"send_at": when[:40]})
     db().commit()
     if when == "now":
         flash("Sending starts within seconds (after your quiet hours, if it is night).", "ok")
@@ -207,6 +210,7 @@ def cancel(broadcast_id: int):
         db().rollback()
         flash(str(exc), "error")
     else:
+        audit("broadcast_cancelled", row.id)
         db().commit()
         flash("Cancelled: nothing more of it will be sent.", "ok")
     return redirect(url_for("broadcasts.detail", broadcast_id=broadcast_id))

@@ -22,6 +22,7 @@ from grace.shop.follow_ups import customers_waiting
 from grace.tenancy.catalog import CatalogError
 from grace.tenancy.files import catalog_path, rows_from_text
 from web.access import OWNER, current_tenant, role_required
+from web.audit import audit
 from web.catalog_backups import listed
 from web.uploads import stash, take
 
@@ -74,6 +75,7 @@ def apply():
         return render_template("catalog_preview.html", tenant=tenant, report=report.to_dict(),
                                filename=stashed[1], token=None), 422
     counts = report.changes.summary() if report.changes else {}
+    audit("catalog_uploaded", stashed[1], counts)
     flash("Catalog replaced: {added} added, {removed} removed, {price_changes} price changes, "
           "{other_changes} other changes.".format(**counts), "ok")
     return redirect(url_for("catalog.index"))

@@ -30,6 +30,7 @@ from grace.shop.contact_book import (
 )
 from grace.tenancy.registry import Tenant
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
+from web.audit import audit, import_counts
 from web.request_store import db
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -93,7 +94,9 @@ def export():
     except SegmentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("contacts.index"))
-    text = export_contacts_csv(tenant, list_contacts(db(), tenant, segment, consent=consent))
+    found = list_contacts(db(), tenant, segment, consent=consent)
+    text = export_contacts_csv(tenant, found)
+    audit("contacts_exported", detail={"contacts": len(found)} | filters_from(request.args))
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{tenant.id}-contacts.csv"'})
 
@@ -110,6 +113,7 @@ def upload():
     except ImportRefused as exc:  # refused whole: nothing of the file is in the session
         flash(f"Nothing was imported: {exc}", "error")
         return _page(tenant, status=422)
+    audit("contacts_imported", upload.filename, import_counts(report))
     db().commit()
     flash(f"Imported: {report.summary()}.", "ok" if not report.problems else "error")
     return _page(tenant, report)

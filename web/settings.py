@@ -13,6 +13,7 @@ from grace.tenancy.hours import DAYS
 from grace.tenancy.registry import REDIRECT_KINDS
 from grace.tenancy.settings import FIELDS, ROUTING, SettingsError, current_settings, history, undo, update_settings
 from web.access import OWNER, current_tenant, role_required
+from web.audit import audit
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 BLANK_ROWS = 2  # empty FAQ / promotion rows the form offers for adding
@@ -80,12 +81,17 @@ def index():
 def save():
     tenant_id = current_user.tenant_id
     changes: dict = {}
+    before = current_settings(tenant_id)
     try:
         changes = form_to_changes(request.form)
         update_settings(tenant_id, changes, by=current_user.email)
     except SettingsError as exc:
         flash("Nothing was saved: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()), "error")
         return _page(_merged(current_settings(tenant_id), changes), exc.errors, 422)
+    # The form sends every field: the entry names the sections that changed, never their values.
+    after = current_settings(tenant_id)
+    audit("settings_changed", detail={"fields": sorted(k for k in before.keys() | after.keys()
+                                                        if before.get(k) != after.get(k))})
     flash("Settings saved; Grace uses them from the next message.", "ok")
     return redirect(url_for("settings.index"))
 
@@ -98,5 +104,6 @@ def undo_change(entry_id: str):
     except SettingsError as exc:
         flash(str(exc), "error")
     else:
+        audit("settings_undone", entry_id)
         flash("Change undone.", "ok")
     return redirect(url_for("settings.index"))

@@ -21,6 +21,7 @@ from grace.tenancy.accounts import (
     revoke_api_key,
 )
 from web.access import OWNER, current_tenant, role_required
+from web.audit import audit
 from web.request_store import db
 
 bp = Blueprint("team", __name__)
@@ -48,6 +49,7 @@ def invite():
         db().rollback()
         flash(str(exc), "error")
         return redirect(url_for("team.users"))
+    audit("user_added", user.email, {"role": user.role})
     db().commit()
     rows = db().scalars(select(User).where(User.tenant_id == tenant.id).order_by(User.email)).all()
     return render_template("users.html", tenant=tenant, users=rows, roles=ROLES,
@@ -60,18 +62,19 @@ def set_role(user_id: int):
     """Takes effect on the user's next request: their session reads the role from the store each time."""
     role = request.form.get("role", "")
     return _change(lambda: change_role(db(), current_tenant().id, user_id, role, current_user.id).email,
-                   "{} is now " + role + ".")
+                   "{} is now " + role + ".", "role_changed", {"role": role})
 
 
 @bp.route("/users/<int:user_id>/remove", methods=["POST"])
 @role_required(*OWNER)
 def remove(user_id: int):
     return _change(lambda: remove_user(db(), current_tenant().id, user_id, current_user.id),
-                   "{} was removed; they are signed out now.")
+                   "{} was removed; they are signed out now.", "user_removed")
 
 
-def _change(change: Callable[[], str], done: str) -> Response:
-    """Run one change of a user (returning their email) and say how it went on the users page."""
+def _change(change: Callable[[], str], done: str, action: str, detail: dict | None = None) -> Response:
+    """Run one change of a user (returning their email), record it as `action` and say how it went on the
+    users page."""
     try:
         email = change()
     except UnknownUser:
@@ -80,6 +83,7 @@ def _change(change: Callable[[], str], done: str) -> Response:
         db().rollback()
         flash(str(exc), "error")
     else:
+        audit(action, email, detail)
         db().commit()
         flash(done.format(email), "ok")
     return redirect(url_for("team.users"))
@@ -96,7 +100,8 @@ def keys():
 @role_required(*OWNER)
 def create_key():
     tenant = current_tenant()
-    _, key = create_api_key(db(), tenant.id, request.form.get("label", "").strip())
+    row, key = create_api_key(db(), tenant.id, request.form.get("label", "").strip())
+    audit("api_key_created", row.prefix, {"label": row.label} if row.label else None)
     db().commit()
     return render_template("keys.html", tenant=tenant, keys=_keys(tenant.id), new_key=key)
 
@@ -106,6 +111,8 @@ def create_key():
 def revoke_key(key_id: int):
     if not revoke_api_key(db(), current_tenant().id, key_id):
         abort(404)
+    revoked = db().get(ApiKey, key_id)
+    audit("api_key_revoked", revoked.prefix if revoked else key_id)
     db().commit()
     flash("Key revoked: requests with it now get 401.", "ok")
     return redirect(url_for("team.keys"))

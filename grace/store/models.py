@@ -440,3 +440,20 @@ class RestockAlert(Base):
     sku = Column(String(32), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     notified_at = Column(DateTime)
+
+
+class AuditEntry(Base):
+    """Who did what in the dashboard, the API or an ops command: written in the transaction of the change it
+    records, never changed or removed afterwards (the database refuses UPDATE and DELETE: see migration 0010)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    at = Column(DateTime, nullable=False, default=utcnow)
+    # a dashboard user's email, "api-key <prefix>", "whatsapp <number>" or "system"
+    actor = Column(String(254), nullable=False)
+    action = Column(String(40), nullable=False)  # login, payment_verified, settings_changed, ...
+    target = Column(String(120), nullable=False, default="")  # an order reference, payment id, conversation id
+    detail = Column(JSON, nullable=False, default=dict)  # small facts only: never secrets or customers' messages
+    ip = Column(String(45))

@@ -16,6 +16,7 @@ PAGES = {  # path -> roles that may open it
     "/contacts": EVERYONE, "/broadcasts": EVERYONE, "/broadcasts/new": ("owner",),
     "/simulator": ("owner", "ops"),
     "/catalog/fabric/AK-001": ("owner",), "/settings": ("owner",), "/users": ("owner",), "/keys": ("owner",),
+    "/audit": ("owner",),
 }
 
 
