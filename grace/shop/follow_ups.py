@@ -34,12 +34,11 @@ from grace.messaging.inbound import conversation_id, is_whatsapp_customer, split
 from grace.messaging.notifications import ORDER_DELIVERED, REORDER, RESTOCK, SUMMARY_NUDGE, notify_customer
 from grace.shop.customers import get_customer
 from grace.shop.orders import join_words, order_by_reference
-from grace.shop.reminders import serving_tenants
 from grace.shop.stock import available_stock
 from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, RestockAlert, utcnow
 from grace.tenancy.catalog import plural
-from grace.tenancy.registry import Tenant
+from grace.tenancy.registry import Tenant, get_registry
 
 log = logging.getLogger("grace.shop.follow_ups")
 
@@ -146,7 +145,7 @@ def alert_restocked_fabrics(now: datetime | None = None) -> int:
     """The outbox worker's pass: every business's waiting customers whose fabric is back, however its stock
     came back (a catalog file edited by hand, a backup restored, a hold that lapsed); returns how many."""
     told = 0
-    for tenant in serving_tenants():
+    for tenant in get_registry().serving():
         if tenant.follow_ups.restock_alerts:
             with session_scope() as session:
                 told += tell_restocked(session, tenant, now=now)
@@ -283,7 +282,7 @@ def schedule_summary_nudges(tracker: Engine | None, now: datetime | None = None)
         return 0
     now = now or utcnow()
     written = 0
-    for tenant in serving_tenants():
+    for tenant in get_registry().serving():
         minutes = tenant.follow_ups.summary_nudge_minutes
         if not minutes:
             continue
@@ -368,7 +367,7 @@ def schedule_reorder_suggestions(now: datetime | None = None) -> int:
     returns how many. When it was delivered is when the customer was told (the order_delivered message)."""
     now = now or utcnow()
     written = 0
-    for tenant in serving_tenants():
+    for tenant in get_registry().serving():
         days = tenant.follow_ups.reorder_after_days
         if not days:
             continue

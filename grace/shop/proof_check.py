@@ -25,10 +25,9 @@ from sqlalchemy import select, update
 from grace.errors import GraceError
 from grace.messaging.media import read_media
 from grace.money import format_money
-from grace.shop.reminders import serving_tenants
 from grace.store import session_scope
 from grace.store.models import Order, Payment
-from grace.tenancy.registry import Tenant
+from grace.tenancy.registry import Tenant, get_registry
 from grace.understanding.receipts import UNREADABLE, ReceiptReading, judge, read_receipt
 
 log = logging.getLogger(__name__)
@@ -138,7 +137,7 @@ def read_waiting_proofs(limit: int = BATCH) -> int:
     """Read every business's pending proof pictures that have no reading yet (at most `limit` each per
     call); returns how many were read. Blocking: the outbox worker runs it off its event loop."""
     read = 0
-    for tenant in serving_tenants():
+    for tenant in get_registry().serving():
         try:
             read += read_tenant_proofs(tenant, limit)
         except Exception:  # a broken business (its store rows, its files) must not stop the others' reading

@@ -17,13 +17,11 @@ by the outbox worker like every proactive message, under WhatsApp's 24-hour rule
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from grace.errors import GraceError
 from grace.messaging.contacts import may_message
 from grace.messaging.inbound import conversation_id, is_whatsapp_customer
 from grace.messaging.notifications import BALANCE_REMINDER, ORDER_EXPIRED, PAYMENT_REMINDER, notify_customer
@@ -35,21 +33,11 @@ from grace.tenancy.catalog import plural
 from grace.tenancy.registry import Tenant, get_registry
 
 
-def serving_tenants() -> Iterator[Tenant]:
-    """Every business whose files load (a broken one is skipped: the others' reminders still go out)."""
-    registry = get_registry()
-    for tenant_id in registry.ids():
-        try:
-            yield registry.get(tenant_id)
-        except GraceError:
-            continue
-
-
 def schedule_payment_reminders(now: datetime | None = None) -> int:
     """Write a reminder for every order due one; returns how many were written."""
     now = now or utcnow()
     written = 0
-    for tenant in serving_tenants():
+    for tenant in get_registry().serving():
         if not tenant.payment_reminder_hours:
             continue
         with session_scope() as session:
@@ -78,7 +66,7 @@ def schedule_balance_reminders(now: datetime | None = None) -> int:
     UPDATE (balance_reminded_at), so several workers sweeping at once write it once."""
     now = now or utcnow()
     written = 0
-    for tenant in serving_tenants():
+    for tenant in get_registry().serving():
         has_template = bool((tenant.extra.get("whatsapp_templates") or {}).get(BALANCE_REMINDER))
         with session_scope() as session:
             due = session.scalars(select(Order).where(
@@ -109,7 +97,7 @@ def expire_lapsed_orders(now: datetime | None = None) -> int:
     a worker holds no lock for longer than one order takes."""
     now = now or utcnow()
     expired = 0
-    for tenant in serving_tenants():
+    for tenant in get_registry().serving():
         with session_scope() as session:
             due = session.scalars(select(Order.id).where(
                 Order.tenant_id == tenant.id, Order.status == "awaiting_payment", Order.hold_expires_at <= now,

@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -613,14 +614,19 @@ class TenantRegistry:
         wanted = str(phone_number_id).strip()
         return self._owner(f"meta:{wanted}") if wanted else None
 
+    def serving(self) -> Iterator[Tenant]:
+        """Every business whose files load: a broken one (or one removed meanwhile) is skipped, never hiding
+        the others (routing, the outbox's reminders and follow-ups, reading proofs)."""
+        for tenant_id in self.ids():
+            try:
+                yield self.get(tenant_id)
+            except (TenantFileError, UnknownTenant):
+                continue
+
     def claims(self) -> dict[str, list[Tenant]]:
         """Every routing address ("whatsapp:+233...", "meta:1090...") and the readable tenants claiming it."""
         claimed: dict[str, list[Tenant]] = {}
-        for tenant_id in self.ids():
-            try:
-                tenant = self.get(tenant_id)
-            except TenantFileError:  # a broken tenant never hides the others
-                continue
+        for tenant in self.serving():
             for address in routing_addresses(tenant):
                 claimed.setdefault(address, []).append(tenant)
         return claimed
