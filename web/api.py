@@ -9,6 +9,10 @@ decides, as on the dashboard (owner and ops act, a viewer reads only), and their
 """
 from __future__ import annotations
 
+import csv
+import io
+import re
+
 from flask import Blueprint, Response, abort, g, jsonify, make_response, request
 from sqlalchemy import select
 
@@ -414,6 +418,40 @@ def import_contacts_api():
     audit_api("contacts_imported", filename, {"user": importer.email} | import_counts(report))
     db().commit()
     return jsonify(report.to_dict())
+
+
+@bp.route("/contacts/<phone>", methods=["PUT"])
+def put_contact(phone: str):
+    """One contact, as a shop's website sends it when a customer ticks "keep me posted" at its checkout:
+    {"user", "name", "city", "labels": [...], "consent": true, "source": "checkout"}. The same rules as an
+    import (the one path both take): consent is only ever added, never over a STOP; labels only added."""
+    body = _body()
+    importer = _acting_user(body)
+    labels = body.get("labels") or []
+    if not isinstance(labels, list) or not all(isinstance(x, str) and not re.search(r"[;|]", x) for x in labels):
+        return error(422, "labels: a list of labels (1 to 30 letters, digits, spaces, - or _)")
+    if not isinstance(body.get("consent", False), bool):
+        return error(422, "consent: true (the person agreed to hear from the business) or false")
+    row = {"phone": phone, "name": str(body.get("name") or ""), "city": str(body.get("city") or ""),
+           "labels": ";".join(labels), "consent": "yes" if body.get("consent") else "",
+           "source": str(body.get("source") or "")}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow(row)
+    try:
+        report = import_contacts(db(), g.tenant, buffer.getvalue().encode("utf-8"), "contact.csv")
+    except ImportRefused as exc:
+        return error(422, str(exc))
+    if report.problems:
+        db().rollback()
+        return error(422, report.problems[0].problem)
+    number = normalise_phone(g.tenant, phone)
+    audit_api("contact_saved", number, {"user": importer.email, "consent": bool(body.get("consent"))})
+    db().commit()
+    contact = get_contact(db(), g.tenant, number)
+    assert contact is not None  # just saved
+    return jsonify(contact.to_dict())
 
 
 @bp.route("/contacts/<phone>/labels", methods=["POST", "DELETE"])

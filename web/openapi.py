@@ -275,6 +275,20 @@ SPEC["paths"].update({
                       "422": {"description": "no such user, or the file refused as a whole (not CSV, over 2 MB or "
                                              "20,000 rows, no phone column): nothing was changed",
                               "content": _ERROR["content"]}}}},
+    "/api/v1/contacts/{phone}": {"put": {
+        "summary": "Add or update one contact, e.g. from a website's checkout where the customer ticked \"keep me "
+                   "posted\" (consent true, source checkout). The import's rules: consent and labels are only "
+                   "added, never over a STOP",
+        "parameters": [_PHONE],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["user"], "properties": {
+                **_ACTOR, "name": {"type": "string"}, "city": {"type": "string"},
+                "labels": {"type": "array", "items": {"type": "string", "maxLength": 30}},
+                "consent": {"type": "boolean", "default": False},
+                "source": {"type": "string", "enum": ["checkout", "import"], "default": "import"}}}}}},
+        "responses": {"200": _json("#/components/schemas/Contact"), "401": _UNAUTHORISED, "403": _VIEWER,
+                      "422": {"description": "'user' missing or unknown, or a field that cannot be read (the "
+                                             "reason is given)", "content": _ERROR["content"]}}}},
     "/api/v1/contacts/{phone}/labels": {
         "post": {"summary": "Label the contact (its conversation: the inbox shows the same labels)",
                  "parameters": [_PHONE], "requestBody": _LABEL_BODY, "responses": _LABEL_RESPONSES},

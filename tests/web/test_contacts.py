@@ -249,5 +249,30 @@ def test_the_openapi_description_lists_the_contacts_paths(client, web_env):
     assert set(paths["/api/v1/contacts"]) == {"get"} and set(paths["/api/v1/contacts/export"]) == {"get"}
     assert set(paths["/api/v1/contacts/import"]) == {"post"}
     assert set(paths["/api/v1/contacts/{phone}/labels"]) == {"post", "delete"}
+    assert set(paths["/api/v1/contacts/{phone}"]) == {"put"}
     assert {"ContactList", "Contact", "ContactImport"} <= set(
         client.get("/api/v1/openapi.json").get_json()["components"]["schemas"])
+
+
+def test_a_websites_checkout_box_records_consent_through_the_api_and_never_over_a_stop(client, web_env):
+    key = web_env["akanraby"].api_key
+    ticked = call(client, "PUT", "/api/v1/contacts/0803 777 7777", key, json={
+        "user": "ops@akanraby.test", "name": "Ngozi", "city": "Ibadan", "labels": ["website"], "consent": True,
+        "source": "checkout"})
+    assert ticked.status_code == 200, ticked.get_json()
+    contact = ticked.get_json()
+    assert (contact["phone"], contact["name"], contact["consent"], contact["opt_in_source"], contact["labels"]) == (
+        "+2348037777777", "Ngozi", "opted_in", "checkout", ["website"])
+    record_inbound("akanraby", "+2348037777777", "whatsapp", stop=True)  # then she sent STOP on WhatsApp
+    again = call(client, "PUT", "/api/v1/contacts/+2348037777777", key,
+                 json={"user": "ops@akanraby.test", "consent": True, "source": "checkout"})
+    assert again.status_code == 200 and again.get_json()["consent"] == "opted_out"
+    unticked = call(client, "PUT", "/api/v1/contacts/08038888888", key, json={"user": "ops@akanraby.test"})
+    assert unticked.get_json()["consent"] == "not_opted_in"
+    for bad, reason in (({"name": "=HYPERLINK(1)"}, "formula"), ({"consent": "yes"}, "consent"),
+                        ({"labels": "vip"}, "labels")):
+        refused = call(client, "PUT", "/api/v1/contacts/08039999999", key, json={"user": "ops@akanraby.test", **bad})
+        assert refused.status_code == 422 and reason in refused.get_json()["error"], refused.get_json()
+    assert call(client, "PUT", "/api/v1/contacts/08039999999", key,
+                json={"user": "viewer@akanraby.test", "consent": True}).status_code == 403
+    assert call(client, "GET", "/api/v1/contacts", web_env["kentehouse"].api_key).get_json()["total"] == 0
