@@ -57,7 +57,7 @@ from grace.tenancy.accounts import tenant_for_key, user_by_email
 from grace.tenancy.registry import get_registry
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
 from web.access import ACT_ON_ORDERS
-from web.audit import audit_api, import_counts, payment_detail
+from web.audit import audit_api, customer_target, import_counts, payment_detail
 from web.conversation_list import conversation_summary, conversations, is_conversation, transcript
 from web.inbox import fabric_caption
 from web.openapi import SPEC
@@ -259,7 +259,7 @@ def take_over_conversation(conversation_id: str):
     except AlreadyTaken as exc:
         db().commit()  # an idle takeover found over stays over
         return error(409, str(exc), taken_by=exc.taken_by)
-    audit_api("takeover", conversation, {"user": user.email})
+    audit_api("takeover", customer_target(g.tenant.id, conversation), {"user": user.email})
     db().commit()
     return jsonify(conversation_summary(db(), g.tenant.id, conversation))
 
@@ -288,7 +288,8 @@ def reply_in_conversation(conversation_id: str):
         return error(502, str(exc))
     touch(db(), g.tenant.id, conversation)
     # That a person wrote, and who: never what they wrote to the customer.
-    audit_api("reply_sent", conversation, {"user": user.email} | ({"picture": True} if image else {}))
+    audit_api("reply_sent", customer_target(g.tenant.id, conversation),
+              {"user": user.email} | ({"picture": True} if image else {}))
     db().commit()
     return jsonify(sent=True, in_history=sent.in_history,
                    message={"who": "person", "text": sent.text, "author": sent.author, "image": image or "",
@@ -334,7 +335,7 @@ def hand_back_conversation(conversation_id: str):
     user = _acting_user(_body())
     if not hand_back(db(), g.tenant.id, conversation, by=user.email):
         return error(409, "nobody of the team has this conversation: Grace answers it")
-    audit_api("handback", conversation, {"user": user.email})
+    audit_api("handback", customer_target(g.tenant.id, conversation), {"user": user.email})
     db().commit()
     return jsonify(conversation_summary(db(), g.tenant.id, conversation))
 
@@ -447,7 +448,8 @@ def put_contact(phone: str):
         db().rollback()
         return error(422, report.problems[0].problem)
     number = normalise_phone(g.tenant, phone)
-    audit_api("contact_saved", number, {"user": importer.email, "consent": bool(body.get("consent"))})
+    audit_api("contact_saved", customer_target(g.tenant.id, number),
+              {"user": importer.email, "consent": bool(body.get("consent"))})
     db().commit()
     contact = get_contact(db(), g.tenant, number)
     assert contact is not None  # just saved

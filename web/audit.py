@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 from flask_login import current_user
+from sqlalchemy import select
 
+from grace.messaging.inbound import split_conversation_id
 from grace.shop.contact_book import ImportReport
 from grace.store.audit import actions_of, entries, record
+from grace.store.models import Contact, Customer
 from web.access import OWNER, current_tenant, role_required
 from web.request_store import db
 
@@ -25,6 +28,20 @@ def import_counts(report: ImportReport) -> dict:
     """What an entry keeps of a contacts import: counts, never the numbers."""
     return {"added": report.added, "updated": report.updated, "opted_in": report.opted_in,
             "problems": len(report.problems)}
+
+
+def customer_target(tenant_id: str, conversation_or_phone: str) -> str:
+    """How an entry names a customer: "customer <id>" (their row in the store; "contact <id>" for one who never
+    wrote or ordered), never their number or the
+    conversation id that holds it, so the append-only log keeps no personal data an erasure would have to
+    remove; the id stays meaningful once the customer's row is anonymised."""
+    _, phone = split_conversation_id(conversation_or_phone)
+    for kind, table in (("customer", Customer), ("contact", Contact)):  # a contact may never have ordered
+        found = db().execute(select(table.id).where(table.tenant_id == tenant_id,
+                                                    table.phone == phone)).scalar_one_or_none()
+        if found is not None:
+            return f"{kind} {found}"
+    return "customer (not yet in the store)"
 
 
 def audit(action: str, target: object = "", detail: dict | None = None) -> None:

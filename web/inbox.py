@@ -36,7 +36,7 @@ from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
-from web.audit import audit
+from web.audit import audit, customer_target
 from web.conversation_list import (
     conversation_summary,
     conversations,
@@ -178,7 +178,7 @@ def take(conversation_id: str):
         db().commit()  # an idle takeover found over stays over
         flash(str(exc), "error")
         return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
-    audit("takeover", conversation_id)
+    audit("takeover", customer_target(current_user.tenant_id, conversation_id))
     db().commit()
     flash("You have this conversation: Grace will not answer this customer until you hand it back.", "ok")
     return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
@@ -223,7 +223,8 @@ def reply(conversation_id: str):
         flash(str(exc), "error")
         return _page(conversation_id, draft=text, status=422 if isinstance(exc, ReplyRefused) else 502)
     touch(db(), tenant.id, conversation_id)
-    audit("reply_sent", conversation_id, {"picture": True} if image else None)  # that they wrote, never what
+    # that they wrote, never what
+    audit("reply_sent", customer_target(current_user.tenant_id, conversation_id), {"picture": True} if image else None)
     db().commit()
     return redirect(url_for("inbox.conversation", conversation_id=conversation_id))
 
@@ -233,7 +234,7 @@ def reply(conversation_id: str):
 def give_back(conversation_id: str):
     conversation_id = _conversation_or_404(conversation_id)
     if hand_back(db(), current_tenant().id, conversation_id, by=current_user.email):
-        audit("handback", conversation_id)
+        audit("handback", customer_target(current_user.tenant_id, conversation_id))
         db().commit()
         flash("Handed back: Grace answers this customer's next message.", "ok")
     else:

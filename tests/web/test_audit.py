@@ -5,9 +5,12 @@ import html
 import re
 
 import pytest
+from sqlalchemy import select
 
+from grace.store import session_scope
+from grace.store.models import Customer
 from tests.web.conftest import csrf_token, login, paid_order, pending_payment, post_form
-from tests.web.test_api_conversations import talk
+from tests.web.test_api_conversations import named, talk
 from tests.web.test_settings_page import form_of
 
 ROW = re.compile(r'<tr id="audit-\d+">.*?<td class="actor">(.*?)</td>\s*<td class="action">(.*?)</td>'
@@ -93,10 +96,15 @@ def test_a_takeover_and_hand_back_through_the_api_name_the_key_and_the_person(cl
     key = web_env["akanraby"].api_key
     conversation = "akanraby:+2348033333333"
     talk(conversation, [("customer", "hello"), ("grace", "Welcome")])
+    named("akanraby", "+2348033333333", "Ada")
     for verb in ("takeover", "handback"):
         assert client.post(f"/api/v1/conversations/{conversation}/{verb}", headers={"X-API-Key": key},
                            json={"user": "ops@akanraby.test"}).status_code == 200
     login(client, "owner@akanraby.test")
-    assert logged(client)[1:3] == [(f"api-key {key[:10]}", "handback", conversation),
-                                   (f"api-key {key[:10]}", "takeover", conversation)]
+    with session_scope() as session:  # the log names the customer's row, never their number
+        customer = session.scalars(select(Customer).where(Customer.tenant_id == "akanraby",
+                                                          Customer.phone == "+2348033333333")).one()
+    assert logged(client)[1:3] == [(f"api-key {key[:10]}", "handback", f"customer {customer.id}"),
+                                   (f"api-key {key[:10]}", "takeover", f"customer {customer.id}")]
+    assert "+2348033333333" not in client.get("/audit").get_data(as_text=True)
     assert "user: ops@akanraby.test" in client.get("/audit?action=takeover").get_data(as_text=True)
