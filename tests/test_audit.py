@@ -56,3 +56,21 @@ def test_the_database_refuses_to_change_or_remove_an_entry(db_url, statement):
     with session_scope(db_url) as session:
         assert [(e.actor, e.action) for e in entries(session, "akanraby")] == [
             ("ada@akanraby.test", "payment_rejected")]
+
+
+def test_a_payment_decided_from_an_ops_whatsapp_is_logged_with_the_number_in_the_decisions_transaction(grace_env):
+    from grace.shop.ops import answer_ops
+    from grace.tenancy.registry import get_registry
+    from tests.test_outbox import OPS, send_proof
+
+    tenant = get_registry().get("akanraby")
+    reference = send_proof()
+    refused = answer_ops(tenant, OPS, f"REJECT {reference}")  # no reason: refused, nothing decided
+    assert reference in refused
+    with session_scope() as session:
+        assert entries(session, "akanraby") == []
+    answer_ops(tenant, OPS, f"APPROVE {reference}")
+    with session_scope() as session:
+        [entry] = entries(session, "akanraby")
+        assert (entry.actor, entry.action, entry.target) == (f"whatsapp {OPS}", "payment_verified", reference)
+        assert entries(session, "kentehouse") == []

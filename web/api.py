@@ -50,6 +50,7 @@ from grace.shop.contact_book import (
     remove_contact_label,
 )
 from grace.shop.fulfilment import FulfilmentError
+from grace.shop.ops import Actor
 from grace.shop.orders import orders_of
 from grace.shop.payments import AlreadyDecided, PaymentError, payments_of
 from grace.store.models import Broadcast, User
@@ -57,7 +58,7 @@ from grace.tenancy.accounts import tenant_for_key, user_by_email
 from grace.tenancy.registry import get_registry
 from grace.whatsapp.human_reply import ReplyFailed, ReplyRefused, send_human_reply
 from web.access import ACT_ON_ORDERS
-from web.audit import audit_api, customer_target, import_counts, payment_detail
+from web.audit import audit_api, customer_target, import_counts
 from web.conversation_list import conversation_summary, conversations, is_conversation, transcript
 from web.inbox import fabric_caption
 from web.openapi import SPEC
@@ -127,12 +128,12 @@ def decide_payment(payment_id: int, verb: str):
     given = body.get("reason")
     reason = given if isinstance(given, str) else request.form.get("reason", "")
     try:
-        decision = decide(db(), g.tenant, payment_id, verb == "verify", reason, by=f"api:{g.tenant.id}")
+        decision = decide(db(), g.tenant, payment_id, verb == "verify", reason, by=f"api:{g.tenant.id}",
+                          actor=Actor(g.audit_actor, request.remote_addr))
     except AlreadyDecided as exc:  # someone decided first: a conflict, not a bad request
         return error(409, str(exc))
     except PaymentError as exc:
         return error(422, str(exc))
-    audit_api(f"payment_{decision.status}", decision.reference, payment_detail(payment_id, verb, reason))
     return jsonify(order_reference=decision.reference, status=decision.status, customer_told=decision.customer_told)
 
 

@@ -18,12 +18,6 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE_SIZE = 100
 
 
-def payment_detail(payment_id: int, verb: str, reason: object) -> dict:
-    """What an entry keeps of a payment decision: the payment and, for a rejection, ops's reason (cut short)."""
-    given = reason.strip()[:200] if verb == "reject" and isinstance(reason, str) else ""
-    return {"payment": payment_id} | ({"reason": given} if given else {})
-
-
 def import_counts(report: ImportReport) -> dict:
     """What an entry keeps of a contacts import: counts, never the numbers."""
     return {"added": report.added, "updated": report.updated, "opted_in": report.opted_in,

@@ -6,13 +6,14 @@ from sqlalchemy.orm import Session
 
 from grace.messaging.rasa_delivery import deliver_customer_events
 from grace.shop.fulfilment import change_status
-from grace.shop.ops import Decision, decide_payment
+from grace.shop.ops import Actor, Decision, decide_payment
 from grace.shop.payments import already_decided
 from grace.tenancy.registry import Tenant
 from web.queries import payment_or_404
 
 
-def decide(session: Session, tenant: Tenant, payment_id: int, approve: bool, reason: str, by: str) -> Decision:
+def decide(session: Session, tenant: Tenant, payment_id: int, approve: bool, reason: str, by: str,
+           actor: Actor | None = None) -> Decision:
     """Verify or reject one pending payment of the tenant (404 for another tenant's id).
     AlreadyDecided when it was decided already, or by someone else meanwhile (decide_payment switches it
     from pending atomically); PaymentError when a rejection has no reason."""
@@ -21,7 +22,7 @@ def decide(session: Session, tenant: Tenant, payment_id: int, approve: bool, rea
         raise already_decided(payment.order.reference, payment)
     reference = payment.order.reference
     session.rollback()  # end this read before decide_payment writes in its own session
-    return decide_payment(tenant, reference, approve, (reason or "").strip(), by=by)
+    return decide_payment(tenant, reference, approve, (reason or "").strip(), by=by, actor=actor)
 
 
 def move_order(session: Session, tenant: Tenant, reference: str, status: str) -> str:

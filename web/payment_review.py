@@ -8,10 +8,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from grace.shop.ops import Actor
 from grace.shop.payments import PaymentError, payments_of
 from grace.store.models import Payment
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
-from web.audit import audit, payment_detail
 from web.media import proof_response
 from web.operations import decide
 from web.queries import PAYMENT_STATUSES, payment_or_404
@@ -52,12 +52,10 @@ def decide_view(payment_id: int, verb: str):
     tenant = current_tenant()
     try:
         decision = decide(db(), tenant, payment_id, verb == "verify", request.form.get("reason", ""),
-                          by=f"web:{current_user.email}")
+                          by=f"web:{current_user.email}", actor=Actor(current_user.email, request.remote_addr))
     except PaymentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("payments.index"))
-    audit(f"payment_{decision.status}", decision.reference,
-          payment_detail(payment_id, verb, request.form.get("reason")))
     told = "the customer was told" if decision.customer_told else "the customer will be told once Grace is reachable"
     flash(f"Payment for order {decision.reference} {decision.status}; {told}.", "ok")
     return redirect(url_for("payments.index"))

@@ -36,7 +36,7 @@ from grace.messaging.rasa_delivery import deliver_customer_events
 from grace.money import format_money
 from grace.shop.balance import BalanceError, balance_due, request_balance
 from grace.shop.fulfilment import FulfilmentError, change_status
-from grace.shop.ops import decide_payment
+from grace.shop.ops import Actor, decide_payment
 from grace.shop.orders import orders_of
 from grace.shop.payments import PaymentError, payments_of
 from grace.store import session_scope
@@ -68,7 +68,8 @@ def cmd_payments(args: argparse.Namespace) -> int:
                       f"  stated {money(p.stated_amount_minor)}  proof {p.proof_url or '(text only)'}")
         return 0
     try:
-        decision = decide_payment(tenant, args.reference, args.action == "verify", args.reason or "", by=args.by)
+        decision = decide_payment(tenant, args.reference, args.action == "verify", args.reason or "", by=args.by,
+                                  actor=Actor(f"cli {args.by}"))
     except PaymentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

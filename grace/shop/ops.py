@@ -15,6 +15,7 @@ from grace.messaging.rasa_delivery import deliver_customer_events
 from grace.money import format_money
 from grace.shop.payments import PaymentError, reject_payment, verify_payment
 from grace.store import session_scope
+from grace.store.audit import record as audit
 from grace.store.models import Order, Payment
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
@@ -33,15 +34,31 @@ class Decision:
         return bool(self.delivered) and all(not isinstance(outcome, str) for _, outcome in self.delivered)
 
 
-def decide_payment(tenant: Tenant, reference: str, approve: bool, reason: str = "", by: str = "ops") -> Decision:
+@dataclass(frozen=True)
+class Actor:
+    """Who decides, as the audit log names them: a dashboard user's email, "api-key <prefix>", "whatsapp
+    <number>", "cli <name>"; the address the request came from; a few facts (the person an API call names)."""
+
+    name: str
+    ip: str | None = None
+    detail: dict = field(default_factory=dict)
+
+
+def decide_payment(tenant: Tenant, reference: str, approve: bool, reason: str = "", by: str = "ops",
+                   actor: Actor | None = None) -> Decision:
     """Verify or reject the pending payment of an order, then tell the customer. PaymentError if it
-    cannot be decided (unknown order, nothing pending, no reason for a rejection)."""
+    cannot be decided (unknown order, nothing pending, no reason for a rejection). The decision's audit
+    entry is written in the decision's own transaction, whichever surface it came from."""
+    actor = actor or Actor(by)
     with session_scope() as session:
         if approve:
             payment = verify_payment(session, tenant, reference, by=by)
         else:
             payment = reject_payment(session, tenant, reference, reason, by=by)
         decision = Decision(session.get(Order, payment.order_id).reference, payment.status)
+        noted = {"payment": payment.id} | ({"reason": reason.strip()[:200]} if not approve and reason.strip() else {})
+        audit(session, tenant.id, actor.name, f"payment_{payment.status}", decision.reference,
+              noted | actor.detail, actor.ip)
     decision.delivered = deliver_customer_events(tenant.id)
     return decision
 
@@ -59,7 +76,8 @@ def answer_ops(tenant: Tenant, phone: str, text: str) -> str:
         return say("ops_help", pending=pending_summary(tenant))
     verb, reference, reason = command.group(1).lower(), command.group(2).upper(), command.group(3).strip()
     try:
-        decision = decide_payment(tenant, reference, verb != "reject", reason, by=f"whatsapp:{phone}")
+        decision = decide_payment(tenant, reference, verb != "reject", reason, by=f"whatsapp:{phone}",
+                                  actor=Actor(f"whatsapp {phone}"))
     except PaymentError as exc:
         return say("ops_command_failed", reference=reference, error=str(exc))
     key = "ops_verified" if decision.status == "verified" else "ops_rejected"
