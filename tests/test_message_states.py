@@ -19,6 +19,7 @@ from grace.messaging.message_states import (
     apply_status,
     counts,
     is_unreachable,
+    note_refused,
     record_sent,
     sending,
 )
@@ -279,3 +280,20 @@ def test_a_persons_reply_is_recorded_as_theirs(twilio, grace_env, monkeypatch):
                             "Ngozi", 1)
     assert not sent.in_history
     assert rows(CUSTOMER) == [("akanraby", TWILIO, "ops_reply", "accepted", None)]
+
+
+def test_a_providers_slow_down_is_no_failed_message_but_a_refused_number_is(grace_env):
+    """A rate limit refusal (Meta's 130429 comes as a 400) is tried again later: counting it as a failed message
+    would inflate a broadcast's failures; a number refused as unreachable is kept, so it is not tried again."""
+    async def refused(code: str) -> None:
+        with sending("akanraby", "broadcast", broadcast_id=7):
+            await note_refused(META, "+2348031234567", code, "refused")
+
+    asyncio.run(refused("130429"))
+    asyncio.run(refused("131056"))
+    with session_scope() as session:
+        assert session.scalars(select(OutboundMessage)).all() == []
+    asyncio.run(refused("131026"))
+    with session_scope() as session:
+        assert [(m.status, m.error_code) for m in session.scalars(select(OutboundMessage))] == [("failed", "131026")]
+        assert is_unreachable(session, "akanraby", "+2348031234567")

@@ -64,6 +64,10 @@ PROVIDER_STATES = {
 # window), 131049 (Meta's per-user marketing limit), 63018 / 130429 (rate limits), 131050 (the user stopped
 # marketing messages: an opt-out, not an unreachable number).
 UNREACHABLE_CODES = {TWILIO: frozenset({"63003", "63024", "21211", "21614"}), META: frozenset({"131026"})}
+# The providers' "slow down" beside HTTP 429: Twilio 63018 (the sender's rate limit), Meta 130429 (Cloud API
+# throughput reached) and 131056 (too many messages from this business to this number). Such a refusal is no
+# failed message: the sender tries it again later.
+RATE_LIMIT_CODES = frozenset({"63018", "130429", "131056"})
 NOT_ON_WHATSAPP = "not a WhatsApp number"
 REFUSED_PREFIX = "refused:"  # provider_id of a send the provider refused outright: it gave the message no id
 
@@ -142,7 +146,7 @@ async def note_sent(channel: str, provider_id: str, to_phone: str) -> None:
 async def note_refused(channel: str, to_phone: str, error_code: str, error_detail: str) -> None:
     """Record a send the provider refused with an error code (see record_refused); never raises."""
     who = _sending.get()
-    if who is None or not error_code:
+    if who is None or not error_code or error_code in RATE_LIMIT_CODES:
         return
     try:
         await off_loop(record_refused, who.tenant_id, channel, to_phone, error_code, error_detail, who.kind,

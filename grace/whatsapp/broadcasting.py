@@ -29,7 +29,7 @@ from datetime import datetime
 from grace.concurrency import off_loop
 from grace.errors import GraceError
 from grace.messaging.contacts import may_message
-from grace.messaging.message_states import sending
+from grace.messaging.message_states import RATE_LIMIT_CODES, sending
 from grace.shop.broadcasts import (
     FAILED_RESULT,
     NOT_TRIED,
@@ -64,9 +64,6 @@ BROADCAST_TEST = "broadcast_test"  # the owner's test send: not the broadcast's,
 # Messages of one claim in flight at once: a provider answering in a quarter of a second then takes 20 a second,
 # above the highest pace an owner may set (1,000 a minute is under 17 a second), without opening many connections.
 SEND_CONCURRENCY = 5
-# The providers' "slow down" beside HTTP 429: Twilio 63018 (the sender's rate limit), Meta 130429 (Cloud API
-# throughput reached) and 131056 (too many messages from this business to this number).
-RATE_LIMIT_CODES = frozenset({"63018", "130429", "131056"})
 
 
 def template_of(broadcast: Broadcast) -> Template:
