@@ -21,7 +21,6 @@ Every message is recorded under the broadcast (grace.messaging.message_states), 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,9 +66,7 @@ SEND_CONCURRENCY = 5
 
 
 def template_of(broadcast: Broadcast) -> Template:
-    given = broadcast.template or {}
-    return Template(twilio_content_sid=str(given.get("twilio_content_sid") or ""),
-                    meta_name=str(given.get("meta_name") or ""), language=str(given.get("language") or "en"))
+    return Template.from_mapping(broadcast.template or {})
 
 
 def _fits(provider: Provider, template: Template) -> bool:
@@ -84,21 +81,6 @@ def provider_for_template(tenant: Tenant, template: Template, channel: str | Non
         if chosen is not None and _fits(chosen[0], template):
             return chosen
     return None
-
-
-def provider_error(exc: ProviderError) -> tuple[str, str]:
-    """(error code, message) of a provider's refusal: Twilio answers {"code", "message"}, Meta {"error": {"code",
-    "message", "error_data": {"details"}}}; ("", the text) for anything else (a 5xx page, a network error)."""
-    try:
-        body = json.loads(exc.detail)
-    except ValueError:
-        return "", exc.detail[:300]
-    if not isinstance(body, dict):
-        return "", exc.detail[:300]
-    inner = body["error"] if isinstance(body.get("error"), dict) else body
-    details = (inner.get("error_data") or {}).get("details") if isinstance(inner.get("error_data"), dict) else None
-    message = str(details or inner.get("message") or exc.detail)[:300]
-    return str(inner.get("code") or ""), message
 
 
 # The outbox worker's pass -------------------------------------------------------------------------------
@@ -202,7 +184,7 @@ async def _send_one(tenant: Tenant, broadcast_id: int, template: Template, deliv
             with sending(tenant.id, BROADCAST, broadcast_id=broadcast_id):
                 took = await provider.send_template(sender, delivery.phone, template, delivery.variables)
         except ProviderError as exc:
-            code, message = provider_error(exc)
+            code, message = exc.refusal()
             if exc.status == 429 or code in RATE_LIMIT_CODES:
                 slow_down.set()
                 return Result(delivery.recipient_id, RATE_LIMITED, str(exc)[:300], code)
@@ -278,7 +260,7 @@ async def _send_test(tenant: Tenant, template: Template, to: str, variables: lis
             with sending(tenant.id, BROADCAST_TEST):
                 took = await provider.send_template(sender, to, template, variables)
         except ProviderError as exc:
-            code, message = provider_error(exc)
+            code, message = exc.refusal()
             if exc.status == 429 or code in RATE_LIMIT_CODES:
                 raise TestSendRefused("the provider asks to slow down: try again in a minute") from None
             said = f"error {code}: {message}" if code else message

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -29,6 +30,21 @@ class ProviderError(Exception):
 
     def __str__(self) -> str:
         return f"HTTP {self.status}: {self.detail[:300]}"
+
+    def refusal(self) -> tuple[str, str]:
+        """(error code, message) of the provider's answer: Twilio writes {"code", "message"}, Meta {"error":
+        {"code", "message", "error_data": {"details"}}}; ("", the text) for anything else (a 5xx page, a
+        network error)."""
+        try:
+            body = json.loads(self.detail)
+        except ValueError:
+            return "", self.detail[:300]
+        if not isinstance(body, dict):
+            return "", self.detail[:300]
+        inner = body["error"] if isinstance(body.get("error"), dict) else body
+        data = inner.get("error_data")
+        details = data.get("details") if isinstance(data, dict) else None
+        return str(inner.get("code") or ""), str(details or inner.get("message") or self.detail)[:300]
 
 
 async def request_with_retry(session: aiohttp.ClientSession, method: str, url: str, *, attempts: int = 4,

@@ -52,9 +52,10 @@ class MetaClient:
         to = f"+{str(payload.get('to') or '').lstrip('+')}"  # Meta writes numbers without the +
         if status >= 300:
             detail = raw.decode("utf-8", "replace")
+            refused = ProviderError(status, detail)
             if status == 400:  # Meta judged the message itself (e.g. 131026: the number cannot receive it)
-                await note_refused(META, to, _error_code(raw), detail)
-            raise ProviderError(status, detail)
+                await note_refused(META, to, refused.refusal()[0], detail)
+            raise refused
         wamid = str((json.loads(raw).get("messages") or [{}])[0].get("id") or "")
         await note_sent(META, wamid, to)
         return wamid
@@ -76,16 +77,6 @@ class MetaClient:
 
     async def close(self) -> None:
         await self._sessions.close()
-
-
-def _error_code(raw: bytes) -> str:
-    """Graph's error code in a refusal ({"error": {"code": 131026, ...}}), "" when there is none."""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    return str(error.get("code") or "") if isinstance(error, dict) else ""
 
 
 def meta_messages(reply: dict, to: str, choose_prompt: str, list_label: str = "Choose") -> list[dict]:

@@ -26,6 +26,14 @@ class Template:
     # (e.g. the proof screenshot in an ops alert).
     meta_header: str = ""  # "" or "image"
 
+    @classmethod
+    def from_mapping(cls, raw: dict) -> Template:
+        """As tenant.yml's `whatsapp_templates` and a broadcast keep one: twilio_content_sid, meta_name,
+        language (en), meta_header."""
+        return cls(twilio_content_sid=str(raw.get("twilio_content_sid") or ""),
+                   meta_name=str(raw.get("meta_name") or ""), language=str(raw.get("language") or "en"),
+                   meta_header=str(raw.get("meta_header") or "").lower())
+
 
 class Provider(Protocol):
     channel: str
@@ -45,6 +53,4 @@ def template_for(tenant: Tenant, kind: str) -> Template | None:
     raw = (tenant.extra.get("whatsapp_templates") or {}).get(kind)
     if not isinstance(raw, dict):
         return None
-    return Template(twilio_content_sid=str(raw.get("twilio_content_sid") or ""),
-                    meta_name=str(raw.get("meta_name") or ""), language=str(raw.get("language") or "en"),
-                    meta_header=str(raw.get("meta_header") or "").lower())
+    return Template.from_mapping(raw)

@@ -71,9 +71,10 @@ class TwilioClient:
         to = to_number.removeprefix("whatsapp:")
         if status >= 300:
             detail = raw.decode("utf-8", "replace")
+            refused = ProviderError(status, detail)
             if status == 400:  # Twilio judged the message itself (e.g. 21211: not a number WhatsApp can have)
-                await note_refused(TWILIO, to, _error_code(raw), detail)
-            raise ProviderError(status, detail)
+                await note_refused(TWILIO, to, refused.refusal()[0], detail)
+            raise refused
         sid = str(json.loads(raw).get("sid") or "")
         await note_sent(TWILIO, sid, to)
         return sid
@@ -101,15 +102,6 @@ def status_callback_url() -> str | None:
         log.warning("GRACE_PUBLIC_URL %r is no http(s) URL with a valid host: no status callbacks asked", public)
         return None
     return public + STATUS_PATH
-
-
-def _error_code(raw: bytes) -> str:
-    """Twilio's error code in a refusal ({"code": 21211, "message": ...}), "" when there is none."""
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return ""
-    return str(body.get("code") or "") if isinstance(body, dict) else ""
 
 
 def _whatsapp(number: str) -> str:
