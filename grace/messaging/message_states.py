@@ -72,11 +72,6 @@ NOT_ON_WHATSAPP = "not a WhatsApp number"
 REFUSED_PREFIX = "refused:"  # provider_id of a send the provider refused outright: it gave the message no id
 
 
-def channel_of(provider_channel: str) -> str:
-    """Our channel name for a connector's ("whatsapp" is Twilio's, "meta_whatsapp" Meta's)."""
-    return META if provider_channel == "meta_whatsapp" else TWILIO
-
-
 @dataclass(frozen=True)
 class Sending:
     """Who is sending, for the messages sent meanwhile (set by `sending`)."""
@@ -177,11 +172,6 @@ def apply_status(channel: str, provider_id: str, status: str, error_code: str | 
     if not changed:
         log.debug("%s status %r for %s changed nothing", channel, status, provider_id)
     return changed
-
-
-def state_of(session: Session, channel: str, provider_id: str) -> OutboundMessage | None:
-    return session.scalars(select(OutboundMessage).where(OutboundMessage.channel == channel,
-                                                         OutboundMessage.provider_id == provider_id)).first()
 
 
 def counts(session: Session, tenant_id: str, broadcast_id: int) -> dict[str, int]:

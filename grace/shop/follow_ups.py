@@ -37,7 +37,7 @@ from grace.shop.orders import join_words, order_by_reference
 from grace.shop.stock import available_stock
 from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, RestockAlert, utcnow
-from grace.tenancy.catalog import plural
+from grace.tenancy.catalog import line_in_words
 from grace.tenancy.registry import Tenant, get_registry
 
 log = logging.getLogger("grace.shop.follow_ups")
@@ -255,7 +255,7 @@ def _items(tenant: Tenant, selection: list) -> str:
         fabric = tenant.catalog.get(str(item.get("sku"))) if isinstance(item, dict) else None
         qty = item.get("qty") if isinstance(item, dict) else None
         if fabric is not None and isinstance(qty, int):
-            parts.append(f"{qty} {fabric.unit_plural(qty)} of {fabric.name}")
+            parts.append(line_in_words(qty, fabric.unit, fabric.name))
     return join_words(tenant, parts, "list_and") if parts else ""
 
 
@@ -358,10 +358,6 @@ def withdraw_stale_nudges(tracker: Engine | None, now: datetime | None = None) -
 # ---------------------------------------------------------------- reorder suggestion
 
 
-def _line_words(quantity: int, unit: str, name: str) -> str:
-    return f"{quantity} {unit if quantity == 1 else plural(unit)} of {name}"
-
-
 def schedule_reorder_suggestions(now: datetime | None = None) -> int:
     """Write the reorder suggestion of every order delivered `reorder_after_days` ago (once per order);
     returns how many. When it was delivered is when the customer was told (the order_delivered message)."""
@@ -401,7 +397,7 @@ def _suggest_reorder(tenant: Tenant, reference: str, since: datetime, now: datet
                         .values(updated_at=Order.updated_at).execution_options(synchronize_session=False))
         if reference in _suggested(session, tenant.id, since):
             return 0
-        lines = [_line_words(line.quantity, line.unit, line.name) for line in order.lines]
+        lines = [line_in_words(line.quantity, line.unit, line.name) for line in order.lines]
         _follow_up(session, tenant, order.customer.phone, REORDER, now, order_reference=order.reference,
                    items=join_words(tenant, lines, "list_and"), example=lines[0] if lines else "",
                    customer_name=order.customer.name)

@@ -15,7 +15,7 @@ from grace.money import format_money, percent_of
 from grace.shop.delivery import delivery_fee
 from grace.shop.stock import reserve
 from grace.store.models import Customer, Order, OrderLine, utcnow
-from grace.tenancy.catalog import Fabric, Tier, plural
+from grace.tenancy.catalog import Fabric, Tier, unit_for
 from grace.tenancy.registry import Promotion, Tenant, Zone
 from grace.tenancy.wording import Wording
 
@@ -153,7 +153,7 @@ def _unit(tenant: Tenant, promotion: Promotion, lines: list[QuoteLine], quantity
     units = ({line.fabric.unit for line in lines if promotion.applies_to(line.fabric)}
              or {f.unit for f in tenant.catalog.fabrics if promotion.applies_to(f)})
     unit = units.pop() if len(units) == 1 else Wording(tenant)("promo_unit_mixed")
-    return unit if quantity == 1 else plural(unit)
+    return unit_for(unit, quantity)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from grace.shop.stock import (
     set_reservations,
 )
 from grace.store.models import Order, Payment, utcnow
-from grace.tenancy.catalog import plural
+from grace.tenancy.catalog import unit_for
 from grace.tenancy.registry import Tenant
 from grace.understanding.amounts import Amount, find_money
 
@@ -207,7 +207,7 @@ def _shortfall(order: Order, shortages: dict[str, int]) -> str:
     parts = []
     for sku, left in shortages.items():
         name, unit = names.get(sku, (sku, ""))
-        parts.append(f"{name}: {left} of {needed.get(sku, 0)} {unit if needed.get(sku) == 1 else plural(unit)} left")
+        parts.append(f"{name}: {left} of {needed.get(sku, 0)} {unit_for(unit, needed.get(sku, 0))} left")
     return "; ".join(parts)
 
 

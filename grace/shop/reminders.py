@@ -29,7 +29,7 @@ from grace.shop.balance import DEPOSIT_VERIFIED, REMINDER_AFTER, balance_due, pe
 from grace.shop.stock import expire_order
 from grace.store import session_scope
 from grace.store.models import Contact, Notification, Order, utcnow
-from grace.tenancy.catalog import plural
+from grace.tenancy.catalog import line_in_words, unit_for
 from grace.tenancy.registry import Tenant, get_registry
 
 
@@ -116,13 +116,10 @@ def tell_expired(session: Session, tenant: Tenant, order: Order) -> None:
     """The customer hears that the order expired and how to order the same again (WhatsApp customers only)."""
     if not is_whatsapp_customer(order.customer.phone):
         return
-    items = ", ".join(f"{line.quantity} {_unit(line.unit, line.quantity)} {line.name}" for line in order.lines)
+    items = ", ".join(f"{line.quantity} {unit_for(line.unit, line.quantity)} {line.name}" for line in order.lines)
     first = order.lines[0] if order.lines else None
-    example = f"{first.quantity} {_unit(first.unit, first.quantity)} of {first.name}" if first else ""
+    example = line_in_words(first.quantity, first.unit, first.name) if first else ""
     notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone), ORDER_EXPIRED,
                     order_reference=order.reference, items=items, example=example,
                     customer_name=order.customer.name)
 
-
-def _unit(unit: str, quantity: int) -> str:
-    return unit if quantity == 1 else plural(unit)

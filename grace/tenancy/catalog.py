@@ -57,11 +57,21 @@ class Fabric:
         return tier.price_minor if tier else self.price_minor
 
     def unit_plural(self, qty: int) -> str:
-        return self.unit if qty == 1 else plural(self.unit)
+        return unit_for(self.unit, qty)
 
 
 def plural(unit: str) -> str:
     return unit if unit.endswith("s") else unit + "s"
+
+
+def unit_for(unit: str, quantity: int) -> str:
+    """"1 yard", "6 yards": the unit as a quantity of it reads."""
+    return unit if quantity == 1 else plural(unit)
+
+
+def line_in_words(quantity: int, unit: str, name: str) -> str:
+    """"6 yards of Marigold Bloom": an order line as a customer reads it."""
+    return f"{quantity} {unit_for(unit, quantity)} of {name}"
 
 
 @dataclass(frozen=True)
