@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import Float, and_, func, not_, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import column, table
 
 from grace.config import load_settings
+from grace.messaging.conversation_events import TRACKER_EVENTS
 from grace.messaging.inbound import (
     REST_NAMESPACE,
     SIMULATOR_NAMESPACE,
@@ -30,8 +30,7 @@ from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import Customer, Takeover, utcnow
 from web.conversations import EXTERNAL_PREFIX, ops_replies, words_of
 
-EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp", Float),
-               column("data"))
+EVENTS = TRACKER_EVENTS
 MAX_MESSAGES = 200
 
 

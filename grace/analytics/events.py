@@ -9,23 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import Float, and_, column, distinct, func, inspect, not_, or_, select, table
+from sqlalchemy import and_, distinct, func, inspect, not_, or_, select
 from sqlalchemy.engine import Connection
 
 from grace.analytics.period import Period
+from grace.messaging.conversation_events import TRACKER_TABLE, events_table
 from grace.messaging.inbound import conversation_id
 from grace.rasa_plugins.tracker_reader import tracker_engine
-
-TRACKER_TABLE = "events"  # Rasa's SQL tracker store
-BROKER_TABLE = "analytics_events"  # grace.rasa_plugins.event_broker: the same columns, fed by the event broker
-
-
-def events_table(name: str):
-    return table(
-        name, column("id"), column("sender_id"), column("type_name"), column("timestamp", Float),
-        column("intent_name"), column("action_name"), column("data"),
-    )
-
 
 # Slots whose setting proves a funnel stage (Rasa stores a slot's name in action_name).
 # funnel_stage values map to the stage they show: actions/selection.py sets "reviewing" with the

@@ -5,11 +5,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from grace.analytics.events import BROKER_TABLE, TrackerFacts, has_events, read_tracker
+from grace.analytics.events import TrackerFacts, has_events, read_tracker
 from grace.analytics.funnel import FunnelStage, build_funnel
 from grace.analytics.period import Period
 from grace.analytics.store import StoreFacts, read_store
 from grace.config import load_settings
+from grace.messaging.conversation_events import BROKER_TABLE
 from grace.messaging.inbound import split_conversation_id
 from grace.money import format_money
 from grace.store import session_scope

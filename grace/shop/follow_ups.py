@@ -25,11 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Float, and_, column, func, inspect, or_, select, table, update
+from sqlalchemy import and_, func, inspect, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from grace.messaging.contacts import WINDOW, may_message
+from grace.messaging.conversation_events import TRACKER_EVENTS, TRACKER_TABLE
 from grace.messaging.inbound import conversation_id, is_whatsapp_customer, split_conversation_id
 from grace.messaging.notifications import ORDER_DELIVERED, REORDER, RESTOCK, SUMMARY_NUDGE, notify_customer
 from grace.shop.customers import get_customer
@@ -154,10 +155,9 @@ def alert_restocked_fabrics(now: datetime | None = None) -> int:
 
 # ---------------------------------------------------------------- summary nudge
 
-# Rasa's tracker store (its `events` table: a slot's name is kept in action_name). Read here with a few
-# SELECTs on the engine the outbox worker hands in, as grace.analytics reads it.
-_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp", Float),
-                column("intent_name"), column("action_name"), column("data"))
+# Rasa's tracker store (grace.messaging.conversation_events), read with a few SELECTs on the engine the outbox
+# worker hands in, as grace.analytics reads it.
+_EVENTS = TRACKER_EVENTS
 # The order summary sets funnel_stage to "reviewing" (actions/selection.py), the confirmation to
 # "awaiting_payment", a cancelled cart back to "browsing"; "pickup or delivery?" is asked at "reviewing"
 # too, with delivery_asked set, before any summary to confirm.
@@ -245,7 +245,7 @@ def why_no_nudge(state: SummaryState, summary_at: float | None = None) -> str:
 
 
 def _tracker_has_events(conn: Connection) -> bool:
-    return inspect(conn).has_table("events")
+    return inspect(conn).has_table(TRACKER_TABLE)
 
 
 def _items(tenant: Tenant, selection: list) -> str:
