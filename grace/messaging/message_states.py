@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from grace.concurrency import off_loop
 from grace.store import session_scope
@@ -183,15 +184,29 @@ def counts(session: Session, tenant_id: str, broadcast_id: int) -> dict[str, int
     return {state: int(found.get(state, 0)) for state in STATES}
 
 
+def _said_unreachable() -> ColumnElement[bool]:
+    """A failure whose code says the number cannot receive WhatsApp messages (UNREACHABLE_CODES)."""
+    return and_(OutboundMessage.status == FAILED,
+                or_(*(and_(OutboundMessage.channel == channel, OutboundMessage.error_code.in_(codes))
+                      for channel, codes in UNREACHABLE_CODES.items())))
+
+
+def unreachable_among(session: Session, tenant_id: str, phones: set[str]) -> set[str]:
+    """Which of `phones` are known not to be on WhatsApp (is_unreachable), asking about each number only
+    when a failure saying so was ever recorded for it (one query for the rest)."""
+    if not phones:
+        return set()
+    candidates = set(session.scalars(select(OutboundMessage.to_phone).distinct().where(
+        OutboundMessage.tenant_id == tenant_id, _said_unreachable())))
+    return {phone for phone in candidates & phones if is_unreachable(session, tenant_id, phone)}
+
+
 def is_unreachable(session: Session, tenant_id: str, phone: str) -> bool:
     """True when the provider said this number cannot receive WhatsApp messages (UNREACHABLE_CODES) and
     nothing since shows otherwise: neither a message sent after that failure reached it, nor did the
     number write to the business after it (numbers join WhatsApp, clients get updated)."""
-    unreachable = or_(*(and_(OutboundMessage.channel == channel, OutboundMessage.error_code.in_(codes))
-                        for channel, codes in UNREACHABLE_CODES.items()))
     failure = session.scalars(select(OutboundMessage).where(
-        OutboundMessage.tenant_id == tenant_id, OutboundMessage.to_phone == phone,
-        OutboundMessage.status == FAILED, unreachable,
+        OutboundMessage.tenant_id == tenant_id, OutboundMessage.to_phone == phone, _said_unreachable(),
     ).order_by(OutboundMessage.updated_at.desc()).limit(1)).first()
     if failure is None:
         return False

@@ -31,11 +31,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from grace.errors import GraceError
-from grace.messaging.message_states import FAILED, UNREACHABLE_CODES, counts, is_unreachable
+from grace.messaging.message_states import FAILED, counts, unreachable_among
 from grace.shop.contact_book import TEMPLATE_FIELDS, ContactView, Segment, SegmentError, get_contact, select_contacts
 from grace.store.models import Broadcast, BroadcastRecipient, Contact, OutboundMessage, utcnow
 from grace.tenancy.registry import Tenant
@@ -202,7 +202,7 @@ def local_time(tenant: Tenant, moment: datetime | None) -> str:
     """A stored (naive UTC) time as the business reads it: "2026-12-01 09:00 WAT"."""
     if moment is None:
         return ""
-    local = moment.replace(tzinfo=timezone.utc).astimezone(tenant.timezone)
+    local = tenant.local(moment)
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or tenant.timezone.key)
 
 
@@ -278,25 +278,13 @@ def reachable_contacts(session: Session, tenant: Tenant, segment: Segment,
     """Who a broadcast to `segment` would go to now: its opted-in contacts (never an opted-out one), less the
     numbers the provider said cannot receive WhatsApp messages."""
     contacts = select_contacts(session, tenant, segment, now)
-    unreachable = unreachable_numbers(session, tenant.id, {c.phone for c in contacts})
+    unreachable = unreachable_among(session, tenant.id, {c.phone for c in contacts})
     return [c for c in contacts if c.phone not in unreachable]
 
 
 def count_recipients(session: Session, tenant: Tenant, segment: object, now: datetime | None = None) -> int:
     """The count shown before sending: "will go to N opted-in contacts"."""
     return len(reachable_contacts(session, tenant, checked_segment(segment), now))
-
-
-def unreachable_numbers(session: Session, tenant_id: str, phones: set[str]) -> set[str]:
-    """Which of `phones` are known not to be on WhatsApp (message_states.is_unreachable), asking about each
-    number only when a failure saying so was ever recorded for it (one query for the rest)."""
-    if not phones:
-        return set()
-    said_so = or_(*(and_(OutboundMessage.channel == channel, OutboundMessage.error_code.in_(codes))
-                    for channel, codes in UNREACHABLE_CODES.items()))
-    candidates = set(session.scalars(select(OutboundMessage.to_phone).distinct().where(
-        OutboundMessage.tenant_id == tenant_id, OutboundMessage.status == FAILED, said_so)))
-    return {phone for phone in candidates & phones if is_unreachable(session, tenant_id, phone)}
 
 
 # Sending (driven by grace.whatsapp.broadcasting in the outbox worker) ------------------------------------
@@ -418,7 +406,7 @@ def prepare(session: Session, tenant: Tenant, broadcast: Broadcast, claimed: lis
     phones = {c.phone for c in claimed}
     contacts = {row.phone: row for row in session.scalars(select(Contact).where(
         Contact.tenant_id == tenant.id, Contact.phone.in_(phones)))}
-    unreachable = unreachable_numbers(session, tenant.id, phones)
+    unreachable = unreachable_among(session, tenant.id, phones)
     ready = []
     for c in claimed:
         row = contacts.get(c.phone)

@@ -57,7 +57,7 @@ def quiet_until(tenant: Tenant, now: datetime | None = None) -> datetime | None:
     quiet = tenant.follow_ups.quiet_hours
     if quiet is None:
         return None
-    local = (now or utcnow()).replace(tzinfo=timezone.utc).astimezone(tenant.timezone)
+    local = tenant.local(now or utcnow())
     if not tenant.follow_ups.is_quiet(local.time()):
         return None
     end = datetime.combine(local.date(), quiet[1], tenant.timezone)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -131,7 +131,7 @@ def hold_ended(tenant: Tenant, order: Order) -> str:
     """When the order's hold ends (or ended), in the tenant's own time: "Tue 4 Mar, 14:05"."""
     if order.hold_expires_at is None:
         return ""
-    local = order.hold_expires_at.replace(tzinfo=timezone.utc).astimezone(tenant.timezone)
+    local = tenant.local(order.hold_expires_at)
     return f"{local:%a} {local.day} {local:%b, %H:%M}"
 
 

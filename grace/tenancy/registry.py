@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -176,6 +176,10 @@ class Tenant:
 
     def now(self) -> datetime:
         return datetime.now(self.timezone)
+
+    def local(self, stored: datetime) -> datetime:
+        """A time as the store keeps it (naive UTC) in the business's own timezone."""
+        return stored.replace(tzinfo=timezone.utc).astimezone(self.timezone)
 
     def promotion(self, code: str) -> Promotion | None:
         wanted = code.strip().upper()
