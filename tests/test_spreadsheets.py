@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from grace.shop.spreadsheets import delimiter_of, spreadsheet_text
+from grace.shop.spreadsheets import delimiter_of, guard_cell, spreadsheet_text, unguarded
 
 ROWS = "sku,name,price\nAKN-001,Ìyá Àgbà Ankara,4500\n"
 
@@ -29,3 +29,10 @@ def test_bytes_that_are_no_text_are_refused():
 def test_the_separator_is_the_first_lines():
     assert delimiter_of("\n\nsku;name;price\n1;a,b;2\n") == ";"
     assert delimiter_of("sku\tname\n") == "\t" and delimiter_of("sku,name\n") == ","
+
+
+def test_a_cell_that_would_run_as_a_formula_is_guarded_and_read_back_as_meant():
+    for cell in ("=SUM(A1)", "+2348031234567", "-5", "@me"):
+        assert guard_cell(cell) == "'" + cell and unguarded(guard_cell(cell)) == (cell, False)
+    assert guard_cell("Ankara") == "Ankara" and unguarded("Ankara") == ("Ankara", False)
+    assert unguarded("=HYPERLINK(1)") == ("=HYPERLINK(1)", True)

@@ -42,7 +42,7 @@ from grace.errors import GraceError
 from grace.messaging.media import MediaRejected, base_type, save_media
 from grace.money import MoneyError, format_money, to_minor
 from grace.shop.follow_ups import tell_restocked
-from grace.shop.spreadsheets import delimiter_of, spreadsheet_text
+from grace.shop.spreadsheets import CONTROL, delimiter_of, guard_cell, spreadsheet_text, unguarded
 from grace.store import session_scope
 from grace.tenancy.catalog import COLUMNS, Catalog, CatalogError, Fabric, RowError, major_text, parse_catalog
 from grace.tenancy.files import catalog_path, csv_text, replace_catalog, rows_from_text, rows_to_text
@@ -54,9 +54,7 @@ MAX_ROWS = 20_000
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 FORMATS = {".csv": "csv", ".txt": "csv", ".json": "json", ".xlsx": "xlsx"}
 EDITABLE = tuple(c for c in COLUMNS if c != "sku")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BREAKS = re.compile(r"\s*[\t\r\n]+\s*")
 _CURRENCY_MARK = r"(?:[A-Za-z]{1,3}[^\w\s.,-]?|[^\w\s.,-]{1,2})"
 _PRICE = re.compile(rf"^{_CURRENCY_MARK}?\s*(-?\d[\d\s.,\u00a0\u202f]*?)\s*{_CURRENCY_MARK}?$")
@@ -219,8 +217,8 @@ def guarded_csv(text: str) -> str:
     """A catalog file's text as a download for Excel: no cell can run as a formula (also for backups,
     which may hold a file edited by hand on the server)."""
     header, rows = rows_from_text(text)
-    cells = [[_guard(row.get(name, "")) for name in header] for row in rows]
-    return "\ufeff" + csv_text([_guard(name) for name in header], cells, newline="\r\n")
+    cells = [[guard_cell(row.get(name, "")) for name in header] for row in rows]
+    return "\ufeff" + csv_text([guard_cell(name) for name in header], cells, newline="\r\n")
 
 
 def diff_catalogs(old: Catalog | None, new: Catalog) -> CatalogChanges:
@@ -244,10 +242,11 @@ def diff_catalogs(old: Catalog | None, new: Catalog) -> CatalogChanges:
 
 def clean_cell(column: str, value: str, currency: str) -> tuple[str, str | None]:
     """(cell text as stored, problem or None): control characters gone, prices plain, formulas refused."""
-    text = _BREAKS.sub(" ", _CONTROL.sub("", value)).strip()
-    if text.startswith("'") and text[1:2] in FORMULA_STARTS:
-        return text[1:], None  # our own export's guard: the owner meant the text
-    if text.startswith("="):
+    text = _BREAKS.sub(" ", CONTROL.sub("", value)).strip()
+    meant, formula = unguarded(text)
+    if meant != text:
+        return meant, None  # our own export's guard: the owner meant the text
+    if formula:
         return "", f"{text[:30]!r} is a spreadsheet formula: type the value itself"
     if column == "price":
         return _plain_price(text, currency), None
@@ -278,7 +277,7 @@ def _prepare(tenant: Tenant, data: bytes, filename: str) -> _Upload:
     table, line_shift = {"csv": _csv_table, "json": _json_table, "xlsx": _xlsx_table}[kind](data)
     if len(table) > MAX_ROWS + 1:
         raise UploadError(f"the file has over {MAX_ROWS} rows")
-    header = [_CONTROL.sub("", h).strip().lower() for h in table[0]] if table else []
+    header = [CONTROL.sub("", h).strip().lower() for h in table[0]] if table else []
     keep = [i for i, h in enumerate(header) if h]  # unnamed columns (Excel's trailing empties) are dropped
     sku_at = header.index("sku") if "sku" in header else None
     errors: list[RowError] = []
@@ -486,10 +485,6 @@ def _image_url_problem(url: str) -> str | None:
 
 def _changed_fields(old: Fabric, new: Fabric) -> list[str]:
     return [name for name in Fabric.__dataclass_fields__ if getattr(old, name) != getattr(new, name)]
-
-
-def _guard(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _mb(size: int) -> str:

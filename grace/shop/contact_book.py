@@ -37,7 +37,7 @@ from grace.messaging.inbound import conversation_id
 from grace.messaging.team_notes import MAX_LABELS, NoteRefused, add_label, label_name, labels_of, remove_label
 from grace.money import format_money
 from grace.shop.orders import NOT_COUNTED
-from grace.shop.spreadsheets import delimiter_of, spreadsheet_text
+from grace.shop.spreadsheets import CONTROL, delimiter_of, guard_cell, spreadsheet_text, unguarded
 from grace.store.models import Contact, ConversationLabel, Customer, Order, OrderLine, utcnow
 from grace.tenancy.catalog import major_text
 from grace.tenancy.registry import E164, Tenant
@@ -59,8 +59,8 @@ EXPORT_COLUMNS = ("phone", "name", "city", "labels", "consent", "source", "opted
 # Contact fields a broadcast's template variables can be filled with (ContactView.value).
 TEMPLATE_FIELDS = ("name", "first_name", "phone", "city", "last_order_date", "categories")
 LIST_SEPARATORS = re.compile(r"[;|]")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 class ContactError(GraceError):
     """A contact request that cannot be done; the message says why, for the team."""
 
@@ -98,7 +98,7 @@ def normalise_phone(tenant: Tenant, text: str) -> str:
     the 0) in the business's own country. The numbering plans are libphonenumber's (the `phonenumbers`
     package): which country code a number starts with, the trunk 0, each country's lengths. ContactError
     says what is wrong with it."""
-    raw = _CONTROL.sub("", text or "").strip()
+    raw = CONTROL.sub("", text or "").strip()
     if raw.startswith("'"):  # the export's guard against spreadsheet formulas
         raw = raw[1:]
     raw = re.sub(r"^whatsapp:", "", raw, flags=re.IGNORECASE).strip()
@@ -552,10 +552,8 @@ def _cell(cells: list[str], index: int | None) -> str:
 
 
 def _text(cells: list[str], at: dict[str, int], column: str, limit: int) -> str:
-    text = " ".join(_CONTROL.sub("", _cell(cells, at.get(column))).split())
-    if text.startswith("'") and text[1:2] in FORMULA_STARTS:
-        text = text[1:]  # the export's guard: the text itself was meant
-    elif text.startswith("="):
+    text, formula = unguarded(" ".join(CONTROL.sub("", _cell(cells, at.get(column))).split()))
+    if formula:
         raise ContactError(f"{column} {text[:30]!r} is a spreadsheet formula: type the value itself")
     if len(text) > limit:
         raise ContactError(f"{column} is at most {limit} characters; this one has {len(text)}")
@@ -588,7 +586,7 @@ def _table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[
         raise ImportRefused(f"not a readable CSV file (line {reader.line_num}: {exc})") from None
     while table and not any(cell.strip() for cell in table[0][1]):
         table.pop(0)
-    header = [_CONTROL.sub("", name).strip().lower() for name in table[0][1]] if table else []
+    header = [CONTROL.sub("", name).strip().lower() for name in table[0][1]] if table else []
     if "phone" not in header:
         raise ImportRefused("the file has no phone column: its first line names the columns, e.g. "
                             "phone,name,city,labels,consent")
@@ -602,7 +600,7 @@ def export_contacts_csv(tenant: Tenant, contacts: list[ContactView]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     for c in contacts:
-        writer.writerow([_guard(cell) for cell in (
+        writer.writerow([guard_cell(cell) for cell in (
             c.phone, c.name or "", c.city or "", ";".join(c.labels), "yes" if c.opted_in else "no",
             c.opt_in_source or "", _stamp(c.opted_in_at), _stamp(c.opted_out_at), _stamp(c.last_order_at),
             str(c.orders), ";".join(c.categories), major_text(c.lifetime_value_minor, c.currency), c.currency)])
@@ -611,7 +609,3 @@ def export_contacts_csv(tenant: Tenant, contacts: list[ContactView]) -> str:
 
 def _stamp(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _guard(cell: str) -> str:
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
