@@ -26,9 +26,8 @@ def import_counts(report: ImportReport) -> dict:
 
 def customer_target(tenant_id: str, conversation_or_phone: str) -> str:
     """How an entry names a customer: "customer <id>" (their row in the store; "contact <id>" for one who never
-    wrote or ordered), never their number or the
-    conversation id that holds it, so the append-only log keeps no personal data an erasure would have to
-    remove; the id stays meaningful once the customer's row is anonymised."""
+    wrote or ordered), never their number or the conversation id that holds it, so the append-only log keeps
+    no personal data an erasure would have to remove; the id stays meaningful once the row is anonymised."""
     _, phone = split_conversation_id(conversation_or_phone)
     for kind, table in (("customer", Customer), ("contact", Contact)):  # a contact may never have ordered
         found = db().execute(select(table.id).where(table.tenant_id == tenant_id,

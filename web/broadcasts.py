@@ -12,6 +12,8 @@ the settings and keys only owners change. Ops and viewers read the list and the 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -39,6 +41,7 @@ from grace.tenancy.registry import Tenant
 from grace.whatsapp.broadcasting import TestSendRefused, send_test_message
 from web.access import OWNER, current_tenant, role_required
 from web.audit import audit
+from web.contacts import segment_of
 from web.request_store import db
 
 bp = Blueprint("broadcasts", __name__, url_prefix="/broadcasts")
@@ -66,16 +69,13 @@ def _variables(form: dict[str, str]) -> list[str]:
     return chosen
 
 
-def _segment(form: dict[str, str]) -> dict:
+def _segment(form: dict[str, str]) -> Segment:
     """The segment fields as on the Contacts page (one label, one category), opted-in contacts only."""
-    segment: dict = {"labels": [form["label"]] if form["label"] else [],
-                     "categories": [form["category"]] if form["category"] else [], "city": form["city"]}
-    for name, key in (("older", "last_order_older_than_days"), ("newer", "last_order_newer_than_days")):
-        if form[name]:
-            if not form[name].isdigit():
-                raise BroadcastError("segment", "last order days are a whole number of days")
-            segment[key] = int(form[name])
-    return segment
+    try:
+        segment, _ = segment_of(form)
+    except SegmentError as exc:
+        raise BroadcastError("segment", str(exc)) from None
+    return replace(segment, opted_in_only=True)
 
 
 def _form_page(tenant: Tenant, form: dict[str, str], errors: dict[str, str], count: int | None, status: int = 200):
