@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
-import tempfile
-from pathlib import Path
 
 from grace.run import local
+from tests.bench import scratch
 from tests.bench.latency import spread
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import free_port, make_tenants
@@ -50,9 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="grace-bench-model-"))
-    saved = dict(os.environ)
-    try:
+    with scratch("grace-bench-model-") as root:
         with FakeOpenAI() as model:
             tenants = make_tenants(root)
             plenty_of_stock(tenants)
@@ -91,10 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         median = statistics.median(ratios)
         print(f"  {'MET' if median <= TARGET else 'MISSED'}: turns without the model, p50 with the slow model / "
               f"with the fast one {spread(ratios)}x (target <= {TARGET}x)")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

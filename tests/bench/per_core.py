@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from grace.run import scaled
+from tests.bench import scratch
 from tests.bench.latency import rss_mb, spread
 from tests.helpers import free_port, make_tenants
 from tests.scale.load import Load, percentile
@@ -81,9 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(os.sched_getaffinity(0)) < 2:
         print("scaling per core: needs two cores; this process may use one")
         return 0
-    root = Path(tempfile.mkdtemp(prefix="grace-bench-cores-"))
-    saved = dict(os.environ)
-    try:
+    with scratch("grace-bench-cores-") as root:
         tenants = make_tenants(root)
         plenty_of_stock(tenants)
         for variable in CLEAR:
@@ -128,10 +125,6 @@ def main(argv: list[str] | None = None) -> int:
                           f"{rss_mb(replica.actions.pid):.0f} MB")
             finally:
                 scaled.stop(cluster)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

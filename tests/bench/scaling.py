@@ -10,13 +10,13 @@ import csv
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import requests
 import yaml
 
 from grace.run import local
+from tests.bench import scratch
 from tests.bench.latency import rss_mb
 from tests.helpers import free_port, make_tenants
 
@@ -90,14 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     if not local.MODEL.exists():
         print("No trained model: run 'make train' first.", file=sys.stderr)
         return 1
-    root = Path(tempfile.mkdtemp(prefix="grace-bench-scale-"))
-    saved = dict(os.environ)
-    try:
+    with scratch("grace-bench-scale-") as root:
         bench_memory(root)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
