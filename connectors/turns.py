@@ -17,6 +17,8 @@ from grace.config import load_settings
 from grace.messaging.inbound import Inbound
 from grace.messaging.pace import PACE, per_minute
 from grace.tenancy.registry import Tenant
+from grace.tenancy.standing import suspended
+from grace.tenancy.usage import meter_message
 from grace.tenancy.wording import Wording
 
 log = logging.getLogger("grace.channels")
@@ -57,6 +59,8 @@ async def run_turn(inbound: Inbound, tenant: Tenant, on_new_message: OnNewMessag
                    input_channel: str) -> list[dict]:
     """Grace's replies to one customer message: Rasa's text / image / buttons items, never none."""
     say = Wording(tenant)
+    if not await off_loop(_before_turn, tenant.id, inbound.conversation_id):
+        return [{"text": say("suspended")}]
     if inbound.is_empty():
         return [{"text": say("empty_message")}]
     if not PACE.allow(inbound.conversation_id):
@@ -70,6 +74,15 @@ async def run_turn(inbound: Inbound, tenant: Tenant, on_new_message: OnNewMessag
         log.exception("turn failed for %s", inbound.conversation_id)
         replies = []
     return replies or [{"text": say("error")}]
+
+
+def _before_turn(tenant_id: str, conversation_id: str) -> bool:
+    """Whether the business may run a turn (the platform has not suspended it); the message counts toward
+    its plan. One blocking hop for both."""
+    if suspended(tenant_id):
+        return False
+    meter_message(tenant_id, conversation_id)
+    return True
 
 
 async def collect_turn(on_new_message: OnNewMessage, text: str, sender: str, input_channel: str,

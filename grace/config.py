@@ -68,7 +68,7 @@ def load_settings() -> Settings:
 # Secrets a deployment sets; a value copied from an example file must never reach production.
 SECRET_VARIABLES = ("GRACE_RASA_TOKEN", "GRACE_ACTIONS_TOKEN", "GRACE_REST_TOKEN", "GRACE_WEB_SECRET_KEY",
                     "TWILIO_AUTH_TOKEN", "META_APP_SECRET", "META_ACCESS_TOKEN", "META_VERIFY_TOKEN",
-                    "OPENAI_API_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD")
+                    "OPENAI_API_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "GRACE_SECRET_KEY")
 PLACEHOLDERS = ("change-me", "changeme", "change_me", "replace-me", "placeholder", "your-secret", "xxx", "todo")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

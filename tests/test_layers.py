@@ -10,7 +10,8 @@ from tests.helpers import ROOT
 GROUND = {"config", "errors", "concurrency", "money"}
 # Lowest first; rooms of one rank may not import each other either way round without a reason here.
 RANKS = {"ground": 0, "store": 1, "tenancy": 2, "understanding": 3, "messaging": 3, "shop": 4, "whatsapp": 5,
-         "payments": 5, "rasa_plugins": 6, "llm": 7, "learn": 7, "analytics": 7, "run": 8}
+         "payments": 5, "rasa_plugins": 6, "llm": 7, "learn": 7, "analytics": 7,
+         "privacy": 8, "run": 9}
 OUTER = {"actions", "connectors", "web", "tests", "scripts"}
 
 

@@ -97,6 +97,13 @@ def authenticate():
     return None
 
 
+def api_blueprint(name: str) -> Blueprint:
+    """Another module's part of /api/v1 (its own blueprint, registered by web.app): the same key check."""
+    part = Blueprint(name, __name__, url_prefix="/api/v1")
+    part.before_request(authenticate)
+    return part
+
+
 @bp.route("/openapi.json")
 def openapi():
     return jsonify(SPEC)

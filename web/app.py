@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["money"] = money
     app.jinja_env.filters["whatsapp"] = whatsapp_markup
     from web import (
+        admin,
         analytics,
         api,
         audit,
@@ -79,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
         catalog,
         catalog_backups,
         contacts,
+        credentials,
         customers,
         handoffs,
         home,
@@ -86,9 +88,11 @@ def create_app(config: dict | None = None) -> Flask:
         media,
         orders,
         payment_review,
+        privacy,
         settings,
         simulator,
         team,
+        usage,
     )
 
     for module in (auth, home, payment_review, orders, customers, inbox, handoffs, catalog, catalog_backups, analytics,
@@ -97,6 +101,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(contacts.bp)
     app.register_blueprint(broadcasts.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(admin.bp)
+    for module in (credentials, usage, privacy):  # each has a page and its part of /api/v1
+        app.register_blueprint(module.bp)
+        app.register_blueprint(module.api)
+        csrf.exempt(module.api)
     csrf.exempt(api.bp)  # the API authenticates each request by key, not by cookie
     limit_logins(app)
     _error_pages(app)

@@ -457,3 +457,76 @@ class AuditEntry(Base):
     target = Column(String(120), nullable=False, default="")  # an order reference, payment id, conversation id
     detail = Column(JSON, nullable=False, default=dict)  # small facts only: never secrets or customers' messages
     ip = Column(String(45))
+
+
+class TenantCredential(Base):
+    """A business's own provider account (Twilio, Meta or a model endpoint): the secrets are sealed with the
+    platform's key (grace.store.secrets) and never shown back; `hint` is what the dashboard may show
+    (e.g. the end of an account SID) so an owner can tell which account is set."""
+
+    __tablename__ = "tenant_credentials"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind"),)
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    kind = Column(String(12), nullable=False)  # twilio, meta, model
+    sealed = Column(Text, nullable=False)
+    hint = Column(String(60), nullable=False, default="")
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_by = Column(String(254), nullable=False, default="")
+
+
+class TenantAccount(Base):
+    """A business's standing with the platform: its plan (None: the configured default) and whether the
+    platform operator suspended it (its customers then get a polite message; its data is kept)."""
+
+    __tablename__ = "tenant_accounts"
+    tenant_id = Column(String(40), primary_key=True)
+    plan = Column(String(30))
+    suspended_at = Column(DateTime)
+    suspended_reason = Column(String(200))
+    suspended_by = Column(String(254))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class UsageCount(Base):
+    """What a business used in a calendar month (UTC), by metric (conversations, messages, model_calls,
+    model_tokens, broadcast_messages...); `warned_at` is when its owner was told it reached 80% of the plan."""
+
+    __tablename__ = "usage_counts"
+    tenant_id = Column(String(40), primary_key=True)
+    month = Column(String(7), primary_key=True)  # 2026-11
+    metric = Column(String(30), primary_key=True)
+    count = Column(Integer, nullable=False, default=0)
+    warned_at = Column(DateTime)
+    exceeded_at = Column(DateTime)
+
+
+class PlatformAdmin(Base):
+    """A platform operator's account for the admin area: not a user of any business."""
+
+    __tablename__ = "platform_admins"
+    __table_args__ = (UniqueConstraint("email"),)
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_login_at = Column(DateTime)
+
+
+class PrivacyRequest(Base):
+    """A customer's request about their data (erasure; an export is made at once and needs no row): from
+    WhatsApp ("delete my data") it waits for the owner to confirm; from the dashboard or the API it is
+    confirmed by the person asking. Names the customer by row, so nothing here keeps their number."""
+
+    __tablename__ = "privacy_requests"
+    id = Column(Integer, primary_key=True)
+    tenant_id = Column(String(40), nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"))
+    contact_id = Column(Integer)  # a contact who never ordered
+    kind = Column(String(12), nullable=False, default="erasure")
+    source = Column(String(12), nullable=False)  # whatsapp, dashboard, api
+    status = Column(String(12), nullable=False, default="pending")  # pending, done, declined
+    requested_at = Column(DateTime, nullable=False, default=utcnow)
+    decided_by = Column(String(254))
+    decided_at = Column(DateTime)
+    summary = Column(JSON, nullable=False, default=dict)  # what was removed or anonymised, counted

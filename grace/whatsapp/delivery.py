@@ -23,6 +23,7 @@ from grace.messaging.message_states import NOT_ON_WHATSAPP, is_unreachable, send
 from grace.messaging.notifications import UNDELIVERED, notify_customer
 from grace.store import session_scope
 from grace.tenancy.registry import Tenant
+from grace.tenancy.standing import suspended
 from grace.whatsapp.choices import remember_choices
 from grace.whatsapp.http import ProviderError
 from grace.whatsapp.meta_client import MetaClient, MetaProvider
@@ -30,6 +31,7 @@ from grace.whatsapp.provider import Provider, template_for
 from grace.whatsapp.twilio_client import TwilioClient, TwilioProvider
 
 log = logging.getLogger("grace.whatsapp.delivery")
+SUSPENDED = "the business is suspended"
 
 
 async def send_replies(provider: Provider, tenant: Tenant, business_number: str, customer: str,
@@ -124,6 +126,8 @@ async def send_proactive(tenant: Tenant, phone: str, replies: list[dict], kind: 
     """Write first to a number, under the 24-hour rule and opt-outs, through the provider it last
     wrote from (or the one given). The messages are recorded as `kind`, of the notification or broadcast
     given. A number known not to be on WhatsApp is skipped; a refusal saying so is a final failure."""
+    if await off_loop(suspended, tenant.id):  # the platform suspended the business: it writes to no one
+        return Outcome("skipped", SUSPENDED)
     permission, unreachable = await off_loop(_may_message, tenant.id, phone)
     if unreachable:
         return Outcome("skipped", NOT_ON_WHATSAPP)

@@ -1,0 +1,1 @@
+"""Customers' data: export, erasure, retention and the requests customers make."""
