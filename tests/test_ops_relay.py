@@ -11,7 +11,8 @@ from sqlalchemy import select
 from grace.messaging.takeover import take_over
 from grace.run.outbox import deliver_pending
 from grace.store import session_scope
-from grace.store.models import Takeover
+from grace.store.audit import entries
+from grace.store.models import Customer, Takeover
 from tests.test_takeover import ADA, CONVERSATION, Grace, customer_writes, rasa  # noqa: F401
 from tests.web.conftest import make_order
 
@@ -44,6 +45,12 @@ def test_ops_answer_from_whatsapp_get_the_replies_and_hand_back(grace_env, rasa,
     with session_scope() as session:
         row = session.scalars(select(Takeover)).one()
         assert row.relay_phone is None and row.handed_back_by == f"whatsapp:{OPS}"
+    with session_scope() as session:  # the owners' audit log names the ops number, and the customer by row only
+        logged = [(e.actor, e.action, e.target, e.detail) for e in entries(session, "akanraby")]
+        customer = f"customer {session.scalars(select(Customer.id).where(Customer.phone == ADA)).one()}"
+    assert logged == [(f"whatsapp {OPS}", action, customer, {"via": "whatsapp"})
+                      for action in ("handback", "reply_sent", "takeover")]
+    assert ADA not in repr(logged)
     customer_writes(twilio, grace, "hello again")
     assert grace.turns == ["hello", "hello again"]  # Grace answers again
     asyncio.run(deliver_pending())

@@ -50,9 +50,9 @@ from grace.shop.contact_book import (
     remove_contact_label,
 )
 from grace.shop.fulfilment import FulfilmentError
-from grace.shop.ops import Actor
 from grace.shop.orders import orders_of
 from grace.shop.payments import AlreadyDecided, PaymentError, payments_of
+from grace.store.audit import Actor
 from grace.store.models import Broadcast, User
 from grace.tenancy.accounts import tenant_for_key, user_by_email
 from grace.tenancy.registry import get_registry
@@ -177,9 +177,11 @@ def request_order_balance(reference: str):
     acts as on the dashboard (a viewer gets 403) and is kept as who asked."""
     order = order_or_404(db(), g.tenant.id, reference)
     body = _body()
-    by = f"api:{_acting_user(body).email}" if "user" in body else f"api:{g.tenant.id}"
+    person = _acting_user(body).email if "user" in body else None
+    by = f"api:{person}" if person else f"api:{g.tenant.id}"
     try:
-        request_balance(db(), g.tenant, order.reference, by=by)
+        request_balance(db(), g.tenant, order.reference, by=by,
+                        actor=Actor(g.audit_actor, request.remote_addr, {"user": person} if person else {}))
     except BalanceError as exc:  # deposit not verified, nothing due, a proof waiting, or asked just now
         db().rollback()
         return error(409, str(exc))

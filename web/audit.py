@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from grace.messaging.inbound import split_conversation_id
 from grace.shop.contact_book import ImportReport
-from grace.store.audit import actions_of, entries, record
-from grace.store.models import Contact, Customer
+from grace.store.audit import actions_of, customer_label, entries, record
 from web.access import OWNER, current_tenant, role_required
 from web.request_store import db
 
@@ -25,16 +23,9 @@ def import_counts(report: ImportReport) -> dict:
 
 
 def customer_target(tenant_id: str, conversation_or_phone: str) -> str:
-    """How an entry names a customer: "customer <id>" (their row in the store; "contact <id>" for one who never
-    wrote or ordered), never their number or the conversation id that holds it, so the append-only log keeps
-    no personal data an erasure would have to remove; the id stays meaningful once the row is anonymised."""
+    """How an entry names the customer of a conversation or number (grace.store.audit.customer_label)."""
     _, phone = split_conversation_id(conversation_or_phone)
-    for kind, table in (("customer", Customer), ("contact", Contact)):  # a contact may never have ordered
-        found = db().execute(select(table.id).where(table.tenant_id == tenant_id,
-                                                    table.phone == phone)).scalar_one_or_none()
-        if found is not None:
-            return f"{kind} {found}"
-    return "customer (not yet in the store)"
+    return customer_label(db(), tenant_id, phone)
 
 
 def audit(action: str, target: object = "", detail: dict | None = None) -> None:

@@ -88,6 +88,9 @@ def _sign_in(user: User):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        record(db(), current_user.tenant_id, current_user.email, "logout", ip=request.remote_addr)
+        db().commit()
     logout_user()
     return redirect(url_for("auth.login"))
 

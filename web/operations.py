@@ -6,8 +6,9 @@ from sqlalchemy.orm import Session
 
 from grace.messaging.rasa_delivery import deliver_customer_events
 from grace.shop.fulfilment import change_status
-from grace.shop.ops import Actor, Decision, decide_payment
+from grace.shop.ops import Decision, decide_payment
 from grace.shop.payments import already_decided
+from grace.store.audit import Actor
 from grace.tenancy.registry import Tenant
 from web.queries import payment_or_404
 

@@ -16,6 +16,7 @@ from grace.shop.balance import (
 from grace.shop.fulfilment import FulfilmentError
 from grace.shop.orders import orders_of
 from grace.shop.payments import payments_of
+from grace.store.audit import Actor
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.audit import audit
 from web.operations import move_order
@@ -69,7 +70,8 @@ def balance_request(reference: str):
     tenant = current_tenant()
     order = order_or_404(db(), tenant.id, reference)
     try:
-        request_balance(db(), tenant, order.reference, by=f"web:{current_user.email}")
+        request_balance(db(), tenant, order.reference, by=f"web:{current_user.email}",
+                        actor=Actor(current_user.email, request.remote_addr))
     except BalanceError as exc:
         db().rollback()
         flash(str(exc), "error")

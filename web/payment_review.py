@@ -8,8 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from grace.shop.ops import Actor
 from grace.shop.payments import PaymentError, payments_of
+from grace.store.audit import Actor
 from grace.store.models import Payment
 from web.access import ACT_ON_ORDERS, current_tenant, role_required
 from web.media import proof_response

@@ -36,10 +36,11 @@ from grace.messaging.rasa_delivery import deliver_customer_events
 from grace.money import format_money
 from grace.shop.balance import BalanceError, balance_due, request_balance
 from grace.shop.fulfilment import FulfilmentError, change_status
-from grace.shop.ops import Actor, decide_payment
+from grace.shop.ops import decide_payment
 from grace.shop.orders import orders_of
 from grace.shop.payments import PaymentError, payments_of
 from grace.store import session_scope
+from grace.store.audit import Actor
 from grace.tenancy.registry import get_registry
 
 
@@ -92,7 +93,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
     if args.action == "request-balance":
         try:
             with session_scope() as session:
-                order = request_balance(session, tenant, args.reference, by=args.by)
+                order = request_balance(session, tenant, args.reference, by=args.by, actor=Actor(f"cli {args.by}"))
                 reference, amount = order.reference, format_money(balance_due(order), tenant.currency)
         except BalanceError as exc:
             print(f"error: {exc}", file=sys.stderr)

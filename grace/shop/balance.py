@@ -19,6 +19,7 @@ from grace.messaging.inbound import conversation_id
 from grace.messaging.notifications import BALANCE_REQUEST, notify_customer
 from grace.money import format_money
 from grace.shop.orders import order_by_reference
+from grace.store.audit import Actor, record_by
 from grace.store.models import Order, Payment, utcnow
 from grace.tenancy.registry import Tenant
 
@@ -68,9 +69,10 @@ def pending_balance_payment(session: Session, order: Order) -> Payment | None:
 
 
 def request_balance(session: Session, tenant: Tenant, reference: str, by: str = "ops",
-                    now: datetime | None = None) -> Order:
+                    now: datetime | None = None, actor: Actor | None = None) -> Order:
     """Ask the customer for the balance of an order whose deposit is verified: they are told on WhatsApp
-    the amount due, how to pay and the order's reference. BalanceError says why it cannot be asked."""
+    the amount due, how to pay and the order's reference. BalanceError says why it cannot be asked. The
+    audit entry names `actor` (else `by`) and is written in the request's own transaction."""
     now = now or utcnow()
     order = order_by_reference(session, tenant.id, reference)
     if order is None:
@@ -94,6 +96,7 @@ def request_balance(session: Session, tenant: Tenant, reference: str, by: str = 
                            f"{order.balance_requested_at:%H:%M} UTC already")
     notify_customer(session, tenant.id, conversation_id(tenant.id, order.customer.phone), BALANCE_REQUEST,
                     order_reference=order.reference, balance_minor=due, customer_name=order.customer.name, by=by)
+    record_by(session, tenant.id, actor or Actor(by), "balance_requested", order.reference, {"balance_minor": due})
     return order
 
 

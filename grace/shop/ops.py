@@ -15,7 +15,7 @@ from grace.messaging.rasa_delivery import deliver_customer_events
 from grace.money import format_money
 from grace.shop.payments import PaymentError, reject_payment, verify_payment
 from grace.store import session_scope
-from grace.store.audit import record as audit
+from grace.store.audit import Actor, record_by
 from grace.store.models import Order, Payment
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
@@ -34,16 +34,6 @@ class Decision:
         return bool(self.delivered) and all(not isinstance(outcome, str) for _, outcome in self.delivered)
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who decides, as the audit log names them: a dashboard user's email, "api-key <prefix>", "whatsapp
-    <number>", "cli <name>"; the address the request came from; a few facts (the person an API call names)."""
-
-    name: str
-    ip: str | None = None
-    detail: dict = field(default_factory=dict)
-
-
 def decide_payment(tenant: Tenant, reference: str, approve: bool, reason: str = "", by: str = "ops",
                    actor: Actor | None = None) -> Decision:
     """Verify or reject the pending payment of an order, then tell the customer. PaymentError if it
@@ -57,8 +47,7 @@ def decide_payment(tenant: Tenant, reference: str, approve: bool, reason: str = 
             payment = reject_payment(session, tenant, reference, reason, by=by)
         decision = Decision(session.get(Order, payment.order_id).reference, payment.status)
         noted = {"payment": payment.id} | ({"reason": reason.strip()[:200]} if not approve and reason.strip() else {})
-        audit(session, tenant.id, actor.name, f"payment_{payment.status}", decision.reference,
-              noted | actor.detail, actor.ip)
+        record_by(session, tenant.id, actor, f"payment_{payment.status}", decision.reference, noted)
     decision.delivered = deliver_customer_events(tenant.id)
     return decision
 

@@ -19,6 +19,7 @@ from grace.messaging.takeover import AlreadyTaken, current, hand_back, take_over
 from grace.shop.ops import answer_ops
 from grace.shop.orders import order_by_reference
 from grace.store import session_scope
+from grace.store.audit import Actor, customer_label, record_by
 from grace.store.models import Customer, Handoff
 from grace.tenancy.registry import E164, Tenant
 from grace.tenancy.wording import Wording
@@ -84,6 +85,7 @@ def relay_reply(tenant: Tenant, phone: str, ref: str, text: str) -> str:
         try:
             take_over(session, tenant.id, found.conversation, None, f"whatsapp:{phone}", relay_phone=phone,
                       relay_ref=found.ref)
+            _audit(session, tenant, phone, "takeover", found.conversation)
         except AlreadyTaken as exc:
             session.commit()  # an idle takeover found over stays over
             return say("ops_relay_taken", by=exc.taken_by or "someone else")
@@ -96,6 +98,7 @@ def relay_reply(tenant: Tenant, phone: str, ref: str, text: str) -> str:
         return say("ops_relay_failed", ref=found.ref, reason=str(exc))
     with session_scope() as session:
         touch(session, tenant.id, found.conversation)
+        _audit(session, tenant, phone, "reply_sent", found.conversation)
     return say("ops_relay_sent", name=found.name, ref=found.ref, minutes=f"{tenant.takeover_idle_minutes:g}")
 
 
@@ -111,4 +114,13 @@ def give_back(tenant: Tenant, phone: str, ref: str) -> str:
         if held.relay_phone != phone:
             return say("ops_relay_not_yours", ref=found.ref, by=held.taken_by or "someone else")
         hand_back(session, tenant.id, found.conversation, by=f"whatsapp:{phone}")
+        _audit(session, tenant, phone, "handback", found.conversation)
     return say("ops_relay_done", name=found.name, ref=found.ref)
+
+
+def _audit(session: Session, tenant: Tenant, ops_phone: str, action: str, conversation: str) -> None:
+    """The relay's entry, as the dashboard's (same actions), named "whatsapp <ops number>" like ops' payment
+    decisions; the customer by row, never by number."""
+    _, customer = split_conversation_id(conversation)
+    record_by(session, tenant.id, Actor(f"whatsapp {ops_phone}"), action, customer_label(session, tenant.id, customer),
+              {"via": "whatsapp"})

@@ -40,8 +40,9 @@ def test_logins_settings_and_payment_decisions_appear_for_the_owner_with_who_and
     entries = logged(client)
     assert entries[0] == ("owner@akanraby.test", "settings_changed", "")
     assert entries[1] == ("owner@akanraby.test", "login", "")
-    assert entries[2] == ("ops@akanraby.test", "payment_verified", reference)
-    assert entries[3:] == [("ops@akanraby.test", "login", ""), ("ops@akanraby.test", "login_failed", "")]
+    assert entries[2] == ("ops@akanraby.test", "logout", "")
+    assert entries[3] == ("ops@akanraby.test", "payment_verified", reference)
+    assert entries[4:] == [("ops@akanraby.test", "login", ""), ("ops@akanraby.test", "login_failed", "")]
     page = client.get("/audit").get_data(as_text=True)
     assert "fields: [&#39;deposit_percent&#39;]" in page and f"payment: {payment_id}" in page
     assert "a wrong guess" not in page  # never the password tried
@@ -108,3 +109,21 @@ def test_a_takeover_and_hand_back_through_the_api_name_the_key_and_the_person(cl
                                    (f"api-key {key[:10]}", "takeover", f"customer {customer.id}")]
     assert "+2348033333333" not in client.get("/audit").get_data(as_text=True)
     assert "user: ops@akanraby.test" in client.get("/audit?action=takeover").get_data(as_text=True)
+
+
+def test_a_balance_request_is_recorded_from_the_dashboard_and_the_api_and_a_refused_one_is_not(client, web_env):
+    reference = paid_order("akanraby", "+2348011111111")
+    login(client, "ops@akanraby.test")
+    assert post_form(client, f"/orders/{reference}/request-balance", page=f"/orders/{reference}").status_code == 302
+    again = post_form(client, f"/orders/{reference}/request-balance", page=f"/orders/{reference}")  # refused: asked
+    assert again.status_code == 302
+    other = paid_order("akanraby", "+2348022222222", name="Bisi")
+    key = web_env["akanraby"].api_key
+    answer = client.post(f"/api/v1/orders/{other}/request-balance", headers={"X-API-Key": key},
+                         json={"user": "ops@akanraby.test"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "owner@akanraby.test")
+    requested = [entry for entry in logged(client) if entry[1] == "balance_requested"]
+    assert requested == [(f"api-key {key[:10]}", "balance_requested", other),
+                         ("ops@akanraby.test", "balance_requested", reference)]

@@ -6,6 +6,7 @@ import re
 
 from grace.messaging.contacts import record_inbound
 from grace.store import session_scope
+from grace.store.audit import entries
 from grace.store.models import Broadcast
 from tests.test_broadcasts import (  # noqa: F401  (gateway, gateway_server: fixtures)
     SID,
@@ -95,6 +96,10 @@ def test_an_owner_creates_sees_the_count_tests_sends_and_reads_the_report(client
     assert lagos[0] in text  # among the latest replies
     listed = client.get("/broadcasts").get_data(as_text=True)
     assert "Owambe season" in listed and "2 of 2" in listed
+    with session_scope() as session:  # the owners' audit log: created and sent, by whom
+        logged = [(e.actor, e.action, e.target) for e in entries(session, "akanraby")]
+    assert [entry for entry in logged if entry[1].startswith("broadcast")] == [
+        ("owner@akanraby.test", "broadcast_sent", str(number)), ("owner@akanraby.test", "broadcast_created", str(number))]
 
 
 def test_ops_and_viewers_read_but_only_owners_act_and_other_businesses_are_not_found(client, web_env, twilio):

@@ -11,6 +11,7 @@ from grace.messaging.media import save_media
 from grace.money import format_money
 from grace.shop.customers import get_or_create_customer
 from grace.store import session_scope
+from grace.store.audit import entries
 from grace.store.models import Takeover
 from grace.tenancy.registry import get_registry
 from tests.helpers import Chat
@@ -106,6 +107,12 @@ def test_take_over_reply_and_hand_back_from_the_inbox(client, web_env, rasa, twi
     assert grace.turns == ["hello", "thanks!"]  # Grace answers again
     late = post_form(client, f"/inbox/c/{ADA_ID}/reply", {"text": "one more thing"}, page="/inbox")
     assert late.status_code == 409 and "one more thing" in late.get_data(as_text=True)  # the draft is kept
+    with session_scope() as session:  # the owners' audit log: who, what, on which customer; never the words
+        logged = [(e.actor, e.action, e.target, e.detail) for e in entries(session, "akanraby")]
+    customer = logged[0][2]
+    assert re.fullmatch(r"(customer|contact) \d+", customer)
+    assert logged == [("ops@akanraby.test", action, customer, {})
+                      for action in ("handback", "reply_sent", "takeover")] + [("ops@akanraby.test", "login", "", {})]
 
 
 def test_viewers_read_only_and_other_businesses_conversations_are_not_found(client, web_env, rasa, twilio):
