@@ -69,7 +69,7 @@ def model_answers_today(turn: Turn) -> int:
 def answer_from_model(turn: Turn) -> bool:
     """Say the model's grounded answer; False when there is none (no model, failure, ungrounded, or this
     conversation used its day's share of model answers)."""
-    if not llm_configured() or not turn.text.strip():
+    if not llm_configured(turn.tenant.id) or not turn.text.strip():
         return False
     if model_answers_today(turn) >= max_model_answers():
         log.info("%s used its %d model answers today: the library answers", turn.tracker.sender_id,

@@ -2,9 +2,12 @@
 (credentials key connectors.meta.MetaWhatsAppInput).
 
 GET answers Meta's subscription handshake when hub.verify_token is
-META_VERIFY_TOKEN. POST must carry X-Hub-Signature-256, the HMAC-SHA256 of the
-raw body keyed with META_APP_SECRET; otherwise 403 and nothing runs. The
-business is metadata.phone_number_id (`meta_phone_number_id` in tenant.yml).
+META_VERIFY_TOKEN. The business is metadata.phone_number_id (`meta_phone_number_id`
+in tenant.yml). POST must carry X-Hub-Signature-256, the HMAC-SHA256 of the raw
+body keyed with the app secret of THAT business's Meta account (its own when it
+entered one, grace.tenancy.credentials; else META_APP_SECRET); otherwise 403 and
+nothing runs. A body whose entries belong to businesses with different secrets
+is refused whole. Replies go out with the business's access token.
 Meta retries any non-200 for a day or more: the answer is immediate, the turn
 runs in the background, and message ids are deduplicated. The `statuses` of the
 same webhook (sent, delivered, read, failed with errors[].code) move the states
@@ -29,10 +32,11 @@ from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
 from grace.concurrency import off_loop
 from grace.messaging.message_states import META, apply_status
+from grace.tenancy.credentials import meta_for
 from grace.tenancy.registry import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
-from grace.whatsapp.meta_client import MetaClient, MetaProvider
-from grace.whatsapp.provider import MediaRef
+from grace.whatsapp.meta_client import MetaProvider
+from grace.whatsapp.provider import MediaRef, Provider
 
 log = logging.getLogger("grace.channels.meta")
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
@@ -131,16 +135,51 @@ def route(values: list[dict]) -> tuple[int, list]:
     return known, admit(messages, MetaProvider.channel)
 
 
-class MetaWhatsAppInput(WhatsAppInput):
-    missing_config = "META_ACCESS_TOKEN"
+def phone_number_ids(payload: object) -> set[str]:
+    """Every business phone number id the body names (messages and statuses alike)."""
+    found: set[str] = set()
+    entries = payload.get("entry") if isinstance(payload, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+            value = (change.get("value") or {}) if isinstance(change, dict) else {}
+            metadata = value.get("metadata") if isinstance(value, dict) else None
+            if isinstance(metadata, dict) and metadata.get("phone_number_id"):
+                found.add(str(metadata["phone_number_id"]))
+    return found
 
+
+def refusal(body: bytes, header: str, ids: set[str], ip: str) -> tuple[int, str] | None:
+    """None when the body is signed with the app secret of the businesses it is for (each one's own Meta
+    account, else the platform's; a body naming no known business, the platform's), else (403, why). A body
+    mixing businesses whose secrets differ is refused whole: no one secret can vouch for all of it.
+    Blocking on a cache miss (grace.tenancy.credentials)."""
+    registry = get_registry()
+    tenants = [registry.by_meta_phone_number_id(phone_number_id) for phone_number_id in sorted(ids)] or [None]
+    accounts = [meta_for(tenant.id if tenant else None) for tenant in tenants]
+    if any(account is None or not account.app_secret for account in accounts):
+        log.error("Meta webhook refused: no Meta account (app secret and access token) for %s",
+                  ", ".join(t.id if t else "an unknown phone number id" for t in tenants))
+        return 403, "webhook not configured"
+    secrets = {account.app_secret for account in accounts if account is not None}
+    if len(secrets) > 1:
+        log.warning("Meta webhook refused: its entries belong to businesses with different Meta accounts (%s)",
+                    ", ".join(sorted(t.id if t else "unknown" for t in tenants)))
+        return 403, "entries for different Meta accounts"
+    if not valid_signature(body, header, secrets.pop()):
+        log.warning("Meta webhook refused: bad or missing signature from %s", ip)
+        return 403, "invalid signature"
+    return None
+
+
+class MetaWhatsAppInput(WhatsAppInput):
     @classmethod
     def name(cls) -> str:
         return "meta_whatsapp"
 
-    def make_provider(self) -> MetaProvider | None:
-        client = MetaClient.from_env()
-        return MetaProvider(client) if client else None
+    def take(self, values: list[dict]) -> tuple[int, list[tuple[Provider, list]]]:
+        """`route`, and the provider of each business's account for the messages it admitted (blocking)."""
+        known, admitted = route(values)
+        return known, self.providers_of(admitted)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = self.shared_routes(on_new_message)
@@ -158,16 +197,17 @@ class MetaWhatsAppInput(WhatsAppInput):
         async def receive(request: Request) -> HTTPResponse:
             if (refused := too_large(request, "meta")) is not None:
                 return refused
-            secret = os.environ.get("META_APP_SECRET")
-            if not secret or not os.environ.get("META_ACCESS_TOKEN"):
-                log.error("Meta webhook refused: META_APP_SECRET / META_ACCESS_TOKEN are not set")
-                return response.text("webhook not configured", status=403)
-            if not valid_signature(request.body, request.headers.get("X-Hub-Signature-256", ""), secret):
-                log.warning("Meta webhook refused: bad or missing signature from %s", request.ip)
-                return response.text("invalid signature", status=403)
+            # Read (within the size limit) to learn whose it is, then checked with that business's secret
+            # before anything of it is used.
             try:
                 payload = json.loads(request.body)
             except ValueError:
+                payload = None
+            refused_with = await admit_off_loop(refusal, request.body, request.headers.get("X-Hub-Signature-256", ""),
+                                                phone_number_ids(payload), request.ip)
+            if refused_with is not None:
+                return response.text(refused_with[1], status=refused_with[0])
+            if payload is None:
                 return response.text("body is not JSON", status=400)
             values = changes(payload) if isinstance(payload, dict) else []
             found = receipts(payload) if isinstance(payload, dict) else []
@@ -175,8 +215,8 @@ class MetaWhatsAppInput(WhatsAppInput):
                 await off_loop(apply_receipts, found)
             if not values:
                 return response.json({"status": "accepted" if found else "ignored"})
-            known, admitted = await admit_off_loop(route, values)
-            self.inbox.start(self.provider, admitted, on_new_message)
+            known, groups = await admit_off_loop(self.take, values)
+            self.start(groups, on_new_message)
             if not known:
                 return response.text("unknown business phone number id", status=404)
             return response.json({"status": "accepted"})

@@ -1,12 +1,14 @@
 """Twilio WhatsApp: POST /webhooks/whatsapp/webhook (credentials key connectors.twilio.TwilioWhatsAppInput),
 and POST /webhooks/whatsapp/status for the status callbacks of the messages Grace sent.
 
-Every request must carry a valid X-Twilio-Signature, computed by Twilio over
-GRACE_PUBLIC_URL + path (the URL Twilio calls, which behind a tunnel or proxy
-is not the local one) with TWILIO_AUTH_TOKEN; otherwise 403 and nothing runs.
-The business is the `To` number; an unknown number gets 404. The webhook is
-acknowledged at once with empty TwiML and the turn runs in the background;
-replies go out through the Messages API from the business's own number.
+The business is the `To` number. Every request must carry a valid X-Twilio-Signature, computed by
+Twilio over GRACE_PUBLIC_URL + path (the URL Twilio calls, which behind a tunnel or proxy is not the
+local one) with the auth token of THAT business's Twilio account: its own when it entered one
+(grace.tenancy.credentials), else the platform's TWILIO_AUTH_TOKEN; otherwise 403 and nothing runs, so
+one business's account can never speak for another's number. A number no business has is checked with
+the platform's token, then gets 404. The webhook is acknowledged at once with empty TwiML and the turn
+runs in the background; replies go out through the Messages API from the business's own number, with
+the account that signed the webhook.
 
 A status callback (sent, delivered, read, undelivered / failed with ErrorCode) is checked
 the same way, then moves the message's state (grace.messaging.message_states) when the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from sanic import Blueprint, response
@@ -29,10 +32,11 @@ from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
 from grace.concurrency import off_loop
 from grace.messaging.message_states import TWILIO, apply_status
+from grace.tenancy.credentials import twilio_for
 from grace.tenancy.registry import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
-from grace.whatsapp.provider import MediaRef
-from grace.whatsapp.twilio_client import TwilioClient, TwilioProvider
+from grace.whatsapp.provider import MediaRef, Provider
+from grace.whatsapp.twilio_client import TwilioProvider
 
 log = logging.getLogger("grace.channels.twilio")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -75,51 +79,95 @@ def signed_url(request: Request) -> str:
     return f"{public}{request.path}{query}"
 
 
-def refusal(request: Request, params: dict[str, str]) -> HTTPResponse | None:
-    """None when Twilio signed the request (X-Twilio-Signature over the public URL with the auth token),
-    else the 403 to answer: every Twilio webhook, messages and statuses alike, passes here first."""
-    token = os.environ.get("TWILIO_AUTH_TOKEN")
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not token or not os.environ.get("TWILIO_ACCOUNT_SID"):
-        log.error("Twilio webhook refused: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are not set")
-        return response.text("webhook not configured", status=403)
-    if not signature or not RequestValidator(token).validate(signed_url(request), params, signature):
-        log.warning("Twilio webhook refused: %s signature from %s (signed URL %s)",
-                    "wrong" if signature else "no", request.ip, signed_url(request))
-        return response.text("invalid signature", status=403)
+@dataclass(frozen=True)
+class Signed:
+    """A Twilio webhook as it came: what it says, where Twilio sent it, its signature and sender's address."""
+
+    params: dict[str, str]
+    url: str
+    signature: str
+    ip: str
+
+
+def refusal(signed: Signed, tenant: Tenant | None) -> tuple[int, str] | None:
+    """None when Twilio signed the request with the auth token of the business it is for (its own account,
+    else the platform's; for a number no business has, the platform's), else (403, why): every Twilio
+    webhook, messages and statuses alike, passes here before anything runs. Blocking on a cache miss
+    (grace.tenancy.credentials)."""
+    account = twilio_for(tenant.id if tenant else None)
+    if account is None:
+        log.error("Twilio webhook refused: no Twilio account for %s (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, "
+                  "or the business's own)", tenant.id if tenant else "an unknown number")
+        return 403, "webhook not configured"
+    if not signed.signature or not RequestValidator(account.auth_token).validate(signed.url, signed.params,
+                                                                                 signed.signature):
+        log.warning("Twilio webhook for %s refused: %s signature from %s (signed URL %s)",
+                    tenant.id if tenant else "an unknown number", "wrong" if signed.signature else "no",
+                    signed.ip, signed.url)
+        return 403, "invalid signature"
     return None
 
 
-def apply_receipt(params: dict[str, str]) -> tuple[bool, bool]:
-    """(is `From` a business's number, did the message's state change): one blocking hop. In a status
-    callback `From` is the business number that sent the message, so only that business's messages move."""
+def apply_receipt(signed: Signed) -> tuple[int, str]:
+    """A status callback's answer: one blocking hop. In a status callback `From` is the business number that
+    sent the message: its signature is checked with that business's token, and only its messages move."""
+    params = signed.params
     tenant = get_registry().by_whatsapp_number(bare_number(params.get("From", "")))
+    if (refused := refusal(signed, tenant)) is not None:
+        return refused
+    if not (params.get("MessageSid") or params.get("SmsSid")) or not (
+            params.get("MessageStatus") or params.get("SmsStatus")):
+        return 400, "MessageSid and MessageStatus are required"
     if tenant is None:
-        return False, False
-    changed = apply_status(TWILIO, params.get("MessageSid") or params.get("SmsSid") or "",
-                           params.get("MessageStatus") or params.get("SmsStatus") or "",
-                           params.get("ErrorCode") or None, params.get("ErrorMessage") or None, tenant_id=tenant.id)
-    return True, changed
+        log.warning("Twilio status callback for unknown number %s", params.get("From"))
+        return 404, "unknown business number"
+    apply_status(TWILIO, params.get("MessageSid") or params.get("SmsSid") or "",
+                 params.get("MessageStatus") or params.get("SmsStatus") or "",
+                 params.get("ErrorCode") or None, params.get("ErrorMessage") or None, tenant_id=tenant.id)
+    return 200, ""
 
 
-def route(params: dict[str, str]) -> tuple[bool, list]:
-    """(is the number a business's, the message if new): one blocking hop for the webhook."""
+@dataclass
+class Routed:
+    """What the webhook answers, and the message if it is new."""
+
+    status: int
+    text: str
+    admitted: list = field(default_factory=list)
+
+
+def route(signed: Signed) -> Routed:
+    """The business is the `To` number; its token checks the signature; then the message is admitted (one
+    blocking hop for the webhook, on the admission thread)."""
+    params = signed.params
     tenant = get_registry().by_whatsapp_number(bare_number(params.get("To", "")))
+    if (refused := refusal(signed, tenant)) is not None:
+        return Routed(*refused)
+    if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
+        return Routed(400, "From and MessageSid are required")
+    if not params["From"].startswith("whatsapp:"):  # an SMS to the same number is not a WhatsApp customer
+        log.warning("Twilio webhook from a non-WhatsApp sender refused")
+        return Routed(400, "WhatsApp senders only")
     if tenant is None:
-        return False, []
-    return True, admit([parse_inbound(params, tenant)], TwilioProvider.channel)
+        log.warning("Twilio webhook for unknown number %s", params.get("To"))
+        return Routed(404, "unknown business number")
+    return Routed(200, EMPTY_TWIML, admit([parse_inbound(params, tenant)], TwilioProvider.channel))
+
+
+def signed_request(request: Request) -> Signed:
+    return Signed(form_params(request), signed_url(request), request.headers.get("X-Twilio-Signature", ""),
+                  request.ip)
 
 
 class TwilioWhatsAppInput(WhatsAppInput):
-    missing_config = "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
-
     @classmethod
     def name(cls) -> str:
         return "whatsapp"
 
-    def make_provider(self) -> TwilioProvider | None:
-        client = TwilioClient.from_env()
-        return TwilioProvider(client) if client else None
+    def take(self, signed: Signed) -> tuple[Routed, list[tuple[Provider, list]]]:
+        """`route`, and the provider of the business's account for the message it admitted (blocking)."""
+        routed = route(signed)
+        return routed, self.providers_of(routed.admitted)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = self.shared_routes(on_new_message)
@@ -128,19 +176,10 @@ class TwilioWhatsAppInput(WhatsAppInput):
         async def receive(request: Request) -> HTTPResponse:
             if (refused := too_large(request, "twilio")) is not None:
                 return refused
-            params = form_params(request)
-            if (refused := refusal(request, params)) is not None:
-                return refused
-            if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
-                return response.text("From and MessageSid are required", status=400)
-            if not params["From"].startswith("whatsapp:"):  # an SMS to the same number is not a WhatsApp customer
-                log.warning("Twilio webhook from a non-WhatsApp sender refused")
-                return response.text("WhatsApp senders only", status=400)
-            known, admitted = await admit_off_loop(route, params)
-            if not known:
-                log.warning("Twilio webhook for unknown number %s", params.get("To"))
-                return response.text("unknown business number", status=404)
-            self.inbox.start(self.provider, admitted, on_new_message)
+            routed, groups = await admit_off_loop(self.take, signed_request(request))
+            if routed.status != 200:
+                return response.text(routed.text, status=routed.status)
+            self.start(groups, on_new_message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         @hook.route("/status", methods=["POST"])
@@ -148,16 +187,7 @@ class TwilioWhatsAppInput(WhatsAppInput):
             """A status callback: one small UPDATE, then the answer (Twilio only reads its status code)."""
             if (refused := too_large(request, "twilio")) is not None:
                 return refused
-            params = form_params(request)
-            if (refused := refusal(request, params)) is not None:
-                return refused
-            if not (params.get("MessageSid") or params.get("SmsSid")) or not (
-                    params.get("MessageStatus") or params.get("SmsStatus")):
-                return response.text("MessageSid and MessageStatus are required", status=400)
-            known, _ = await off_loop(apply_receipt, params)
-            if not known:
-                log.warning("Twilio status callback for unknown number %s", params.get("From"))
-                return response.text("unknown business number", status=404)
-            return response.text("")
+            code, text = await off_loop(apply_receipt, signed_request(request))
+            return response.text(text, status=code)
 
         return hook

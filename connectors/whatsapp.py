@@ -1,7 +1,8 @@
 """What happens to one WhatsApp message once its webhook has been parsed (Twilio and Meta alike).
 
 A provider turns its webhook into an IncomingWhatsApp and knows how to fetch media and send
-messages; everything else is here, once: ops talk in commands, STOP opts out, media is kept by
+messages; everything else is here, once: ops talk in commands, STOP opts out, "delete my data" becomes a
+request the owner confirms (grace/privacy/requests.py), media is kept by
 Grace, a conversation a person of the team took over is kept for them and not answered
 (grace/messaging/takeover.py), a bare number answers the last numbered choice, the turn runs through
 the same path as REST, and the replies go out in order.
@@ -19,6 +20,7 @@ from grace.messaging.contacts import is_stop_request, record_inbound
 from grace.messaging.inbound import MAX_KEPT, Inbound, conversation_id
 from grace.messaging.media import MediaRejected, save_media
 from grace.messaging.takeover import hold_for_person
+from grace.privacy.requests import ask_for_erasure, asks_for_erasure
 from grace.shop.ops import is_ops_number
 from grace.tenancy.registry import E164, Tenant, get_registry
 from grace.tenancy.wording import Wording
@@ -96,6 +98,11 @@ async def answer(provider: Provider, message: IncomingWhatsApp, inbound: Inbound
     await off_loop(record_inbound, tenant.id, message.customer, provider.channel, stop=stop)
     if stop:
         await send_replies(provider, tenant, message.business_number, message.customer, [{"text": say("opted_out")}])
+        return
+    if not message.media and asks_for_erasure(text):  # the owner confirms it: Grace only passes it on
+        made = await off_loop(ask_for_erasure, tenant, message.customer)
+        reply = say("privacy_request_received" if made else "privacy_request_pending")
+        await send_replies(provider, tenant, message.business_number, message.customer, [{"text": reply}])
         return
     notes: list[dict] = []
     for media in message.media:

@@ -13,11 +13,11 @@ from sanic.response import HTTPResponse
 
 from connectors.admission import Inbox, unfinished
 from connectors.turns import OnNewMessage, add_turn_route
+from connectors.whatsapp import IncomingWhatsApp
 from grace.concurrency import off_loop
-from grace.messaging.inbound import split_conversation_id
+from grace.messaging.inbound import Inbound, split_conversation_id
 from grace.tenancy.registry import get_registry
-from grace.whatsapp.delivery import record_undelivered, send_proactive
-from grace.whatsapp.http import ProviderError
+from grace.whatsapp.delivery import channel_provider, record_undelivered, send_proactive
 from grace.whatsapp.provider import Provider
 
 log = logging.getLogger("grace.channels.whatsapp")
@@ -47,26 +47,31 @@ class WhatsAppOutput(OutputChannel):
 
 
 class WhatsAppInput(InputChannel):
-    """What the WhatsApp input channels share: the inbox of background turns, the provider (from the
-    environment, on first use), proactive output, and the health and /turn routes."""
-
-    missing_config = ""
+    """What the WhatsApp input channels share: the inbox of background turns, the provider of each
+    business (its own account, else the platform's: grace.whatsapp.delivery.channel_provider), proactive
+    output, and the health and /turn routes."""
 
     def __init__(self, turn_route: bool = True) -> None:
         self.inbox = Inbox()
         self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
-        self._provider: Provider | None = None
 
-    def make_provider(self) -> Provider | None:
-        raise NotImplementedError
+    def providers_of(self, admitted: list[tuple[IncomingWhatsApp, Inbound]]) -> list[tuple[Provider, list]]:
+        """The admitted messages grouped by the provider that answers them: each business's own account, else
+        the platform's (blocking on a cache miss of the credentials). A business with neither is logged and
+        its messages wait in the inbox, unanswered, for a replay once an account is set."""
+        groups: dict[int, tuple[Provider, list]] = {}
+        for message, inbound in admitted:
+            provider = channel_provider(message.tenant, self.name())
+            if provider is None:
+                log.error("no %s account for %s: message %s not answered", self.name(), message.tenant.id,
+                          message.message_id)
+                continue
+            groups.setdefault(id(provider), (provider, []))[1].append((message, inbound))
+        return list(groups.values())
 
-    @property
-    def provider(self) -> Provider:
-        if self._provider is None:
-            self._provider = self.make_provider()
-            if self._provider is None:
-                raise ProviderError(0, f"{self.missing_config} not set")
-        return self._provider
+    def start(self, groups: list[tuple[Provider, list]], on_new_message: OnNewMessage) -> None:
+        for provider, admitted in groups:
+            self.inbox.start(provider, admitted, on_new_message)
 
     def get_output_channel(self) -> OutputChannel | None:
         return WhatsAppOutput(self.name())
@@ -93,6 +98,6 @@ class WhatsAppInput(InputChannel):
             recovered = await off_loop(unfinished, self.name())
             if recovered:
                 log.warning("replaying %d unfinished %s message(s)", len(recovered), self.name())
-                self.inbox.start(self.provider, recovered, on_new_message)
+                self.start(await off_loop(self.providers_of, recovered), on_new_message)
         except Exception:  # recovery must never stop the server from serving
             log.exception("replaying unfinished %s messages failed", self.name())

@@ -142,9 +142,10 @@ def limit_logins(app: Flask) -> Limiter:
     """Login attempts per client address (LOGIN_LIMIT, e.g. "10 per minute"), counted in memory or,
     with REDIS_URL, in Redis so every dashboard process counts together."""
     limiter = Limiter(key_func=get_remote_address, app=app)
-    view = app.view_functions["auth.login"]
-    app.view_functions["auth.login"] = limiter.limit(  # type: ignore[assignment]  # Flask-Limiter's async union
-        lambda: app.config["LOGIN_LIMIT"], methods=["POST"])(view)
+    for endpoint in ("auth.login", "admin.login"):  # the businesses' and the platform admins' logins
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]  # Flask-Limiter's async union
+            lambda: app.config["LOGIN_LIMIT"], methods=["POST"])(view)
     return limiter
 
 

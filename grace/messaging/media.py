@@ -173,6 +173,46 @@ def _read_s3(bucket: str, key: str) -> MediaObject | None:
         raise MediaUnavailable(f"S3 did not answer for {key}: {exc}") from exc
 
 
+def delete_media(tenant_id: str, name: str) -> bool:
+    """Remove one of the tenant's stored files, from this machine and from S3 when configured (blocking).
+    True when it was there somewhere; already gone is not an error, so a removal can be run again.
+    MediaUnavailable when S3 did not answer: the file may still be there."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    found = False
+    path = media_root() / tenant_id / posixpath.basename(name)
+    if path.is_file():
+        path.unlink()
+        found = True
+    bucket = os.environ.get("GRACE_MEDIA_S3_BUCKET")
+    if bucket:
+        key = f"{os.environ.get('GRACE_MEDIA_S3_PREFIX', 'media/')}{tenant_id}/{posixpath.basename(name)}"
+        try:
+            _s3_client().delete_object(Bucket=bucket, Key=key)  # S3 answers 204 whether or not it existed
+        except (ClientError, BotoCoreError) as exc:
+            raise MediaUnavailable(f"S3 did not remove {key}: {exc}") from exc
+        found = True
+    return found
+
+
+def media_names(tenant_id: str) -> list[str]:
+    """The names of the tenant's stored files, on this machine and in S3 when configured (retention looks at
+    the dates in them). Blocking. MediaUnavailable when S3 did not answer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    folder = media_root() / tenant_id
+    names = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+    bucket = os.environ.get("GRACE_MEDIA_S3_BUCKET")
+    if bucket:
+        prefix = f"{os.environ.get('GRACE_MEDIA_S3_PREFIX', 'media/')}{tenant_id}/"
+        try:
+            for page in _s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                names |= {item["Key"][len(prefix):] for item in page.get("Contents") or []}
+        except (ClientError, BotoCoreError) as exc:
+            raise MediaUnavailable(f"S3 did not list {prefix}: {exc}") from exc
+    return sorted(name for name in names if name and "/" not in name)
+
+
 @functools.lru_cache(maxsize=4)
 def _s3_client_for(endpoint: str | None, region: str):
     import boto3

@@ -43,6 +43,10 @@ OPS_RELAY = "ops_relay"
 # Follow-ups that bring a customer back (grace.shop.follow_ups), each a switch of the tenant's: a sold-out fabric
 # they asked to hear about is back, an order summary left unconfirmed, a reorder some days after delivery.
 RESTOCK, SUMMARY_NUDGE, REORDER = "restock", "summary_nudge", "reorder"
+# A customer asked on WhatsApp for their data to be erased: the owner confirms it (grace.privacy.requests).
+PRIVACY_REQUEST = "privacy_request"
+# The owner told a plan limit is near (80%) or reached (grace.tenancy.usage writes the row: tenancy is below here).
+PLAN_USAGE = "plan_usage"
 
 KINDS: dict[str, Kind] = {
     PAYMENT_PROOF: Kind("ops", WHATSAPP),
@@ -62,6 +66,8 @@ KINDS: dict[str, Kind] = {
     RESTOCK: Kind("customer", WHATSAPP),
     SUMMARY_NUDGE: Kind("customer", WHATSAPP),
     REORDER: Kind("customer", WHATSAPP),
+    PRIVACY_REQUEST: Kind("ops", WHATSAPP),
+    PLAN_USAGE: Kind("ops", WHATSAPP),
 }
 
 

@@ -13,6 +13,8 @@
   grace numbers list|assign|release [<tenant> --whatsapp N | --meta-id ID]
                                               which business receives which number (platform operator only)
   grace users add <tenant> <email> --role R   a dashboard account (owner, ops or viewer)
+  grace admin ...                             the platform operator: admins, businesses, numbers, suspension,
+                                              plans, the secret key (grace admin --help)
   grace keys create <tenant>                  an API key for /api/v1 (printed once)
   grace contacts import <tenant> <file.csv>   add or update contacts (phone, name, city, labels, consent)
   grace contacts export <tenant> [file]       the contacts as CSV (to the file, else printed)
@@ -27,7 +29,7 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from grace.config import load_settings
@@ -149,7 +151,8 @@ def cmd_tenants(args: argparse.Namespace) -> int:
 
 def cmd_numbers(args: argparse.Namespace) -> int:
     """Which business receives messages on which number: the platform operator's decision alone."""
-    from grace.tenancy.settings import SettingsError, assign_number
+    from grace.tenancy.settings import SettingsError
+    from grace.tenancy.standing import StandingError, assign
 
     registry = get_registry()
     if args.action == "list":
@@ -162,11 +165,15 @@ def cmd_numbers(args: argparse.Namespace) -> int:
         print("error: give --whatsapp NUMBER or --meta-id ID", file=sys.stderr)
         return 2
     try:
-        tenant = assign_number(registry.get(args.tenant).id, args.whatsapp, args.meta_id,
-                               release=args.action == "release", by="platform (cli)")
+        with session_scope() as session:
+            tenant = assign(session, registry.get(args.tenant).id, args.whatsapp, args.meta_id,
+                            release=args.action == "release", by=_operator(args))
     except SettingsError as exc:
         for field_name, problem in exc.errors.items():
             print(f"error: {field_name}: {problem}", file=sys.stderr)
+        return 2
+    except StandingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     meta_id = tenant.extra.get("meta_phone_number_id") or "-"
     print(f"{tenant.id}: WhatsApp numbers {', '.join(tenant.whatsapp_numbers) or '-'}; Meta phone-number id {meta_id}")
@@ -174,15 +181,16 @@ def cmd_numbers(args: argparse.Namespace) -> int:
 
 
 def cmd_tenant_create(args: argparse.Namespace) -> int:
-    from grace.tenancy.settings import SettingsError, create_tenant
+    from grace.tenancy.settings import SettingsError
+    from grace.tenancy.standing import business_facts, create_business
 
-    facts = {"currency": args.currency, "timezone": args.timezone, "ops": args.ops,
-             "whatsapp_numbers": args.whatsapp, "deposit_percent": args.deposit_percent,
-             "payment": {"bank_name": args.bank_name, "account_name": args.account_name,
-                         "account_number": args.account_number},
-             "policies": {"returns": args.returns, "delivery": args.delivery}}
+    facts = business_facts(currency=args.currency, timezone=args.timezone, ops=args.ops, whatsapp=args.whatsapp,
+                           deposit_percent=args.deposit_percent, bank_name=args.bank_name,
+                           account_name=args.account_name, account_number=args.account_number,
+                           returns=args.returns, delivery=args.delivery)
     try:
-        tenant = create_tenant(args.tenant_id, args.name or args.tenant_id, **_given(facts))
+        with session_scope() as session:
+            tenant = create_business(session, args.tenant_id, args.name or args.tenant_id, facts, _operator(args))
     except SettingsError as exc:
         for field_name, problem in exc.errors.items():
             print(f"error: {field_name}: {problem}", file=sys.stderr)
@@ -191,14 +199,115 @@ def cmd_tenant_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _given(facts: dict) -> dict:
-    """The facts given on the command line (None and empty lists left out, nested too)."""
-    kept = {}
-    for key, value in facts.items():
-        value = _given(value) if isinstance(value, dict) else value
-        if value not in (None, [], {}):
-            kept[key] = value
-    return kept
+def _operator(args: argparse.Namespace) -> str:
+    """Who runs a platform command, as the business's audit log names them ("platform <this>"): --by, else
+    the login name on this machine."""
+    if getattr(args, "by", None):
+        return args.by
+    try:
+        return f"{getpass.getuser()} (cli)"
+    except Exception:  # no login name (a container without a passwd entry)
+        return "cli"
+
+
+def _new_password(args: argparse.Namespace, who: str) -> str | None:
+    """A password from stdin (--password-stdin: its first line) or typed twice; None after saying why not."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            print("error: no password on stdin", file=sys.stderr)
+            return None
+        return password
+    password = getpass.getpass(f"Password for {who}: ")
+    if getpass.getpass("Again: ") != password:
+        print("error: the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    """The platform operator's commands; each change is kept in the business's audit log."""
+    from grace.tenancy.settings import SettingsError
+    from grace.tenancy.standing import StandingError, resume, set_plan, suspend
+
+    if args.admin_command == "add-admin":
+        return _add_admin(args)
+    if args.admin_command == "businesses":
+        return _list_businesses(args)
+    if args.admin_command == "create-business":
+        return cmd_tenant_create(args)
+    if args.admin_command == "assign-number":
+        args.action = "release" if args.release else "assign"
+        return cmd_numbers(args)
+    if args.admin_command == "new-key":
+        from grace.store.secrets import new_key
+
+        print(new_key())
+        return 0
+    if args.admin_command == "rotate-key":
+        from grace.tenancy.credentials import reseal_all
+
+        try:
+            with session_scope() as session:
+                count = reseal_all(session)
+        except GraceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{count} provider account{'' if count == 1 else 's'} sealed again with the newest key; "
+              "the older keys may now be dropped from GRACE_SECRET_KEY.")
+        return 0
+    by = _operator(args)
+    try:
+        with session_scope() as session:
+            if args.admin_command == "suspend":
+                suspend(session, args.tenant, args.reason, by)
+                done = (f"{args.tenant} is suspended: its customers get a polite message and nothing is sent for it; "
+                        "its data and dashboard are kept.")
+            elif args.admin_command == "resume":
+                resume(session, args.tenant, by)
+                done = f"{args.tenant} is active again."
+            else:
+                account = set_plan(session, args.tenant, args.plan, by)
+                done = f"{args.tenant} is on plan {account.plan or 'default'}."
+    except (StandingError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(done)
+    return 0
+
+
+def _add_admin(args: argparse.Namespace) -> int:
+    from grace.tenancy.admins import AdminError, create_admin
+
+    password = _new_password(args, args.email)
+    if password is None:
+        return 2
+    try:
+        with session_scope() as session:
+            email = create_admin(session, args.email, password).email
+    except AdminError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{email} can now log in to the admin area (/admin).")
+    return 0
+
+
+def _list_businesses(args: argparse.Namespace) -> int:
+    from grace.tenancy.standing import businesses
+
+    with session_scope() as session:
+        listed = businesses(session, args.month)
+    for b in listed:
+        standing = (f"SUSPENDED since {b.suspended_at:%Y-%m-%d %H:%M} UTC by {b.suspended_by}: {b.suspended_reason}"
+                    if b.suspended_at else "active")
+        usage = ", ".join(f"{metric} {count:,}" + ("" if b.limits.get(metric) is None else f" of {b.limits[metric]:,}")
+                          for metric, count in sorted(b.usage.items())) or "no usage"
+        print(f"{b.id:20} {b.name[:30]:30} plan {b.plan or 'default':12} {standing}")
+        print(f"{'':20} numbers {', '.join(b.numbers) or '-'}; {args.month or 'this month'}: {usage}"
+              + (f"\n{'':20} ✗ its files do not load: {b.problem}" if b.problem else ""))
+    if not listed:
+        print("no businesses yet (grace admin create-business)")
+    return 0
 
 
 def cmd_users(args: argparse.Namespace) -> int:
@@ -294,6 +403,66 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _business_options(parser: argparse.ArgumentParser) -> None:
+    """What a new business is created with (`tenants create`, `admin create-business`)."""
+    parser.add_argument("--name", help="the business's name")
+    parser.add_argument("--currency", help="ISO 4217, e.g. NGN")
+    parser.add_argument("--timezone", help="IANA, e.g. Africa/Lagos")
+    parser.add_argument("--ops", action="append", default=[], help="an ops team number (repeat for more)")
+    parser.add_argument("--whatsapp", action="append", default=[], help="a WhatsApp number of the business")
+    parser.add_argument("--deposit-percent", type=float)
+    parser.add_argument("--bank-name")
+    parser.add_argument("--account-name")
+    parser.add_argument("--account-number")
+    parser.add_argument("--returns", help="the returns policy")
+    parser.add_argument("--delivery", help="the delivery policy")
+
+
+def _month(text: str) -> str:
+    try:
+        return datetime.strptime(text, "%Y-%m").strftime("%Y-%m")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-11") from None
+
+
+def _admin_parser(sub) -> None:
+    admin = sub.add_parser("admin", help="the platform operator: admins, businesses, numbers, suspension, plans")
+    commands = admin.add_subparsers(dest="admin_command", required=True)
+    by = argparse.ArgumentParser(add_help=False)
+    by.add_argument("--by", help="who acts (the audit log's platform <by>; default: your login name)")
+
+    add_admin = commands.add_parser("add-admin", help="an account for the admin area (/admin)")
+    add_admin.add_argument("email")
+    add_admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin's first line")
+
+    listing = commands.add_parser("businesses", help="every business: plan, standing, numbers, usage this month")
+    listing.add_argument("--month", type=_month, help="another month's usage, YYYY-MM (UTC)")
+
+    create = commands.add_parser("create-business", parents=[by], help="a new business (as grace tenants create)")
+    create.add_argument("tenant_id", help="lower-case letters, digits, - or _")
+    _business_options(create)
+
+    assign = commands.add_parser("assign-number", parents=[by], help="give a business a number (or --release it)")
+    assign.add_argument("tenant")
+    assign.add_argument("--whatsapp", help="an E.164 number, +233...")
+    assign.add_argument("--meta-id", help="a Meta phone-number id")
+    assign.add_argument("--release", action="store_true", help="take the number back")
+
+    suspend = commands.add_parser("suspend", parents=[by], help="customers get a polite message; data is kept")
+    suspend.add_argument("tenant")
+    suspend.add_argument("--reason", required=True, help="why (the business's owners see it)")
+
+    resume = commands.add_parser("resume", parents=[by], help="lift a suspension")
+    resume.add_argument("tenant")
+
+    plan = commands.add_parser("plan", parents=[by], help="put a business on a plan of plans.yml (or default)")
+    plan.add_argument("tenant")
+    plan.add_argument("plan")
+
+    commands.add_parser("new-key", help="print a new key for GRACE_SECRET_KEY")
+    commands.add_parser("rotate-key", help="seal every stored provider account again with the newest key")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grace", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -324,23 +493,16 @@ def main(argv: list[str] | None = None) -> int:
     tenants = sub.add_parser("tenants", help="check tenant files, or create a tenant")
     tenants.add_argument("action", choices=["check", "create"])
     tenants.add_argument("tenant_id", nargs="?", help="for create: lower-case letters, digits, - or _")
-    tenants.add_argument("--name", help="the business's name")
-    tenants.add_argument("--currency", help="ISO 4217, e.g. NGN")
-    tenants.add_argument("--timezone", help="IANA, e.g. Africa/Lagos")
-    tenants.add_argument("--ops", action="append", default=[], help="an ops team number (repeat for more)")
-    tenants.add_argument("--whatsapp", action="append", default=[], help="a WhatsApp number of the business")
-    tenants.add_argument("--deposit-percent", type=float)
-    tenants.add_argument("--bank-name")
-    tenants.add_argument("--account-name")
-    tenants.add_argument("--account-number")
-    tenants.add_argument("--returns", help="the returns policy")
-    tenants.add_argument("--delivery", help="the delivery policy")
+    _business_options(tenants)
 
     numbers = sub.add_parser("numbers", help="which business receives which WhatsApp number (platform operator)")
     numbers.add_argument("action", choices=["list", "assign", "release"])
     numbers.add_argument("tenant", nargs="?")
     numbers.add_argument("--whatsapp", help="an E.164 number, +233...")
     numbers.add_argument("--meta-id", help="a Meta phone-number id")
+    numbers.add_argument("--by", help="who assigns it (the audit log's platform <by>; default: your login name)")
+
+    _admin_parser(sub)
 
     users = sub.add_parser("users", help="dashboard accounts")
     users.add_argument("action", choices=["add"])
@@ -405,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.action != "list" and not args.tenant:
             parser.error(f"numbers {args.action} needs a tenant")
         return cmd_numbers(args)
+    if args.command == "admin":
+        return cmd_admin(args)
     if args.command == "users":
         return cmd_users(args)
     if args.command == "keys":

@@ -40,6 +40,7 @@ from grace.messaging.notifications import (
 )
 from grace.messaging.takeover import hand_back_idle
 from grace.money import format_money
+from grace.privacy.retention import sweep_all
 from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.shop.follow_ups import (
     alert_restocked_fabrics,
@@ -212,6 +213,7 @@ async def deliver_pending() -> int:
     await off_loop(schedule_balance_reminders)
     await off_loop(hand_back_idle)  # takeovers nobody of the team acted on for takeover_idle_minutes
     await off_loop(follow_ups)
+    await off_loop(retention)
     rows = await off_loop(claim_pending)
     for row in rows:
         await deliver(row)
@@ -239,6 +241,23 @@ def follow_ups() -> None:
         schedule_summary_nudges(tracker)
         schedule_reorder_suggestions()
     withdraw_stale_nudges(tracker)
+
+
+# Each business's retention periods are days: swept once an hour (grace.privacy.retention), a business whose
+# sweep fails never stopping the others'.
+RETENTION_EVERY = 3600.0
+_retention_swept_at = -RETENTION_EVERY
+
+
+def retention() -> None:
+    """Remove what businesses keep past their retention periods, at most once every RETENTION_EVERY seconds."""
+    global _retention_swept_at
+    if time.monotonic() - _retention_swept_at >= RETENTION_EVERY:
+        _retention_swept_at = time.monotonic()
+        try:
+            sweep_all()
+        except Exception:  # the messages due still go out; the next hour tries again
+            log.exception("retention sweep failed")
 
 
 async def run_forever(poll_seconds: float) -> None:

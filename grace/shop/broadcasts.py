@@ -21,6 +21,11 @@ pending and the whole broadcast waits until its `paused_until`: BACKOFF_START do
 row, at most BACKOFF_CAP. Other failures are tried again up to MAX_SEND_ATTEMPTS times; a refusal of the
 message itself (e.g. "not a WhatsApp number") fails at once.
 
+The business's plan (grace.tenancy.plans) allows so many broadcast messages a month: a broadcast is not scheduled
+when its recipients exceed what is left (less what the business's broadcasts being sent still have to send), and a
+broadcast being sent waits, its pending recipients saying why, once the month's allowance is used up; it goes on
+by itself on the 1st of next month or on a bigger plan. Each message the provider takes is counted.
+
 Times are naive UTC in the store, like everywhere; the owner enters the schedule in the business's own timezone.
 Every query is scoped by the tenant's id.
 """
@@ -31,14 +36,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from grace.errors import GraceError
 from grace.messaging.message_states import FAILED, counts, unreachable_among
 from grace.shop.contact_book import TEMPLATE_FIELDS, ContactView, Segment, SegmentError, get_contact, select_contacts
 from grace.store.models import Broadcast, BroadcastRecipient, Contact, OutboundMessage, utcnow
+from grace.tenancy.plans import BROADCAST_MESSAGES, plan_of
 from grace.tenancy.registry import Tenant
+from grace.tenancy.usage import add as count_usage
+from grace.tenancy.usage import first_of, month_name, month_of, month_usage, next_month
 
 DRAFT, SCHEDULED, SENDING, SENT, CANCELLED = "draft", "scheduled", "sending", "sent", "cancelled"
 # A recipient's states; "sending" is a claim in progress (an outbox worker is handing it to the provider).
@@ -58,6 +66,7 @@ BACKOFF_START = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(minutes=10)
 STUCK_AFTER = timedelta(minutes=10)  # a claim this old belongs to a worker that stopped: tried again
 CANCELLED_DETAIL = "cancelled"
+HELD = "waiting: "  # a pending recipient's detail while the business's plan holds the broadcast
 OPTED_OUT_SINCE = "opted out (STOP) after the broadcast started"
 TWILIO_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 META_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta's rule for template names
@@ -217,6 +226,7 @@ def create_broadcast(session: Session, tenant: Tenant, *, name: object, template
                     created_at=now or utcnow())
     if send_at not in (None, ""):
         row.status, row.scheduled_at = SCHEDULED, send_time(tenant, send_at, now)
+        check_plan_room(session, tenant, row.segment, row.scheduled_at, now)
     session.add(row)
     session.flush()
     return row
@@ -244,6 +254,7 @@ def schedule_broadcast(session: Session, tenant: Tenant, broadcast_id: int, send
     """Send a draft (or move a scheduled one) now or at a later time; the outbox worker starts it when due."""
     row = get_broadcast(session, tenant, broadcast_id)
     when = send_time(tenant, send_at, now)
+    check_plan_room(session, tenant, row.segment, when, now)
     changed = session.execute(update(Broadcast).where(
         Broadcast.id == row.id, Broadcast.status.in_((DRAFT, SCHEDULED))).values(status=SCHEDULED, scheduled_at=when))
     if changed.rowcount != 1:
@@ -285,6 +296,57 @@ def reachable_contacts(session: Session, tenant: Tenant, segment: Segment,
 def count_recipients(session: Session, tenant: Tenant, segment: object, now: datetime | None = None) -> int:
     """The count shown before sending: "will go to N opted-in contacts"."""
     return len(reachable_contacts(session, tenant, checked_segment(segment), now))
+
+
+# The plan's allowance ---------------------------------------------------------------------------------
+
+
+def plan_room(session: Session, tenant_id: str, month: str) -> int | None:
+    """Broadcast messages the business's plan still allows in `month` (0 when used up); None: unlimited."""
+    limit = plan_of(session, tenant_id).limit(BROADCAST_MESSAGES)
+    if limit is None:
+        return None
+    used = month_usage(session, tenant_id, month)[BROADCAST_MESSAGES]
+    return max(limit - used, 0)
+
+
+def _waiting(session: Session, tenant_id: str, statuses: tuple[str, ...]) -> int:
+    """Recipients of the business's broadcasts being sent in these states."""
+    return session.scalar(select(func.count()).select_from(BroadcastRecipient).join(
+        Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id).where(
+        BroadcastRecipient.tenant_id == tenant_id, Broadcast.tenant_id == tenant_id, Broadcast.status == SENDING,
+        BroadcastRecipient.status.in_(statuses))) or 0
+
+
+def check_plan_room(session: Session, tenant: Tenant, segment: dict, when: datetime,
+                    now: datetime | None = None) -> None:
+    """BroadcastError when the broadcast's recipients (as its segment reaches them now) exceed what the plan
+    leaves in the month it is sent, less what the business's broadcasts being sent still have to send."""
+    month = month_of(when)
+    room = plan_room(session, tenant.id, month)
+    if room is None:
+        return
+    if month == month_of(now):
+        room = max(room - _waiting(session, tenant.id, (PENDING, CLAIMED)), 0)
+    reach = len(reachable_contacts(session, tenant, Segment.from_dict(segment), now))
+    if reach > room:
+        plan = plan_of(session, tenant.id)
+        raise BroadcastError("segment", (
+            f"this broadcast would go to {reach:,} contact{'' if reach == 1 else 's'}, but the {plan.name} plan "
+            f"has {room:,} of its {plan.limit(BROADCAST_MESSAGES):,} broadcast messages left for "
+            f"{month_name(month)}: choose a smaller segment, send it from {first_of(next_month(month))}, or ask "
+            f"for a bigger plan"))
+
+
+def plan_hold(session: Session, tenant_id: str, now: datetime | None = None) -> str:
+    """Why the business's broadcasts being sent wait for its plan ("" when they do not)."""
+    month = month_of(now)
+    room = plan_room(session, tenant_id, month)
+    if room is None or room - _waiting(session, tenant_id, (CLAIMED,)) > 0:
+        return ""
+    plan = plan_of(session, tenant_id)
+    return (f"{HELD}the {plan.name} plan's {plan.limit(BROADCAST_MESSAGES):,} broadcast messages for "
+            f"{month_name(month)} are used up; sending goes on from {first_of(next_month(month))} or on a bigger plan")
 
 
 # Sending (driven by grace.whatsapp.broadcasting in the outbox worker) ------------------------------------
@@ -341,6 +403,7 @@ class Claim:
     recipients: list[Claimed]
     paused_until: datetime | None = None  # the provider's rate limit: nothing is claimed before then
     finished: bool = False
+    held: str = ""  # why nothing goes until the plan allows it (its month's broadcast messages are used up)
 
 
 def claimed_in(session: Session, broadcast_id: int, since: datetime) -> int:
@@ -366,6 +429,16 @@ def claim_recipients(session: Session, broadcast_id: int, now: datetime | None =
     rate = row.rate_per_minute
     allowance = min(rate - claimed_in(session, broadcast_id, moment - timedelta(seconds=60)),
                     math.ceil(rate / 6) - claimed_in(session, broadcast_id, moment - timedelta(seconds=10)), MAX_BATCH)
+    room = plan_room(session, row.tenant_id, month_of(moment))
+    if room is not None:  # less what other claims of the business are handing to the provider now
+        room -= _waiting(session, row.tenant_id, (CLAIMED,))
+        if room <= 0:
+            return _held(session, row, moment)
+        allowance = min(allowance, room)
+        session.execute(update(BroadcastRecipient).where(  # a bigger plan or a new month: no longer waiting
+            BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.status == PENDING,
+            BroadcastRecipient.detail.like(HELD + "%")).values(detail=None)
+            .execution_options(synchronize_session=False))
     if allowance <= 0:
         return Claim([])
     rows = session.execute(select(BroadcastRecipient.id, BroadcastRecipient.phone).where(
@@ -377,6 +450,23 @@ def claim_recipients(session: Session, broadcast_id: int, now: datetime | None =
         BroadcastRecipient.id.in_([r.id for r in rows]), BroadcastRecipient.status == PENDING).values(
         status=CLAIMED, sent_at=moment))
     return Claim([Claimed(r.id, r.phone) for r in rows])
+
+
+def _held(session: Session, row: Broadcast, moment: datetime) -> Claim:
+    """The plan's allowance is used up: the pending recipients say why and wait (nothing is lost)."""
+    if finish_if_done(session, row.id, moment):
+        return Claim([], finished=True)
+    return Claim([], held=_say_held(session, row, moment))
+
+
+def _say_held(session: Session, row: Broadcast, moment: datetime) -> str:
+    """Write why the broadcast waits on its pending recipients, when its plan holds it; the reason or ""."""
+    reason = plan_hold(session, row.tenant_id, moment)
+    if reason:
+        session.execute(update(BroadcastRecipient).where(
+            BroadcastRecipient.broadcast_id == row.id, BroadcastRecipient.status == PENDING,
+            or_(BroadcastRecipient.detail.is_(None), BroadcastRecipient.detail != reason)).values(detail=reason))
+    return reason
 
 
 def finish_if_done(session: Session, broadcast_id: int, now: datetime | None = None) -> bool:
@@ -451,11 +541,13 @@ def record_results(session: Session, broadcast_id: int, results: list[Result], n
         BroadcastRecipient.id.in_([r.recipient_id for r in results]), BroadcastRecipient.status == CLAIMED))}
     provider_ids = _provider_ids(session, row, [r.phone for r in claimed.values()])
     limited_in_a_row = 0
+    took = 0
     for result in results:
         recipient = claimed.get(result.recipient_id)
         if recipient is None:  # released as stuck and taken by another worker meanwhile
             continue
         if result.result == SENT_RESULT:
+            took += 1
             recipient.status, recipient.detail = DONE, None
             recipient.provider_id = provider_ids.get(recipient.phone)
         elif result.result == SKIP:
@@ -480,10 +572,12 @@ def record_results(session: Session, broadcast_id: int, results: list[Result], n
         if recipient.status == PENDING and not sending:  # cancelled meanwhile
             recipient.status, recipient.detail, recipient.sent_at = SKIPPED, CANCELLED_DETAIL, None
     session.flush()
+    if took:
+        count_usage(session, row.tenant_id, BROADCAST_MESSAGES, took, moment)
     if limited_in_a_row and sending:
         row.paused_until = moment + backoff(limited_in_a_row)
-    if sending:
-        finish_if_done(session, broadcast_id, moment)
+    if sending and not finish_if_done(session, broadcast_id, moment) and took:
+        _say_held(session, row, moment)  # the owner reads why the rest waits as soon as the plan is used up
     session.flush()
     session.refresh(row)
     return row.status
@@ -563,6 +657,7 @@ class Report:
     failures: list[Failure] = field(default_factory=list)
     failure_codes: dict[str, int] = field(default_factory=dict)  # code -> how many ("" for none)
     latest_replies: list[tuple[str, datetime]] = field(default_factory=list)
+    held: str = ""  # why it waits for the business's plan ("" when it does not)
 
     @property
     def total(self) -> int:
@@ -600,9 +695,14 @@ def broadcast_report(session: Session, tenant: Tenant, broadcast_id: int) -> Rep
     codes: dict[str, int] = {}
     for failure in failures:
         codes[failure.code] = codes.get(failure.code, 0) + 1
+    held = ""
+    if row.status == SENDING:  # as the last claim found the plan
+        held = session.scalars(select(BroadcastRecipient.detail).where(
+            BroadcastRecipient.broadcast_id == row.id, BroadcastRecipient.status == PENDING,
+            BroadcastRecipient.detail.like(HELD + "%")).limit(1)).first() or ""
     return Report(row, recipients, counts(session, tenant.id, row.id), int(replies), int(opted_out),
                   {str(k or ""): int(v) for k, v in skipped.items()}, failures[:MAX_FAILURES_LISTED], codes,
-                  replies_of(session, row.id))
+                  replies_of(session, row.id), held)
 
 
 def recipient_totals(session: Session, tenant: Tenant) -> dict[int, dict[str, int]]:
@@ -644,7 +744,8 @@ def report_json(tenant: Tenant, report: Report) -> dict:
             "skipped": report.skipped, "failure_codes": report.failure_codes,
             "failures": [{"phone": f.phone, "code": f.code or None, "detail": f.detail, "when": f.when}
                          for f in report.failures],
-            "latest_replies": [{"phone": p, "at": _iso(at)} for p, at in report.latest_replies]}
+            "latest_replies": [{"phone": p, "at": _iso(at)} for p, at in report.latest_replies],
+            "held_by_plan": report.held or None}
 
 
 def _iso(moment: datetime | None) -> str | None:

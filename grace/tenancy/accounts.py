@@ -14,11 +14,12 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grace.errors import GraceError
 from grace.store.models import ApiKey, User, utcnow
+from grace.tenancy.plans import SEATS, plan_of
 
 # What each role may do; an owner may do everything.
 ROLES = ("owner", "ops", "viewer")
@@ -60,11 +61,24 @@ def create_user(session: Session, tenant_id: str, email: str, role: str, passwor
     # account here, with the same answer as a new email, so an owner learns nothing about the others.
     if user_by_email(session, tenant_id, email) is not None:
         raise AccountError(f"{email} already has an account here")
+    check_seats(session, tenant_id)
     user = User(tenant_id=tenant_id, email=email, role=role, password_hash=_hasher.hash(password),
                 must_change_password=int(must_change_password))
     session.add(user)
     session.flush()
     return user
+
+
+def check_seats(session: Session, tenant_id: str) -> None:
+    """AccountError when every team seat of the business's plan is taken."""
+    plan = plan_of(session, tenant_id)
+    seats = plan.limit(SEATS)
+    if seats is None:
+        return
+    taken = session.scalar(select(func.count()).select_from(User).where(User.tenant_id == tenant_id)) or 0
+    if taken >= seats:
+        raise AccountError(f"all {seats} team seats of the {plan.name} plan are taken: remove someone's account "
+                           f"first, or ask for a bigger plan")
 
 
 def user_by_email(session: Session, tenant_id: str, email: str) -> User | None:

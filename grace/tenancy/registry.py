@@ -118,6 +118,17 @@ class FollowUps:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """How long the business keeps what customers sent (`retention:` in tenant.yml), each in days and kept for
+    ever when left out: proof pictures (the payment rows stay), conversations (Rasa's events), other media they
+    sent. Applied by the outbox worker's hourly sweep (grace.privacy.retention)."""
+
+    proof_images_days: int | None = None
+    conversations_days: int | None = None
+    media_days: int | None = None
+
+
+@dataclass(frozen=True)
 class Voice:
     persona: str
     humour: str
@@ -163,6 +174,7 @@ class Tenant:
     # signs with the secret key itself (this stays "").
     payment_webhook_secret_env: str = ""
     follow_ups: FollowUps = field(default_factory=FollowUps)
+    retention: Retention = field(default_factory=Retention)
 
     def payment_secret_key(self) -> str:
         """The payment link provider's secret key, from the environment (never from tenant.yml); "" unset."""
@@ -335,6 +347,7 @@ def parse_tenant(tenant_id: str, folder: Path) -> Tenant:
         pay_on_delivery=_flag(r, "pay_on_delivery", False),
         **_payment_links(r, currency),
         follow_ups=_follow_ups(r),
+        retention=_retention(r),
     )
 
 
@@ -465,6 +478,33 @@ def _quiet_hours(f: _Reader) -> tuple[time, time] | None:
     if (h1, m1) == (h2, m2):
         raise f.error("quiet_hours", f"the quiet hours start and end at the same time in {value!r}")
     return time(h1, m1), time(h2, m2)
+
+
+RETENTION_KEYS = ("proof_images_days", "conversations_days", "media_days")
+MAX_RETENTION_DAYS = 3650
+
+
+def _retention(r: _Reader) -> Retention:
+    """The `retention` block; a period left out or blank keeps that data."""
+    block = r.get("retention", None)
+    if block is None:
+        return Retention()
+    if not isinstance(block, dict):
+        raise r.error("retention", "expected " + ", ".join(RETENTION_KEYS))
+    f = _Reader(r.path, block, "retention.")
+    days: dict[str, int | None] = {}
+    for key, value in block.items():
+        if key not in RETENTION_KEYS:
+            raise f.error(str(key), "not a retention setting (use " + ", ".join(RETENTION_KEYS) + ")")
+        if value in (None, ""):
+            days[key] = None
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+                or not 1 <= value <= MAX_RETENTION_DAYS:
+            raise f.error(key, f"expected whole days from 1 to {MAX_RETENTION_DAYS} (leave it out to keep), "
+                               f"got {value!r}")
+        else:
+            days[key] = int(value)
+    return Retention(**days)
 
 
 PROMOTION_KEYS = ("code", "description", "percent_off", "amount_off", "min_qty", "min_total", "categories", "skus",

@@ -64,6 +64,8 @@ FIELDS: dict[str, object] = {
     # Messages Grace writes first (grace.shop.follow_ups): each one off when left blank or 0.
     "follow_ups": {"restock_alerts": "yes/no", "summary_nudge_minutes": "number?", "reorder_after_days": "number?",
                    "quiet_hours": "text?"},
+    # How long customers' pictures, conversations and files are kept (grace.privacy.retention): blank keeps them.
+    "retention": {"proof_images_days": "number?", "conversations_days": "number?", "media_days": "number?"},
 }
 # Kinds a form may leave blank: a blank one is left out of the file (the parser's default applies).
 OPTIONAL = ("number?", "text?", "items", "flag")
@@ -83,10 +85,11 @@ FIELDS_AT = _flatten(FIELDS)  # "payment.bank_name" -> its spec
 # What the parser assumes when the file leaves a field out: sending it back is not a change.
 DEFAULTS = {"hold_hours": 48, "payment_reminder_hours": 6, "max_unpaid_orders": 2, "takeover_idle_minutes": 120,
             "image_base_url": "", "faq": [], "deposit_includes_delivery": True, "pay_on_delivery": False,
-            "promotions": [], "payment_links": "", "delivery": None, "follow_ups": None}
+            "promotions": [], "payment_links": "", "delivery": None, "follow_ups": None,
+            "retention": {}}  # no periods: everything kept (a form with every period blank changes nothing)
 # Groups a form sends whole and that are replaced whole, so that a field cleared is removed (a pickup point
 # taken away, the last zone deleted, quiet hours cleared), not kept from the old file as a merge would.
-WHOLE = ("delivery", "follow_ups")
+WHOLE = ("delivery", "follow_ups", "retention")
 # What the form's "no payment links" choice is written as (the parser reads it as none).
 NO_PAYMENT_LINKS = ("", "none", "no")
 # The numbers customers write to decide which business answers: a number in the wrong tenant would hand

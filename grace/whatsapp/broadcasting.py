@@ -52,6 +52,7 @@ from grace.shop.follow_ups import quiet_until
 from grace.store import session_scope
 from grace.store.models import Broadcast, utcnow
 from grace.tenancy.registry import Tenant, get_registry
+from grace.tenancy.standing import suspended
 from grace.whatsapp.delivery import close_providers, provider_for
 from grace.whatsapp.http import ProviderError
 from grace.whatsapp.provider import Provider, Template
@@ -137,16 +138,16 @@ async def send_broadcasts(now: datetime | None = None) -> int:
     moment = now or utcnow()
     for broadcast_id, tenant_id in await off_loop(_due, moment):
         tenant = _tenant(tenant_id)
-        if tenant is None or quiet_until(tenant, moment) is not None:
-            continue
+        if tenant is None or quiet_until(tenant, moment) is not None or await off_loop(suspended, tenant_id):
+            continue  # a suspended business's broadcast waits, as in quiet hours, and goes on once resumed
         started = await off_loop(_start, tenant, broadcast_id, moment)
         if started is not None:
             log.info("broadcast %s of %s started: %d recipients", broadcast_id, tenant_id, started)
     sent = 0
     for broadcast_id, tenant_id in await off_loop(_sending):
         tenant = _tenant(tenant_id)
-        if tenant is None or quiet_until(tenant, moment) is not None:
-            continue
+        if tenant is None or quiet_until(tenant, moment) is not None or await off_loop(suspended, tenant_id):
+            continue  # a suspended business's broadcast waits, as in quiet hours, and goes on once resumed
         sent += await send_next(tenant, broadcast_id, moment)
     return sent
 

@@ -12,8 +12,8 @@ are skipped with the reason.
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from grace.concurrency import off_loop
@@ -22,6 +22,7 @@ from grace.messaging.inbound import conversation_id
 from grace.messaging.message_states import NOT_ON_WHATSAPP, is_unreachable, sending
 from grace.messaging.notifications import UNDELIVERED, notify_customer
 from grace.store import session_scope
+from grace.tenancy.credentials import meta_for, twilio_for
 from grace.tenancy.registry import Tenant
 from grace.tenancy.standing import suspended
 from grace.whatsapp.choices import remember_choices
@@ -63,33 +64,41 @@ _providers: dict[tuple, MetaProvider | TwilioProvider] = {}
 _providers_lock = threading.Lock()
 
 
-def provider_for(tenant: Tenant, channel: str | None = None) -> tuple[Provider, str] | None:
-    """The provider a tenant writes first through, and the sender it uses: its Meta phone number
-    id when Meta is configured for it, else its first number on Twilio. None when neither is."""
-    meta_id = str(tenant.extra.get("meta_phone_number_id") or "")
-    if channel in (None, "meta_whatsapp") and meta_id and os.environ.get("META_ACCESS_TOKEN"):
-        return _cached(("meta", os.environ["META_ACCESS_TOKEN"], os.environ.get("META_API_BASE_URL")),
-                       _meta_provider), meta_id
-    if channel in (None, "whatsapp") and tenant.whatsapp_numbers and TwilioClient.from_env() is not None:
-        key = ("twilio", os.environ["TWILIO_ACCOUNT_SID"], os.environ["TWILIO_AUTH_TOKEN"],
-               os.environ.get("TWILIO_API_BASE_URL"))
-        return _cached(key, _twilio_provider), tenant.whatsapp_numbers[0]
+def channel_provider(tenant: Tenant, channel: str) -> Provider | None:
+    """The provider of `channel` ("whatsapp": Twilio, "meta_whatsapp") that sends with the business's own
+    account when it has one, else with the platform's (grace.tenancy.credentials); None when neither is set.
+    One provider (and HTTP session) per account, shared by the businesses using it. Reads the store at most
+    once in a few seconds per business (the credentials' cache)."""
+    if channel == MetaProvider.channel:
+        meta = meta_for(tenant.id)
+        if meta is None:
+            return None
+        return _cached(("meta", meta.access_token, meta.api_base_url),
+                       lambda: MetaProvider(MetaClient.for_account(meta)))
+    if channel == TwilioProvider.channel:
+        twilio = twilio_for(tenant.id)
+        if twilio is None:
+            return None
+        return _cached(("twilio", twilio.account_sid, twilio.auth_token, twilio.api_base_url),
+                       lambda: TwilioProvider(TwilioClient.for_account(twilio)))
     return None
 
 
-def _meta_provider() -> MetaProvider:
-    client = MetaClient.from_env()
-    assert client is not None  # provider_for checked META_ACCESS_TOKEN
-    return MetaProvider(client)
+def provider_for(tenant: Tenant, channel: str | None = None) -> tuple[Provider, str] | None:
+    """The provider a tenant writes first through, and the sender it uses: its Meta phone number
+    id when Meta is configured for it, else its first number on Twilio. None when neither is.
+    Each sends with the business's own account when it has one."""
+    meta_id = str(tenant.extra.get("meta_phone_number_id") or "")
+    if channel in (None, MetaProvider.channel) and meta_id:
+        if (meta := channel_provider(tenant, MetaProvider.channel)) is not None:
+            return meta, meta_id
+    if channel in (None, TwilioProvider.channel) and tenant.whatsapp_numbers:
+        if (twilio := channel_provider(tenant, TwilioProvider.channel)) is not None:
+            return twilio, tenant.whatsapp_numbers[0]
+    return None
 
 
-def _twilio_provider() -> TwilioProvider:
-    client = TwilioClient.from_env()
-    assert client is not None  # provider_for checked Twilio's credentials
-    return TwilioProvider(client)
-
-
-def _cached(key: tuple, make) -> MetaProvider | TwilioProvider:
+def _cached(key: tuple, make: Callable[[], MetaProvider | TwilioProvider]) -> MetaProvider | TwilioProvider:
     with _providers_lock:
         if key not in _providers:
             _providers[key] = make()
@@ -131,7 +140,7 @@ async def send_proactive(tenant: Tenant, phone: str, replies: list[dict], kind: 
     permission, unreachable = await off_loop(_may_message, tenant.id, phone)
     if unreachable:
         return Outcome("skipped", NOT_ON_WHATSAPP)
-    chosen = provider_for(tenant, channel or permission.channel)
+    chosen = await off_loop(provider_for, tenant, channel or permission.channel)  # may read the store
     if chosen is None:
         return Outcome("skipped", "no WhatsApp provider configured")
     provider, sender = chosen

@@ -1,9 +1,9 @@
 """Meta's WhatsApp Cloud API (Graph API): send messages, download media, async with retries.
 
-META_ACCESS_TOKEN from the environment; META_API_BASE_URL (Graph's by default)
-lets tests use a local server; META_GRAPH_VERSION pins the API version. Every message Meta takes (or
-refuses with an error code) is recorded (grace.messaging.message_states); its statuses come back in the
-webhook (connectors/meta.py).
+One client per Meta account: a business's own access token (grace.tenancy.credentials) or the
+environment's META_ACCESS_TOKEN; META_API_BASE_URL (Graph's by default) lets tests use a local server;
+META_GRAPH_VERSION pins the API version. Every message Meta takes (or refuses with an error code) is
+recorded (grace.messaging.message_states); its statuses come back in the webhook (connectors/meta.py).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import os
 
 from grace.messaging.message_states import META, note_refused, note_sent
+from grace.tenancy.credentials import MetaAccount
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.formatting import button_title, choice_text, numbered_choices, split_text, template_text
@@ -37,11 +38,8 @@ class MetaClient:
         self._sessions = LoopSession()
 
     @classmethod
-    def from_env(cls) -> MetaClient | None:
-        token = os.environ.get("META_ACCESS_TOKEN")
-        if not token:
-            return None
-        return cls(token, os.environ.get("META_API_BASE_URL") or DEFAULT_BASE_URL,
+    def for_account(cls, account: MetaAccount) -> MetaClient:
+        return cls(account.access_token, account.api_base_url or DEFAULT_BASE_URL,
                    os.environ.get("META_GRAPH_VERSION") or DEFAULT_VERSION)
 
     async def send(self, phone_number_id: str, payload: dict) -> str:

@@ -1,7 +1,8 @@
 """Twilio's Messages API (send) and Media API (download), async, with retries.
 
-Configured from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and
-TWILIO_API_BASE_URL (Twilio's by default; tests point it at a local server). With GRACE_PUBLIC_URL set,
+One client per Twilio account: a business's own (grace.tenancy.credentials) or the environment's,
+TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_API_BASE_URL (Twilio's by default; tests point it at a
+local server). With GRACE_PUBLIC_URL set,
 each message asks Twilio for its status callbacks (sent, delivered, read, failed) at
 <GRACE_PUBLIC_URL>/webhooks/whatsapp/status; every message Twilio takes (or refuses with an error code)
 is recorded (grace.messaging.message_states).
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from grace.messaging.message_states import TWILIO, note_refused, note_sent
+from grace.tenancy.credentials import TwilioAccount
 from grace.tenancy.registry import Tenant
 from grace.tenancy.wording import Wording
 from grace.whatsapp.formatting import (
@@ -44,11 +46,8 @@ class TwilioClient:
         self._sessions = LoopSession()
 
     @classmethod
-    def from_env(cls) -> TwilioClient | None:
-        sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
-        if not sid or not token:
-            return None
-        return cls(sid, token, os.environ.get("TWILIO_API_BASE_URL") or DEFAULT_BASE_URL)
+    def for_account(cls, account: TwilioAccount) -> TwilioClient:
+        return cls(account.account_sid, account.auth_token, account.api_base_url or DEFAULT_BASE_URL)
 
     async def send(self, *, from_number: str, to_number: str, body: str = "", media_url: str | None = None,
                    content_sid: str | None = None, content_variables: dict | None = None) -> str:

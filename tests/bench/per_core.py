@@ -30,6 +30,7 @@ from tests.scale.load import Load, percentile
 from tests.scale.services import empty_redis_db, plenty_of_stock, throwaway_database
 
 TARGET = 1.8
+DATABASES = ("postgres", "redis-server")
 CLEAR = ("GRACE_PROFILE", "DATABASE_URL", "GRACE_DATABASE_URL", "GRACE_TRACKER_DATABASE_URL", "REDIS_URL",
          "GRACE_DEDUPE_DATABASE_URL", "GRACE_RASA_TOKEN")
 
@@ -56,6 +57,25 @@ def process_seconds(pids: list[int]) -> float:
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(stat[11]) + int(stat[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def seconds_by_command(commands: tuple[str, ...]) -> dict[int, float]:
+    """CPU time so far of every process whose command is one of `commands` (PostgreSQL's backends, Redis)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() in commands:
+                found[int(entry.name)] = process_seconds([int(entry.name)])
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue  # it ended meanwhile
+    return found
+
+
+def used_since(before: dict[int, float], commands: tuple[str, ...]) -> float:
+    """CPU time those processes used since `before` (a backend that started meanwhile counts from zero)."""
+    return sum(now - before.get(pid, 0.0) for pid, now in seconds_by_command(commands).items())
 
 
 async def one_round(bases: list[str], conversations: int, concurrency: int, label: str) -> tuple[float, float, int]:
@@ -106,15 +126,19 @@ def main(argv: list[str] | None = None) -> int:
                     for setup in order:
                         targets = bases[:1] if setup == "one" else bases
                         machine, servers, started = busy_seconds(), process_seconds(pids), time.monotonic()
+                        databases, load = seconds_by_command(DATABASES), time.process_time()
                         rate, p99, unanswered = asyncio.run(one_round(
                             targets, args.conversations, args.concurrency, f"{n}{len(targets)}"))
                         wall = time.monotonic() - started
                         replicas = (process_seconds(pids) - servers) / wall
-                        rest = (busy_seconds() - machine) / wall - replicas
+                        stores = used_since(databases, DATABASES) / wall
+                        load = (time.process_time() - load) / wall
+                        other = (busy_seconds() - machine) / wall - replicas - stores - load
                         rates[setup].append(rate)
                         print(f"  round {n} {setup} replica{'s' if setup == 'two' else ' '}: {rate:6.1f} turns/s  "
                               f"p99 {p99 * 1000:6.0f} ms  ({unanswered} unanswered)   cores busy: replicas "
-                              f"{replicas:4.2f}, the rest (load, PostgreSQL, Redis) {rest:4.2f}", flush=True)
+                              f"{replicas:4.2f}, PostgreSQL+Redis {stores:4.2f}, load {load:4.2f}, else {other:4.2f}",
+                              flush=True)
                 ratios = [t / o for t, o in zip(rates["two"], rates["one"], strict=True)]
                 print(f"  one replica  {spread(rates['one'])} turns/s")
                 print(f"  two replicas {spread(rates['two'])} turns/s")

@@ -99,7 +99,8 @@ def test_an_owner_creates_sees_the_count_tests_sends_and_reads_the_report(client
     with session_scope() as session:  # the owners' audit log: created and sent, by whom
         logged = [(e.actor, e.action, e.target) for e in entries(session, "akanraby")]
     assert [entry for entry in logged if entry[1].startswith("broadcast")] == [
-        ("owner@akanraby.test", "broadcast_sent", str(number)), ("owner@akanraby.test", "broadcast_created", str(number))]
+        ("owner@akanraby.test", "broadcast_sent", str(number)),
+        ("owner@akanraby.test", "broadcast_created", str(number))]
 
 
 def test_ops_and_viewers_read_but_only_owners_act_and_other_businesses_are_not_found(client, web_env, twilio):
