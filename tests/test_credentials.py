@@ -3,6 +3,8 @@ checked before they are kept, never shown back, and used for that business only,
 staying the default for everyone else. The model endpoints are two local OpenAI-compatible servers."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -125,6 +127,25 @@ def test_without_the_platforms_key_outside_local_development_nothing_is_kept(key
     with session_scope() as session, pytest.raises(SecretKeyMissing, match="GRACE_SECRET_KEY is not set"):
         save(session, "akanraby", "twilio", {"account_sid": SID_A, "auth_token": TOKEN_A}, OWNER)
     assert stored("akanraby", "twilio") is None
+
+
+@pytest.mark.parametrize(("address", "reason"), [
+    ("http://models.example.com/v1", "must be an https address"),
+    ("https://127.0.0.1:5005/v1", "127.0.0.1, a private or local one"),
+    ("https://localhost/v1", "a private or local one"),
+    ("https://10.0.0.7/v1", "10.0.0.7, a private or local one"),
+    ("https://169.254.169.254/latest", "169.254.169.254, a private or local one"),  # the cloud's metadata service
+    ("https://[::1]/v1", "::1, a private or local one"),
+])
+def test_outside_local_development_a_model_endpoint_inside_the_platforms_network_is_refused(keyed, monkeypatch,
+                                                                                            address, reason):
+    monkeypatch.setenv("GRACE_PROFILE", "scaled")  # a deployment: the server would call these from inside
+    with session_scope() as session, pytest.raises(CredentialsRefused, match=re.escape(reason)):
+        save(session, "akanraby", "model", {"base_url": address, "api_key": "sk-" + "k" * 30}, OWNER)
+    assert stored("akanraby", "model") is None
+    with session_scope() as session:  # a public address is kept (a literal one: no name to resolve here)
+        save(session, "akanraby", "model", {"base_url": "https://8.8.8.8/v1", "api_key": "sk-" + "k" * 30}, OWNER)
+    assert model_for("akanraby").base_url == "https://8.8.8.8/v1"
 
 
 def test_status_shows_who_set_which_account_and_never_a_secret(keyed):

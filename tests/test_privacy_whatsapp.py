@@ -5,12 +5,9 @@ confirms, the customer is told before their number is erased. Shop talk never re
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
@@ -25,9 +22,10 @@ from grace.store import session_scope
 from grace.store.models import Contact, Customer, PrivacyRequest
 from grace.tenancy.registry import get_registry
 from grace.tenancy.wording import Wording
+from tests.fakes.rasa_turns import RasaTurns, rasa_turns_serving
 from tests.fakes.twilio_api import twilio_form, twilio_signature
 from tests.fakes.webhooks import post_webhook
-from tests.helpers import ROOT, free_port, sanic_serving
+from tests.helpers import ROOT, sanic_serving
 from tests.web.conftest import make_order
 
 ADA = "+2348033300771"
@@ -63,39 +61,10 @@ def test_the_customers_words_are_read_conservatively():
     assert [text for text in examples if asks_for_erasure(text)] == []
 
 
-class RasaTurns:
-    """Rasa's /webhooks/whatsapp/turn route as the gateway calls it: the texts that reached a turn, in order."""
-
-    def __init__(self) -> None:
-        self.turns: list[str] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.turns.append(body["text"])
-                answer = json.dumps([{"text": f"Grace on {body['text']!r}"}]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-
 @pytest.fixture(scope="module")
 def rasa_turns() -> Iterator[RasaTurns]:
-    fake = RasaTurns()
-    fake.thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with rasa_turns_serving(RASA_TOKEN) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +110,7 @@ def test_delete_my_data_on_whatsapp_is_passed_to_the_owner_who_confirms_it(gatew
 
     assert writes(twilio, gateway, "abeg delete my details") == say("privacy_request_received")
     assert writes(twilio, gateway, "Please delete all my data") == say("privacy_request_pending")
-    assert rasa_turns.turns == ["I need 6 yards of ankara"]  # no turn ran for the request
+    assert rasa_turns.texts == ["I need 6 yards of ankara"]  # no turn ran for the request
     with session_scope() as session:
         ada = session.scalars(select(Customer.id).where(Customer.phone == ADA)).one()
     assert requests() == [(ada, "whatsapp", PENDING)]  # asked twice, one request

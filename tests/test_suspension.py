@@ -5,12 +5,9 @@ writes to no one: a proactive message is skipped with the reason, a broadcast wa
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
@@ -22,10 +19,12 @@ from grace.store.models import Customer, Order
 from grace.tenancy.registry import get_registry
 from grace.tenancy.standing import resume, suspend
 from grace.tenancy.wording import Wording
+from grace.whatsapp.broadcasting import TestSendRefused, send_test_message
 from grace.whatsapp.delivery import SUSPENDED, send_proactive
+from tests.fakes.rasa_turns import RasaTurns, rasa_turns_serving
 from tests.fakes.twilio_api import twilio_form, twilio_signature
 from tests.fakes.webhooks import post_webhook
-from tests.helpers import free_port, sanic_serving
+from tests.helpers import sanic_serving
 from tests.test_broadcasts import SID, import_csv, local_morning, new_broadcast, report, round_at, sent_to, status
 from tests.web.conftest import make_order
 
@@ -34,45 +33,10 @@ AKANRABY_NUMBER, KENTE_NUMBER = "+2349010000001", "+233200000001"
 RASA_TOKEN = "rasa-token-for-suspension-tests"
 
 
-class RasaTurns:
-    """Rasa's /webhooks/whatsapp/turn route as the gateway calls it: Rasa's token, one reply per turn; the
-    messages that reached a turn are kept, in order."""
-
-    def __init__(self) -> None:
-        self.turns: list[tuple[str, str]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                token = self.headers.get("Authorization")
-                if self.path != "/webhooks/whatsapp/turn" or token != f"Bearer {RASA_TOKEN}":
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                fake.turns.append((body["sender"], body["text"]))
-                answer = json.dumps([{"text": f"Grace on {body['text']!r}"}]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-
 @pytest.fixture(scope="module")
 def rasa_turns() -> Iterator[RasaTurns]:
-    fake = RasaTurns()
-    fake.thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    with rasa_turns_serving(RASA_TOKEN) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +90,7 @@ def test_a_suspended_business_customer_gets_the_polite_message_and_no_turn_until
     assert "AkanrabyAtuche" in polite
     assert writes(twilio, gateway, ADA, AKANRABY_NUMBER, "I want 12 yards of number 1") == polite
     assert writes(twilio, gateway, KOFI, KENTE_NUMBER, "hi") == "Grace on 'hi'"  # another business answers
-    assert [text for _, text in rasa_turns.turns] == ["hello", "hi"]  # no turn ran for the suspended one
+    assert rasa_turns.texts == ["hello", "hi"]  # no turn ran for the suspended one
     assert stored("akanraby") == kept  # no order made, nothing removed
     with session_scope() as session:
         assert session.scalars(select(Order.reference).where(Order.tenant_id == "akanraby")).all() == [reference]
@@ -166,6 +130,9 @@ def test_a_suspended_business_broadcast_waits_and_goes_out_once_resumed(gateway,
     round_at(clock + timedelta(seconds=10))
     assert sent_to(twilio) == ["+233244000001"] and status(theirs) == "sent"  # the other business's went out
     assert report(ours).recipients["sent"] == 0  # nobody written to, nobody dropped
+    with pytest.raises(TestSendRefused, match="the business is suspended"):  # not even its test send
+        send_test_message(get_registry().get("akanraby"), ours, "+2349010000009")
+    assert sent_to(twilio) == ["+233244000001"]
 
     with session_scope() as session:
         resume(session, "akanraby", "ama@platform.test")

@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import event, select
 
 from grace.messaging.contacts import record_inbound
@@ -28,6 +29,8 @@ from tests.test_broadcasts import (
     sent_to,
     status,
 )
+from tests.web.conftest import login, web_env  # noqa: F401  (the owner who reads the page)
+from web.app import create_app
 
 OPS = "+2349010000009"  # akanraby's ops number in the test tenants
 
@@ -170,7 +173,8 @@ def test_a_broadcast_beyond_what_the_plan_leaves_is_refused_with_the_reason(twil
         new_broadcast(now=clock, segment={"labels": ["vip"]})
 
 
-def test_a_running_broadcast_waits_at_the_limit_says_why_and_goes_on_next_month(twilio, tmp_path, monkeypatch):
+def test_a_running_broadcast_waits_at_the_limit_says_why_and_goes_on_next_month(twilio, tmp_path, monkeypatch,
+                                                                                web_env):  # noqa: F811
     tight_plans(tmp_path, monkeypatch, broadcast_messages=4)
     twilio.add_content_template(SID, "Hello {{1}} in {{2}}")
     import_csv("akanraby", [f"{lagos_number(i)},Ada,Lagos,,yes" for i in range(3)])
@@ -184,6 +188,10 @@ def test_a_running_broadcast_waits_at_the_limit_says_why_and_goes_on_next_month(
               f"from 1 {month_name(next_month(month))} or on a bigger plan")
     assert len(waiting) == 2 and set(waiting.values()) == {reason}
     assert status(broadcast) == "sending" and report(broadcast).held == reason
+    owner = create_app({"TESTING": True}).test_client()  # the owner reads why on the broadcast's page
+    login(owner, "owner@akanraby.test")
+    page = owner.get(f"/broadcasts/{broadcast}").get_data(as_text=True)
+    assert f'<p class="note" id="held">{escape(reason)}</p>' in page
     assert round_at(clock + timedelta(minutes=5)) == 0 and len(twilio.messages) == 4  # held, nothing lost
     assert usage("akanraby", month)["broadcast_messages"] == 4
     assert [s for _, _, s in plan_notices()][-1].startswith(

@@ -13,9 +13,11 @@ business's entry at once (other processes see it when their entry expires).
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from grace.config import local_development
 from grace.errors import GraceError
 from grace.store import session_scope
 from grace.store.audit import record
@@ -103,6 +106,26 @@ def _http_url(value: str, what: str) -> str:
     return value
 
 
+def _outside_only(url: str) -> None:
+    """An owner's model endpoint is called from inside the platform: outside local development it must be https
+    on a public address, never this platform's own network (its databases, Rasa, the cloud's metadata service).
+    Checked when saved; the address is resolved here, so a name that points inside is refused too."""
+    if local_development():
+        return
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise CredentialsRefused("the model endpoint must be an https address")
+    host = parts.hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError):
+        raise CredentialsRefused(f"the model endpoint's host {host} does not resolve") from None
+    inside = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_global)
+    if inside:
+        raise CredentialsRefused(f"the model endpoint must be a public address: {host} is {inside[0]}, "
+                                 "a private or local one")
+
+
 def _checked(kind: str, values: dict[str, Any]) -> dict[str, str]:
     """The values to keep, trimmed and checked; CredentialsRefused with the reason otherwise."""
     if kind not in KINDS:
@@ -123,6 +146,7 @@ def _checked(kind: str, values: dict[str, Any]) -> dict[str, str]:
                 raise CredentialsRefused(f"the Meta {name.replace('_', ' ')} is at least 16 characters, no spaces")
     else:
         given["base_url"] = _http_url(given["base_url"], "the model endpoint")
+        _outside_only(given["base_url"])
         if given["api_key"] and not TOKEN.match(given["api_key"]):
             raise CredentialsRefused("the model API key is at least 16 characters, no spaces")
         if given["model"] and not MODEL_NAME.match(given["model"]):

@@ -53,7 +53,7 @@ from grace.store import session_scope
 from grace.store.models import Broadcast, utcnow
 from grace.tenancy.registry import Tenant, get_registry
 from grace.tenancy.standing import suspended
-from grace.whatsapp.delivery import close_providers, provider_for
+from grace.whatsapp.delivery import SUSPENDED, close_providers, provider_for
 from grace.whatsapp.http import ProviderError
 from grace.whatsapp.provider import Provider, Template
 
@@ -240,6 +240,8 @@ def send_test_message(tenant: Tenant, broadcast_id: int, typed_number: str | Non
     """Send the broadcast's template once to the owner's number, filled in as for the first contact it would
     reach; no recipient is made and it is not counted in the broadcast's report. Blocking: call it off any
     event loop. TestSendRefused says why it did not go."""
+    if suspended(tenant.id):  # a suspended business writes to no one, its own numbers included
+        raise TestSendRefused(f"{SUSPENDED}: nothing is sent until the platform resumes it")
     to = owner_number(tenant, typed_number)
     with session_scope() as session:
         broadcast = get_broadcast(session, tenant, broadcast_id)
