@@ -11,6 +11,7 @@ import time
 
 import pytest
 import requests
+import yaml
 
 from grace.run import local
 from tests.fakes.meta_api import FakeMetaGraph, meta_signature
@@ -109,6 +110,18 @@ class Grace:
             return db.execute(sql).fetchall()
 
 
+TRIAL = {"name": "Trial", "model_calls": 1, "broadcast_messages": 0, "seats": 3}
+
+
+def plans_with_a_trial(root) -> object:
+    """The shipped plans plus a tiny one (one model call a month) the platform tests put a business on."""
+    plans = yaml.safe_load((ROOT / "plans.yml").read_text(encoding="utf-8"))
+    plans["plans"]["trial"] = TRIAL
+    path = root / "plans.yml"
+    path.write_text(yaml.safe_dump(plans, sort_keys=False), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def grace(tmp_path_factory):
     if not local.MODEL.exists():
@@ -133,6 +146,10 @@ def grace(tmp_path_factory):
                       KITENGE_STRIPE_SECRET_KEY=STRIPE_KEY, KITENGE_STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
                       **PAYSTACK_KEYS)
     os.environ.pop("GRACE_RASA_TOKEN", None)
+    os.environ.update(GRACE_PLANS_FILE=str(plans_with_a_trial(root)),
+                      # What the platform and owners change reaches every process at once, not within seconds:
+                      # the tests act and look straight after (the caches are unit-tested).
+                      GRACE_CREDENTIALS_CACHE_S="0", GRACE_STANDING_CACHE_S="0")
     web_port = free_port()
     processes = local.start(var_dir, rasa_port, actions_port, webhook_port=webhook_port, web_port=web_port)
     try:

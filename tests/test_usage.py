@@ -16,7 +16,7 @@ from grace.run.outbox import deliver_pending
 from grace.shop.broadcasts import BroadcastError
 from grace.store import get_engine, session_scope
 from grace.store.models import Notification, TenantAccount, UsageCount
-from grace.tenancy.usage import meter_message, month_name, month_of, month_usage, next_month
+from grace.tenancy.usage import add, meter_message, model_stopped, month_name, month_of, month_usage, next_month
 from tests.test_broadcasts import (
     SID,
     import_csv,
@@ -215,3 +215,24 @@ def test_a_bigger_plan_lets_a_held_broadcast_go_on_at_once(twilio, tmp_path, mon
         session.add(TenantAccount(tenant_id="akanraby", plan="roomy"))  # the operator moves it up
     assert round_at(clock + timedelta(seconds=1)) == 3 and status(broadcast) == "sent"
     assert report(broadcast).held == "" and sorted(sent_to(twilio)) == [lagos_number(i) for i in range(5)]
+
+
+def test_the_owner_is_told_the_model_stopped_even_when_the_plan_changed_after_the_last_count(grace_env, tmp_path,
+                                                                                             monkeypatch):
+    tight_plans(tmp_path, monkeypatch, model_calls=1)
+    with session_scope() as session:  # on a roomy plan (unlimited) the first call is counted: nothing to say
+        session.add(TenantAccount(tenant_id="akanraby", plan="roomy"))
+    with session_scope() as session:
+        add(session, "akanraby", "model_calls")
+    with session_scope() as session:  # the operator moves the business to the one-call plan
+        session.get(TenantAccount, "akanraby").plan = "tight"
+    with session_scope() as session:  # counted by a process that still remembers the roomy plan: no notice yet
+        add(session, "akanraby", "model_calls")
+    assert plan_notices() == []
+    with session_scope() as session:  # the next fallback asks the plan as it is now: stopped, and said
+        assert "used up" in model_stopped(session, "akanraby")
+    [(_, _, said)] = plan_notices()
+    assert said.startswith("Grace: your Tight plan's 1 model answers") and "used up (2)" in said
+    with session_scope() as session:  # said once
+        assert model_stopped(session, "akanraby")
+    assert len(plan_notices()) == 1

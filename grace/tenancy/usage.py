@@ -161,14 +161,14 @@ def meter_message(tenant_id: str, conversation_id: str) -> None:
 
 
 def _tell_if_due(session: Session, tenant_id: str, month: str, metric: str, count: int,
-                 now: datetime | None) -> None:
-    """Record and announce 80% / 100% of the plan's limit, once each; the plan is only asked for when some
-    plan's limit is near."""
+                 now: datetime | None, plan: Plan | None = None) -> None:
+    """Record and announce 80% / 100% of the plan's limit, once each; the plan (when not given) is only asked
+    for when some plan's limit is near."""
     plans = load_plans()
     lowest = plans.lowest(metric)
     if lowest is None or count * 100 < lowest * WARN_PERCENT:
         return
-    plan = _plan_for_metering(session, tenant_id)
+    plan = plan or _plan_for_metering(session, tenant_id)
     limit = plan.limit(metric)
     if limit is None:
         return
@@ -255,6 +255,9 @@ def model_stopped(session: Session, tenant_id: str) -> str | None:
         limit = plan.limit(metric)
         assert limit is not None
         if used[metric] >= limit + slack:
+            # Told here too, with the plan as it is now: the metering's notice may have judged the last count
+            # by a plan remembered from before the operator changed it, and no model call comes to count again.
+            _tell_if_due(session, tenant_id, month_of(), metric, used[metric], None, plan)
             return f"the {plan.name} plan's {limit:,} {DESCRIBED[metric]} for {month_name(month_of())} are used up"
     return None
 
