@@ -1,11 +1,15 @@
 """The platform end to end, with the trained model, Rasa, the action server, the gateway, the dashboard and the
 outbox running: a business's own model endpoint and Twilio account serve its customers only; a small plan
 stops the model mid-conversation while every message still gets a reply, and the owner is told; a suspended
-business's customers get the polite message until the operator resumes it."""
+business's customers get the polite message until the operator resumes it; a customer who asks on WhatsApp to be
+forgotten leaves no trace in the store, Rasa's tracker store or the media once the owner confirms."""
 from __future__ import annotations
+
+import sqlite3
 
 import requests
 
+from grace.privacy.requests import confirm
 from grace.store import session_scope
 from grace.tenancy.credentials import clear, save
 from grace.tenancy.registry import get_registry
@@ -97,3 +101,35 @@ def test_a_suspended_business_customers_get_the_polite_message_until_it_is_resum
     finally:
         assert grace.grace_cli("admin", "resume", "kentehouse", "--by", "ama").returncode == 0
     assert grace.say("+233200000072", "hello, do you have kente?", tenant="kentehouse") != polite
+
+
+def rows_with(database, digits: str) -> list[str]:
+    """Every row of every table of a SQLite file that holds the digits, as text."""
+    with sqlite3.connect(database) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [f"{table}: {row}" for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
+                if digits in repr(row)]
+
+
+def test_a_customer_who_asks_on_whatsapp_to_be_forgotten_leaves_no_trace_once_the_owner_confirms(grace):
+    customer = "+2348100000074"
+    digits = customer.removeprefix("+")
+    assert grace.whatsapp(customer, "Good morning", profile_name="Tolu").status_code == 200
+    grace.wait_whatsapp(customer, "AkanrabyAtuche")
+    assert grace.whatsapp(customer, "abeg show me red ankara with flowers").status_code == 200
+    grace.wait_whatsapp(customer, "yard", after=1)
+    before = len(grace.sent_to(customer))
+    assert grace.whatsapp(customer, "please delete my data").status_code == 200
+    grace.wait_whatsapp(customer, "passed your request", after=before)
+    assert rows_with(grace.var_dir / "tracker.db", digits)  # Rasa kept the conversation until now
+    [(request_id,)] = grace.store("SELECT id FROM privacy_requests WHERE status = 'pending'")
+
+    with session_scope() as session:  # the owner confirms on /privacy
+        confirm(session, get_registry().get("akanraby"), request_id, OWNER)
+    grace.wait_whatsapp(customer, "deleting your data", after=before + 1)  # told before the number is forgotten
+    assert rows_with(grace.var_dir / "grace.db", digits) == []
+    assert rows_with(grace.var_dir / "tracker.db", digits) == []
+    media = grace.var_dir / "media"
+    assert [p for p in media.rglob("*") if digits in p.name or (p.is_file() and digits.encode() in p.read_bytes())] \
+        == []
+    assert grace.store(f"SELECT status FROM privacy_requests WHERE id = {request_id}") == [("done",)]
