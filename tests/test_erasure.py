@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from grace.config import load_settings
 from grace.messaging.contacts import record_inbound
 from grace.messaging.inbound import conversation_id
+from grace.messaging.inbox import first_delivery
 from grace.messaging.media import save_media
 from grace.messaging.message_states import record_sent
 from grace.messaging.notifications import reply_from_ops
@@ -47,6 +48,7 @@ from grace.whatsapp.choices import remember_choices
 from tests.fakes.s3_api import FakeS3, _s3_error
 from tests.fakes.twilio_api import Reply
 from tests.helpers import use_bucket
+from tests.test_dedupe import redis_inbox  # noqa: F401  (the inbox in this machine's Redis)
 from tests.web.conftest import make_order, send_proof
 
 ZAINAB = "+2348077700001"  # the customer who asks to be erased
@@ -315,3 +317,19 @@ def test_no_trace_on_postgresql_too(postgres_stores):
     broker_copy([conversation_id("akanraby", ZAINAB), conversation_id("kentehouse", ZAINAB)])
     assert erase_zainab().status == DONE
     check_no_trace(postgres_stores, zainab, kemi, elsewhere)
+
+
+def test_an_erased_customers_unfinished_turns_in_redis_go_and_everyone_elses_stay(redis_inbox):  # noqa: F811
+    def turn(tenant_id: str, phone: str) -> dict:
+        return {"sender": conversation_id(tenant_id, phone), "text": "hello", "customer": phone}
+
+    assert first_delivery("akanraby", "whatsapp", "SMzainab", pending=turn("akanraby", ZAINAB))
+    assert first_delivery("akanraby", "whatsapp", "SMkemi", pending=turn("akanraby", KEMI))
+    assert first_delivery("kentehouse", "whatsapp", "SMzainab2", pending=turn("kentehouse", ZAINAB))
+
+    request = erase_zainab()
+
+    assert request.summary["counts"]["unfinished turns"] == 1
+    left = {key.rsplit(":", 1)[1]: redis_inbox.hget(key, "tenant") for key in redis_inbox.scan_iter("grace:pending:*")}
+    assert left == {"SMkemi": "akanraby", "SMzainab2": "kentehouse"}
+    assert set(redis_inbox.zrange("grace:pending-by-age:whatsapp", 0, -1)) == {"SMkemi", "SMzainab2"}

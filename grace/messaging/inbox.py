@@ -147,6 +147,13 @@ def take_over(channel: str, message_id: str, seen: datetime) -> bool:
     return taken
 
 
+def forget_pending_in_redis(tenant_id: str, words: str) -> int:
+    """An erased customer's unfinished turns kept in Redis (the scaled profile), removed; how many. The SQL
+    ones are rows of pending_turns, which the erasure removes with the rest of the store."""
+    url = redis_url()
+    return inbox_redis.forget_pending(url, tenant_id, words) if url else 0
+
+
 def _sql_first_delivery(tenant_id: str, channel: str, message_id: str, pending: dict | None,
                         pending_id: str | None) -> bool:
     try:

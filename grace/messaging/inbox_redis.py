@@ -157,3 +157,21 @@ def take_over(url: str, channel: str, message_id: str, seen: datetime) -> int:
     member = message_id[:MAX_ID]
     return int(_inbox(url).take_over(keys=[_pending_prefix(channel) + member, _by_age_key(channel)],
                                      args=[_as_microseconds(seen), member, int(SEEN_TTL.total_seconds())]))
+
+
+def forget_pending(url: str, tenant_id: str, words: str) -> int:
+    """Remove the business's unfinished turns whose payload holds `words` (an erased customer's number), on
+    every channel; how many. A scan of the pending keys: they are few (turns finish in seconds)."""
+    client = _inbox(url).client
+    removed = 0
+    for key in client.scan_iter(match=f"{PREFIX}pending:*", count=500):
+        tenant, payload = client.hmget(key, "tenant", "payload")
+        if tenant != tenant_id or words not in (payload or ""):
+            continue
+        channel, member = key[len(f"{PREFIX}pending:"):].split(":", 1)
+        with client.pipeline(transaction=True) as both:
+            both.delete(key)
+            both.zrem(_by_age_key(channel), member)
+            both.execute()
+        removed += 1
+    return removed

@@ -31,6 +31,7 @@ from grace.errors import GraceError
 from grace.learn.review import NLU, REVIEW
 from grace.messaging.conversation_events import BROKER_TABLE, TRACKER_TABLE
 from grace.messaging.inbound import MEDIA_INTENT, conversation_id
+from grace.messaging.inbox import forget_pending_in_redis
 from grace.messaging.media import MediaNotFound, MediaUnavailable, delete_media, stored_name
 from grace.rasa_plugins.tracker_reader import tracker_engine
 from grace.store.models import (
@@ -256,6 +257,7 @@ def _remove_rows(session: Session, tenant_id: str, phone: str, conversation: str
         if digits in json.dumps(turn.payload, ensure_ascii=False):
             session.delete(turn)
             result.add("unfinished turns", 1)
+    result.add("unfinished turns", forget_pending_in_redis(tenant_id, digits))
     result.add("usage marks", forget_conversation(session, tenant_id, conversation))
     _remove_broker_events(session, conversation, result)
 

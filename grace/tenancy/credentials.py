@@ -117,7 +117,7 @@ def _outside_only(url: str) -> None:
         raise CredentialsRefused("the model endpoint must be an https address")
     host = parts.hostname or ""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
     except (socket.gaierror, UnicodeError):
         raise CredentialsRefused(f"the model endpoint's host {host} does not resolve") from None
     inside = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_global)
