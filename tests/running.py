@@ -114,9 +114,12 @@ TRIAL = {"name": "Trial", "model_calls": 1, "broadcast_messages": 0, "seats": 3}
 
 
 def plans_with_a_trial(root) -> object:
-    """The shipped plans plus a tiny one (one model call a month) the platform tests put a business on."""
+    """The shipped plans plus a tiny one (one model call a month) the platform tests put a business on. The
+    businesses are on Enterprise unless a test says otherwise: the session's tests add more dashboard users to
+    each than a Basic plan's seats."""
     plans = yaml.safe_load((ROOT / "plans.yml").read_text(encoding="utf-8"))
     plans["plans"]["trial"] = TRIAL
+    plans["default"] = "enterprise"
     path = root / "plans.yml"
     path.write_text(yaml.safe_dump(plans, sort_keys=False), encoding="utf-8")
     return path
