@@ -7,7 +7,7 @@ import pytest
 
 from grace.money import format_money
 from grace.shop.proof_check import ocr_text, open_picture
-from grace.understanding.receipts import judge, read_receipt
+from grace.understanding.receipts import judge, order_reference, read_receipt
 from tests.receipts import SHOPS, make_receipt
 
 MOMO = """MobileMoney
@@ -94,3 +94,15 @@ def test_drawn_receipts_read_end_to_end(seed, style):
     reading = read_receipt(text, receipt.currency, order_prefix=SHOPS[receipt.tenant_id].prefix)
     assert reading.amount_minor == receipt.amount_minor, text
     assert reading.date == receipt.date, text
+
+
+@pytest.mark.parametrize(("printed", "expected", "read"), [
+    ("Reference KCN-UXHSS8", "KCN-UXHS8", "KCN-UXHS8"),  # a letter doubled (dark mode, seen in a run)
+    ("Reference KCN-PANS}", "KCN-PANSJ", "KCN-PANSJ"),  # the J read as a brace
+    ("Ref: kcn uxh8", "KCN-UXHS8", "KCN-UXHS8"),  # a letter dropped
+    ("Reference KCN-UXHSS8", None, None),  # without the order's own reference, no guess
+    ("Reference KCN-ABQXYZ", "KCN-UXHS8", None),  # not this order's: more than one slip away
+    ("Reference KCN-ABQXY", "KCN-UXHS8", "KCN-ABQXY"),  # another order's, read as printed (ops see it differs)
+])
+def test_the_orders_own_reference_is_recognised_through_one_ocr_slip(printed, expected, read):
+    assert order_reference(f"Transfer successful\n{printed}\nAmount KSh 12,345", "KCN", expected) == read

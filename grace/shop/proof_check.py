@@ -108,7 +108,7 @@ def check_picture(tenant: Tenant, data: bytes, *, currency: str, expected_minor:
     picture = open_picture(data)
     image_hash = perceptual_hash(picture)
     text = ocr_text(picture)
-    reading = read_receipt(text, currency, order_prefix=reference.split("-")[0])
+    reading = read_receipt(text, currency, order_prefix=reference.split("-")[0], expected_reference=reference)
     account_number = tenant.payment.account_number
     verdict = judge(reading, expected_minor=expected_minor, reference=reference, account_number=account_number,
                     money=lambda minor: format_money(minor, currency))

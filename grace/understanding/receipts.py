@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from rapidfuzz.distance import Levenshtein
+
 from grace.understanding.amounts import Amount, find_money
 
 MATCH, MISMATCH, UNREADABLE = "match", "mismatch", "unreadable"
@@ -48,6 +50,8 @@ _RECEIVING = re.compile(r"(?:\b(?:beneficiary|recipient|receiver|account|acct|a/
 # ...or something else: the sender's account, a transaction, session or reference number.
 _NOT_RECEIVING = re.compile(r"\b(?:sender|from|debit(?:ed)?|source|originator|session|transaction|txn|trans"
                             r"|reference|ref|receipt|id|no\.?\s*$|code|phone|tel|balance)\b", re.I)
+# A J or an I that OCR read as a bracket, brace or bar, where it stands for the letter.
+_BRACES = str.maketrans({"]": "J", "}": "J", ")": "J", "[": "I", "{": "I", "(": "I", "|": "I"})
 # OCR's usual confusions in a reference's letters and digits, folded alike on both sides.
 _FOLD = str.maketrans({"0": "Q", "O": "Q", "D": "Q", "5": "S", "2": "Z", "8": "B", "6": "G", "1": "I", "L": "I",
                        "7": "T", "4": "A"})
@@ -80,14 +84,16 @@ def clean_ocr(text: str) -> str:
     return text.replace("\u201c", '"').replace("\u201d", '"')
 
 
-def read_receipt(text: str, currency: str, *, order_prefix: str) -> ReceiptReading:
+def read_receipt(text: str, currency: str, *, order_prefix: str, expected_reference: str | None = None
+                 ) -> ReceiptReading:
     """The amount sent, date, order reference, narration and receiving account in a receipt's OCR
-    text, for a business whose orders are in `currency` and referenced "<order_prefix>-XXXXX"."""
+    text, for a business whose orders are in `currency` and referenced "<order_prefix>-XXXXX" (the order's
+    own `expected_reference` is also recognised through one OCR slip)."""
     text = clean_ocr(text)
     amounts = sent_amounts(text, currency)
     return ReceiptReading(
         amount_minor=amounts[0] if amounts else None, currency=currency.upper(), date=receipt_date(text),
-        reference=order_reference(text, order_prefix), narration=narration(text),
+        reference=order_reference(text, order_prefix, expected_reference), narration=narration(text),
         account=receiving_account(text), text=text.strip()[:TEXT_KEPT], amounts=amounts)
 
 
@@ -142,15 +148,24 @@ def receipt_date(text: str) -> str | None:
     return best[1] if best else None
 
 
-def order_reference(text: str, order_prefix: str) -> str | None:
-    """The first reference of this business's shape ("AKA-7KQ2M", "aka 7kq2m", "AKA7KQ2M") in the text."""
+def order_reference(text: str, order_prefix: str, expected: str | None = None) -> str | None:
+    """The first reference of this business's shape ("AKA-7KQ2M", "aka 7kq2m", "AKA7KQ2M") in the text; else
+    the order's own `expected` one where the text has it with one OCR slip (a letter doubled, dropped or
+    misread, a J read as a brace: "KCN-UXHSS8", "KCN-PANS}")."""
     # OCR puts a stray bracket or bar beside a J or an I ("KCN-PANS]J"): allowed between the characters.
     pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
                          r"(?P<code>(?:[A-Za-z0-9][\]\[|]?){5})(?![A-Za-z0-9])", re.I)
     match = pattern.search(text)
-    if not match:
-        return None
-    return f"{order_prefix.upper()}-{re.sub(r'[^A-Za-z0-9]', '', match.group('code')).upper()}"
+    if match:
+        return f"{order_prefix.upper()}-{re.sub(r'[^A-Za-z0-9]', '', match.group('code')).upper()}"
+    if expected:
+        code = _folded(expected.split("-", 1)[-1])
+        near = re.compile(rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
+                          r"(?P<code>[A-Za-z0-9\]\[|{}()]{4,8})", re.I)
+        for found in near.finditer(text):
+            if Levenshtein.distance(_folded(found.group("code").translate(_BRACES)), code) <= 1:
+                return expected.upper()
+    return None
 
 
 def narration(text: str) -> str | None:
