@@ -10,7 +10,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,6 +19,7 @@ from rasa.core.channels.channel import UserMessage
 
 from connectors.turns import run_turn
 from grace.messaging.inbound import Inbound
+from grace.run.local import wait_until_up
 from grace.store import session_scope
 from grace.tenancy.registry import get_registry
 from grace.tenancy.usage import month_usage
@@ -51,18 +51,8 @@ def serve_actions(tmp_path, monkeypatch, limits: str) -> Iterator[int]:
     process = subprocess.Popen([sys.executable, "-m", "actions.server", "--port", str(port)], cwd=ROOT,
                                env={**os.environ, "GRACE_ACTIONS_TOKEN": TOKEN},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 90
     try:
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/health", headers={"X-Grace-Actions-Token": TOKEN},
-                                timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert process.poll() is None, "the action server stopped"
-            assert time.monotonic() < deadline, "the action server did not start"
-            time.sleep(0.2)
+        assert wait_until_up(f"http://127.0.0.1:{port}/health", process, 90), "the action server did not start"
         yield port
     finally:
         process.terminate()
