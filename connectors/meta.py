@@ -31,7 +31,7 @@ from connectors.turns import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
 from grace.concurrency import off_loop
-from grace.messaging.message_states import META, apply_status
+from grace.messaging.message_states import META, Receipt, apply_receipts
 from grace.tenancy.credentials import meta_for
 from grace.tenancy.registry import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
@@ -96,10 +96,10 @@ def receipts(payload: dict) -> list[tuple[str, dict]]:
     return found
 
 
-def apply_receipts(found: list[tuple[str, dict]]) -> int:
-    """Move each message to its status, as the business of the phone number id that sent it; how many
-    moved. One blocking hop for the webhook."""
-    moved = 0
+def move_messages(found: list[tuple[str, dict]]) -> int:
+    """Move each message to its status, as the business of the phone number id that sent it, all in one
+    transaction; how many moved. One blocking hop for the webhook."""
+    receipts = []
     for phone_number_id, status in found:
         tenant = get_registry().by_meta_phone_number_id(phone_number_id)
         if tenant is None:
@@ -108,9 +108,9 @@ def apply_receipts(found: list[tuple[str, dict]]) -> int:
         errors = [e for e in status.get("errors") or [] if isinstance(e, dict)]
         code = str(errors[0].get("code") or "") if errors else ""
         detail = _error_detail(errors[0]) if errors else ""
-        moved += apply_status(META, str(status["id"]), str(status.get("status") or ""), code or None,
-                              detail or None, tenant_id=tenant.id)
-    return moved
+        receipts.append(Receipt(META, str(status["id"]), str(status.get("status") or ""), code or None,
+                                detail or None, tenant_id=tenant.id))
+    return sum(apply_receipts(receipts))
 
 
 def _error_detail(error: dict) -> str:
@@ -212,7 +212,7 @@ class MetaWhatsAppInput(WhatsAppInput):
             values = changes(payload) if isinstance(payload, dict) else []
             found = receipts(payload) if isinstance(payload, dict) else []
             if found:  # delivery receipts: a small UPDATE each, before the answer, never a turn
-                await off_loop(apply_receipts, found)
+                await off_loop(move_messages, found)
             if not values:
                 return response.json({"status": "accepted" if found else "ignored"})
             known, groups = await admit_off_loop(self.take, values)

@@ -30,8 +30,8 @@ from connectors.admission import admit, admit_off_loop
 from connectors.turns import OnNewMessage, too_large
 from connectors.whatsapp import IncomingWhatsApp
 from connectors.whatsapp_channel import WhatsAppInput
-from grace.concurrency import off_loop
-from grace.messaging.message_states import TWILIO, apply_status
+from grace.concurrency import Gathered
+from grace.messaging.message_states import TWILIO, Receipt, apply_receipts
 from grace.tenancy.credentials import twilio_for
 from grace.tenancy.registry import Tenant, get_registry
 from grace.whatsapp.formatting import choice_text
@@ -108,9 +108,23 @@ def refusal(signed: Signed, tenant: Tenant | None) -> tuple[int, str] | None:
     return None
 
 
-def apply_receipt(signed: Signed) -> tuple[int, str]:
-    """A status callback's answer: one blocking hop. In a status callback `From` is the business number that
-    sent the message: its signature is checked with that business's token, and only its messages move."""
+def answer_receipts(callbacks: list[Signed]) -> list[tuple[int, str]]:
+    """The status callbacks' answers, those that pass applied together in one transaction (blocking; the
+    gateway gathers the callbacks that arrive together). In a status callback `From` is the business number
+    that sent the message: its signature is checked with that business's token, and only its messages move."""
+    answers: list[tuple[int, str]] = []
+    receipts: list[Receipt] = []
+    for signed in callbacks:
+        checked = receipt_of(signed)
+        answers.append((200, "") if isinstance(checked, Receipt) else checked)
+        if isinstance(checked, Receipt):
+            receipts.append(checked)
+    apply_receipts(receipts)
+    return answers
+
+
+def receipt_of(signed: Signed) -> Receipt | tuple[int, str]:
+    """What a status callback says, or (status, why) when it is refused."""
     params = signed.params
     tenant = get_registry().by_whatsapp_number(bare_number(params.get("From", "")))
     if (refused := refusal(signed, tenant)) is not None:
@@ -121,10 +135,9 @@ def apply_receipt(signed: Signed) -> tuple[int, str]:
     if tenant is None:
         log.warning("Twilio status callback for unknown number %s", params.get("From"))
         return 404, "unknown business number"
-    apply_status(TWILIO, params.get("MessageSid") or params.get("SmsSid") or "",
-                 params.get("MessageStatus") or params.get("SmsStatus") or "",
-                 params.get("ErrorCode") or None, params.get("ErrorMessage") or None, tenant_id=tenant.id)
-    return 200, ""
+    return Receipt(TWILIO, params.get("MessageSid") or params.get("SmsSid") or "",
+                   params.get("MessageStatus") or params.get("SmsStatus") or "",
+                   params.get("ErrorCode") or None, params.get("ErrorMessage") or None, tenant_id=tenant.id)
 
 
 @dataclass
@@ -171,6 +184,9 @@ class TwilioWhatsAppInput(WhatsAppInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         hook = self.shared_routes(on_new_message)
+        # Every message Grace sends comes back as three callbacks (sent, delivered, read): those that
+        # arrive together share one thread hop and one transaction.
+        receipts = Gathered(answer_receipts, "grace-receipts")
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -184,10 +200,10 @@ class TwilioWhatsAppInput(WhatsAppInput):
 
         @hook.route("/status", methods=["POST"])
         async def status(request: Request) -> HTTPResponse:
-            """A status callback: one small UPDATE, then the answer (Twilio only reads its status code)."""
+            """A status callback: applied (one small UPDATE), then answered (Twilio only reads the status code)."""
             if (refused := too_large(request, "twilio")) is not None:
                 return refused
-            code, text = await off_loop(apply_receipt, signed_request(request))
+            code, text = await receipts(signed_request(request))
             return response.text(text, status=code)
 
         return hook

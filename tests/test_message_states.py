@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
@@ -140,6 +141,22 @@ def test_a_forged_or_misdirected_callback_changes_nothing(twilio, gateway):
     assert replayed[0] == 403
     assert status_of(sid) == "accepted"
     assert twilio.post_status(url, sid, "delivered")[0] == 200 and status_of(sid) == "delivered"
+
+
+def test_callbacks_arriving_together_are_each_answered_for_themselves(twilio, gateway):
+    """The gateway applies the callbacks that arrive together in one go: a forged one among them is still
+    refused alone, and every genuine one moves its own message."""
+    twilio.callbacks.hold()
+    customers = [f"+23480555001{n:02d}" for n in range(12)]
+    for customer in customers:
+        send(customer)
+    sids, url = [m["sid"] for m in twilio.messages], status_url(gateway)
+    forged = set(sids[::4])
+    with ThreadPoolExecutor(len(sids)) as pool:
+        answers = list(pool.map(lambda sid: twilio.post_status(
+            url, sid, "delivered", None, "a-guessed-token" if sid in forged else None)[0], sids))
+    assert answers == [403 if sid in forged else 200 for sid in sids]
+    assert [status_of(sid) for sid in sids] == ["accepted" if sid in forged else "delivered" for sid in sids]
 
 
 def test_callbacks_out_of_order_never_move_a_state_backwards(twilio, gateway):

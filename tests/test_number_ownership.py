@@ -58,3 +58,22 @@ def test_meta_phone_number_ids_are_unique_too(grace_env):
     assert get_registry().by_meta_phone_number_id("233000000000777").id == "kentehouse"
     assign_number("kentehouse", meta_id="233000000000777", release=True)
     assert get_registry().by_meta_phone_number_id("233000000000777") is None
+
+
+def test_routing_follows_the_files_as_they_change_after_a_lookup(grace_env):
+    registry = get_registry()
+    assert registry.by_whatsapp_number(AKANRABY_NUMBER).id == "akanraby"  # the routing table is now known
+    data = yaml.safe_load(tenant_file("kentehouse").read_text())
+    data["whatsapp_numbers"] = [KENTE_NUMBER, "+233200000009"]  # edited in place by hand
+    tenant_file("kentehouse").write_text(yaml.safe_dump(data))
+    assert registry.by_whatsapp_number("+233200000009").id == "kentehouse"
+
+    copy = registry.root / "kentecopy"  # a business added by copying a folder: its number is now shared
+    copy.mkdir()
+    (copy / "tenant.yml").write_text(yaml.safe_dump(data))
+    (copy / "catalog.csv").write_bytes((registry.root / "kentehouse" / "catalog.csv").read_bytes())
+    assert registry.by_whatsapp_number(KENTE_NUMBER) is None
+    (copy / "tenant.yml").unlink()
+    (copy / "catalog.csv").unlink()
+    copy.rmdir()
+    assert registry.by_whatsapp_number(KENTE_NUMBER).id == "kentehouse"

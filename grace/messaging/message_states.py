@@ -13,16 +13,18 @@ alone see the provider's ids, record each message under it (`note_sent`, `note_r
 """
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from grace.concurrency import off_loop
@@ -151,28 +153,64 @@ async def note_refused(channel: str, to_phone: str, error_code: str, error_detai
         log.exception("could not record the refused %s message to %s", channel, to_phone)
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What a provider now says of one message Grace sent (with `tenant_id`: only that business's message)."""
+
+    channel: str
+    provider_id: str
+    status: str
+    error_code: str | None = None
+    error_detail: str | None = None
+    tenant_id: str | None = None
+
+
 def apply_status(channel: str, provider_id: str, status: str, error_code: str | None = None,
                  error_detail: str | None = None, tenant_id: str | None = None) -> bool:
-    """Move a message to what its provider now says of it; True when its state changed. A word that is no
-    state, a message Grace did not send (or, with `tenant_id`, another business's), or a state that is not
-    ahead of the current one change nothing. One conditional UPDATE, so two callbacks racing for the same
-    message cannot move it backwards."""
-    state = PROVIDER_STATES.get(channel, {}).get((status or "").strip().lower())
-    if state is None or state == ACCEPTED or not provider_id:
-        return False
-    values: dict = {"status": state, "updated_at": utcnow()}
-    if state == FAILED:
-        values["error_code"] = (error_code or "")[:20] or None
-        values["error_detail"] = (error_detail or "")[:1000] or None
-    conditions = [OutboundMessage.channel == channel, OutboundMessage.provider_id == provider_id,
-                  OutboundMessage.status.in_(REACHABLE_FROM[state])]
-    if tenant_id is not None:
-        conditions.append(OutboundMessage.tenant_id == tenant_id)
+    """Move a message to what its provider now says of it; True when its state changed (see apply_receipts)."""
+    return apply_receipts([Receipt(channel, provider_id, status, error_code, error_detail, tenant_id)])[0]
+
+
+def apply_receipts(receipts: Sequence[Receipt]) -> list[bool]:
+    """Each receipt applied in turn, all in one transaction (a provider sends three for every message: the
+    webhook gateway gathers those that arrive together); for each, True when its message's state changed.
+    A word that is no state, a message Grace did not send (or, with `tenant_id`, another business's), or a
+    state that is not ahead of the current one change nothing. One conditional UPDATE each, so two
+    callbacks racing for the same message cannot move it backwards."""
+    changed = [False] * len(receipts)
+    moves = [(n, receipt, state) for n, receipt in enumerate(receipts)
+             if (state := PROVIDER_STATES.get(receipt.channel, {}).get((receipt.status or "").strip().lower()))
+             not in (None, ACCEPTED) and receipt.provider_id]
+    if not moves:
+        return changed
     with session_scope() as session:
-        changed = session.execute(update(OutboundMessage).where(*conditions).values(**values)).rowcount == 1
-    if not changed:
-        log.debug("%s status %r for %s changed nothing", channel, status, provider_id)
+        now = utcnow()
+        for n, receipt, state in moves:
+            values = {"b_channel": receipt.channel, "b_provider_id": receipt.provider_id,
+                      "b_tenant_id": receipt.tenant_id, "b_updated_at": now}
+            if state == FAILED:
+                values["b_error_code"] = (receipt.error_code or "")[:20] or None
+                values["b_error_detail"] = (receipt.error_detail or "")[:1000] or None
+            statement = _advance(state, receipt.tenant_id is not None)
+            changed[n] = session.execute(statement, values).rowcount == 1
+            if not changed[n]:
+                log.debug("%s status %r for %s changed nothing", receipt.channel, receipt.status, receipt.provider_id)
     return changed
+
+
+@functools.cache
+def _advance(state: str, of_one_business: bool) -> Update:
+    """The UPDATE that moves a message to `state`, built once: building it per callback was a third of the
+    cost of applying one (py-spy, `make bench`)."""
+    conditions = [OutboundMessage.channel == bindparam("b_channel"),
+                  OutboundMessage.provider_id == bindparam("b_provider_id"),
+                  OutboundMessage.status.in_(REACHABLE_FROM[state])]
+    if of_one_business:
+        conditions.append(OutboundMessage.tenant_id == bindparam("b_tenant_id"))
+    values = {"status": state, "updated_at": bindparam("b_updated_at")}
+    if state == FAILED:
+        values.update(error_code=bindparam("b_error_code"), error_detail=bindparam("b_error_detail"))
+    return update(OutboundMessage).where(*conditions).values(**values)
 
 
 def counts(session: Session, tenant_id: str, broadcast_id: int) -> dict[str, int]:

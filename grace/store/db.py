@@ -52,6 +52,9 @@ def make_engine(url: str | None = None, future: bool = True) -> Engine:
 def get_engine(url: str | None = None) -> tuple[Engine, sessionmaker]:
     """The engine and session factory for `url` (default: the configured store), schema migrated to head."""
     url = url or load_settings().database_url
+    found = _engines.get(url)  # every unit of work asks: no lock once the engine is there
+    if found is not None:
+        return found
     with _lock:
         if url in _engines:
             return _engines[url]

@@ -604,6 +604,14 @@ def _signature(folder: Path) -> tuple:
     return tuple(parts)
 
 
+def _stat_of(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
 class TenantRegistry:
     """Tenants by id, reloaded when their files change; thread-safe."""
 
@@ -613,6 +621,7 @@ class TenantRegistry:
         self._cache: dict[str, tuple[tuple, Tenant]] = {}
         self._errors: dict[str, TenantFileError] = {}
         self._lock = threading.Lock()
+        self._claims: tuple[tuple, dict[str, list[Tenant]]] | None = None
 
     def ids(self) -> list[str]:
         if not self.root.is_dir():
@@ -668,12 +677,34 @@ class TenantRegistry:
                 continue
 
     def claims(self) -> dict[str, list[Tenant]]:
-        """Every routing address ("whatsapp:+233...", "meta:1090...") and the readable tenants claiming it."""
+        """Every routing address ("whatsapp:+233...", "meta:1090...") and the readable tenants claiming it
+        (read-only: shared by every caller until a tenant's files change). Every webhook and status callback
+        asks: the table is worked out again only when a tenant folder appears or goes or its files change,
+        which one listing and two stats per tenant tell."""
+        signature = self._files_signature()
+        last = self._claims
+        if last is not None and last[0] == signature:
+            return last[1]
         claimed: dict[str, list[Tenant]] = {}
         for tenant in self.serving():
             for address in routing_addresses(tenant):
                 claimed.setdefault(address, []).append(tenant)
+        self._claims = (signature, claimed)
         return claimed
+
+    def _files_signature(self) -> tuple:
+        """What the tenants' files look like now: each tenant folder's name with its tenant.yml's and
+        catalog.csv's size, modification time and inode (a file replaced whole is another inode)."""
+        found = []
+        try:
+            with os.scandir(self.root) as entries:
+                for entry in entries:
+                    if TENANT_ID.match(entry.name):
+                        found.append((entry.name, *(_stat_of(os.path.join(entry.path, name))
+                                                    for name in ("tenant.yml", "catalog.csv"))))
+        except (FileNotFoundError, NotADirectoryError):
+            return ()
+        return tuple(sorted(found))
 
     def conflicts(self) -> dict[str, list[str]]:
         """Addresses two or more tenants claim: routed to none of them until the platform operator decides."""

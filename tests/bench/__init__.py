@@ -21,3 +21,12 @@ def scratch(prefix: str) -> Iterator[Path]:
         os.environ.clear()
         os.environ.update(saved)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def process_seconds(pids: list[int]) -> float:
+    """CPU time these processes (all their threads) used so far."""
+    total = 0
+    for pid in pids:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(stat[11]) + int(stat[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")

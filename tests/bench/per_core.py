@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from grace.run import scaled
-from tests.bench import scratch
+from tests.bench import process_seconds, scratch
 from tests.bench.latency import rss_mb, spread
 from tests.helpers import free_port, make_tenants
 from tests.scale.load import Load, percentile
@@ -48,15 +48,6 @@ def busy_seconds() -> float:
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle, iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def process_seconds(pids: list[int]) -> float:
-    """CPU time these processes (all their threads) used so far."""
-    total = 0
-    for pid in pids:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(stat[11]) + int(stat[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def seconds_by_command(commands: tuple[str, ...]) -> dict[int, float]:
