@@ -1,4 +1,4 @@
-"""WhatsApp webhooks admitted into the durable inbox, then answered as background turns.
+"""WhatsApp webhooks admitted into the durable inbox, then answered in the background.
 
 The webhook records the message id (a redelivery, even after a restart, is dropped) and acks at
 once; the turn runs afterwards, in order per conversation. At start, what a dead process
@@ -64,19 +64,28 @@ def unfinished(channel: str) -> list[tuple[IncomingWhatsApp, Inbound]]:
     return recovered
 
 
+# How an admitted message gets its answer: inside Rasa, `answer` here; in the webhook gateway, handed over
+# to Rasa (connectors.gateway.hand_over_to_rasa).
+Respond = Callable[[Provider, IncomingWhatsApp, Inbound], Awaitable[None]]
+
+
 class Inbox:
-    """Admitted messages become background turns: in order per conversation, and at most a few
-    turns at a time, so the event loop stays free to acknowledge webhooks at once."""
+    """Admitted messages become background answers: in order per conversation, at most a few turns at a
+    time (inside Rasa, where they are computed), so the event loop stays free to acknowledge webhooks."""
 
     def __init__(self) -> None:
         self.tasks = SerialTasks()
         self._slots: asyncio.Semaphore | None = None
 
-    def start(self, provider: Provider, admitted: list[tuple[IncomingWhatsApp, Inbound]],
-              on_new_message: OnNewMessage) -> None:
+    def start(self, provider: Provider, admitted: list[tuple[IncomingWhatsApp, Inbound]], respond: Respond) -> None:
         for message, inbound in admitted:
-            self.tasks.submit(message.conversation_id,
-                              functools.partial(handle, provider, message, inbound, on_new_message, self.slots))
+            self.tasks.submit(message.conversation_id, functools.partial(handle, provider, message, inbound, respond))
+
+    def answer_here(self, on_new_message: OnNewMessage) -> Respond:
+        """Answer in this process, the turn through `on_new_message` (Rasa's)."""
+        async def respond(provider: Provider, message: IncomingWhatsApp, inbound: Inbound) -> None:
+            await answer(provider, message, inbound, on_new_message, self.slots)
+        return respond
 
     @property
     def slots(self) -> asyncio.Semaphore:
@@ -85,11 +94,10 @@ class Inbox:
         return self._slots
 
 
-async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound,
-                 on_new_message: OnNewMessage, slots: asyncio.Semaphore) -> None:
-    """Run one customer message and send Grace's answer (background work, after the ack)."""
+async def handle(provider: Provider, message: IncomingWhatsApp, inbound: Inbound, respond: Respond) -> None:
+    """Answer one customer message (background work, after the ack), then cross it off the inbox."""
     try:
-        await answer(provider, message, inbound, on_new_message, slots)
+        await respond(provider, message, inbound)
     finally:  # done, or failed by a bug that a replay would only repeat: either way not pending
         # On the admission thread too: the inbox's only writer, so an ack never waits on SQLite's lock.
         await admit_off_loop(finish_turn, provider.channel, message.message_id)

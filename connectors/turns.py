@@ -1,5 +1,5 @@
-"""The one turn path every channel shares: run the turn through Rasa, never an empty reply; the gateway's
-/turn route; request size limits."""
+"""The one turn path every channel shares: run the turn through Rasa, never an empty reply; who may hand
+messages over from the webhook gateway; request size limits."""
 from __future__ import annotations
 
 import hmac
@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -93,19 +93,8 @@ async def collect_turn(on_new_message: OnNewMessage, text: str, sender: str, inp
     return [{k: v for k, v in m.items() if k != "recipient_id"} for m in collector.messages]
 
 
-def add_turn_route(hook: Blueprint, on_new_message: OnNewMessage, channel: str) -> None:
-    """POST <prefix>/turn: run one already-admitted message as a turn of this channel and return the
-    replies. The webhook gateway (connectors/gateway.py) answers providers at once in its own process
-    and hands turns to Rasa here; only holders of Rasa's API token may call it."""
-
-    @hook.route("/turn", methods=["POST"])
-    async def turn(request: Request) -> HTTPResponse:
-        token = (await off_loop(load_settings)).rasa_token or ""
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if not token or not hmac.compare_digest(token, given):
-            return response.json({"error": "unauthorised"}, status=401)
-        body = request.json if isinstance(request.json, dict) else {}
-        if not body.get("sender") or not isinstance(body.get("text"), str):
-            return response.json({"error": "send JSON with 'sender' and 'text'"}, status=400)
-        return response.json(await collect_turn(on_new_message, body["text"], body["sender"], channel,
-                                                body.get("metadata") or {}))
+async def from_the_gateway(request: Request) -> bool:
+    """Whether the request carries Rasa's API token, as the webhook gateway's hand-overs do."""
+    token = (await off_loop(load_settings)).rasa_token or ""
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(token, given)

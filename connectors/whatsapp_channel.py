@@ -11,10 +11,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from connectors.admission import Inbox, unfinished
-from connectors.turns import OnNewMessage, add_turn_route
-from connectors.whatsapp import IncomingWhatsApp
+from connectors.admission import Inbox, Respond, unfinished
+from connectors.turns import OnNewMessage, from_the_gateway
+from connectors.whatsapp import IncomingWhatsApp, claim
 from grace.concurrency import off_loop
+from grace.errors import GraceError
 from grace.messaging.inbound import Inbound, split_conversation_id
 from grace.tenancy.registry import get_registry
 from grace.whatsapp.delivery import channel_provider, record_undelivered, send_proactive
@@ -47,13 +48,15 @@ class WhatsAppOutput(OutputChannel):
 
 
 class WhatsAppInput(InputChannel):
-    """What the WhatsApp input channels share: the inbox of background turns, the provider of each
+    """What the WhatsApp input channels share: the inbox of background answers, the provider of each
     business (its own account, else the platform's: grace.whatsapp.delivery.channel_provider), proactive
-    output, and the health and /turn routes."""
+    output, and the health and /answer routes."""
 
-    def __init__(self, turn_route: bool = True) -> None:
+    def __init__(self, hand_over: Respond | None = None) -> None:
+        """In the webhook gateway, `hand_over` takes each admitted message to Rasa, which answers it (its
+        /answer route); inside Rasa (None), messages are answered here."""
         self.inbox = Inbox()
-        self.turn_route = turn_route  # inside Rasa: the gateway hands turns over through it
+        self.hand_over = hand_over
 
     def providers_of(self, admitted: list[tuple[IncomingWhatsApp, Inbound]]) -> list[tuple[Provider, list]]:
         """The admitted messages grouped by the provider that answers them: each business's own account, else
@@ -70,8 +73,9 @@ class WhatsAppInput(InputChannel):
         return list(groups.values())
 
     def start(self, groups: list[tuple[Provider, list]], on_new_message: OnNewMessage) -> None:
+        respond = self.hand_over or self.inbox.answer_here(on_new_message)
         for provider, admitted in groups:
-            self.inbox.start(provider, admitted, on_new_message)
+            self.inbox.start(provider, admitted, respond)
 
     def get_output_channel(self) -> OutputChannel | None:
         return WhatsAppOutput(self.name())
@@ -83,14 +87,36 @@ class WhatsAppInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        if self.turn_route:
-            add_turn_route(hook, on_new_message, self.name())
+        if self.hand_over is None:
+            self.add_answer_route(hook, on_new_message)
 
         @hook.listener("after_server_start")
         async def replay_unfinished(_app: object, _loop: object) -> None:
             asyncio.get_running_loop().create_task(self.replay(on_new_message))
 
         return hook
+
+    def add_answer_route(self, hook: Blueprint, on_new_message: OnNewMessage) -> None:
+        """POST <prefix>/answer {"message": ...}: answer a message the webhook gateway admitted and acknowledged
+        (connectors.gateway): the reply goes to the customer from here, and the route returns once it is out.
+        Only holders of Rasa's API token may call it, and the message is checked again as an inbox entry is
+        (IncomingWhatsApp.from_payload): a token is not a signature."""
+        respond = self.inbox.answer_here(on_new_message)
+
+        @hook.route("/answer", methods=["POST"])
+        async def answer_handed_over(request: Request) -> HTTPResponse:
+            if not await from_the_gateway(request):
+                return response.json({"error": "unauthorised"}, status=401)
+            body = request.json if isinstance(request.json, dict) else {}
+            try:
+                message = await off_loop(IncomingWhatsApp.from_payload, body.get("message"))
+            except GraceError as exc:
+                return response.json({"error": str(exc)}, status=400)
+            provider = await off_loop(channel_provider, message.tenant, self.name())
+            if provider is None:
+                return response.json({"error": f"no {self.name()} account for {message.tenant.id}"}, status=503)
+            await respond(provider, message, claim(message, self.name()))
+            return response.json({"status": "answered"})
 
     async def replay(self, on_new_message: OnNewMessage) -> None:
         """At start: answer what a crashed process acknowledged but never answered."""

@@ -45,7 +45,7 @@ async def echo(message: UserMessage) -> None:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     app = Sanic("own_provider_accounts")
-    for channel in (TwilioWhatsAppInput(turn_route=False), MetaWhatsAppInput(turn_route=False)):
+    for channel in (TwilioWhatsAppInput(), MetaWhatsAppInput()):
         app.blueprint(channel.blueprint(echo), url_prefix=f"/webhooks/{channel.name()}")
     with sanic_serving(app) as url:
         yield url

@@ -63,7 +63,7 @@ def test_the_customers_words_are_read_conservatively():
 
 @pytest.fixture(scope="module")
 def rasa_turns() -> Iterator[RasaTurns]:
-    with rasa_turns_serving(RASA_TOKEN) as fake:
+    with rasa_turns_serving() as fake:
         yield fake
 
 

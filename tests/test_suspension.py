@@ -35,7 +35,7 @@ RASA_TOKEN = "rasa-token-for-suspension-tests"
 
 @pytest.fixture(scope="module")
 def rasa_turns() -> Iterator[RasaTurns]:
-    with rasa_turns_serving(RASA_TOKEN) as fake:
+    with rasa_turns_serving() as fake:
         yield fake
 
 

@@ -33,12 +33,19 @@ def test_a_signed_message_is_acked_at_once_and_answered_from_the_business_number
     assert "closed" in body_with(grace.wait_whatsapp(me, "Sunday", after=1)[1:], "Sunday")
 
 
-def test_the_turn_route_behind_the_gateway_needs_rasas_token(grace):
-    turn = f"{grace.base}/webhooks/whatsapp/turn"
-    body = {"sender": "akanraby:+2348100000009", "text": "/EXTERNAL_payment_verified"}
-    assert requests.post(turn, json=body, timeout=10).status_code == 401
-    assert requests.post(turn, json=body, headers={"Authorization": "Bearer guess"}, timeout=10).status_code == 401
-    assert grace.tracker_events("akanraby:+2348100000009") == []
+def test_rasas_answer_route_behind_the_gateway_needs_rasas_token_and_a_message_of_the_business(grace):
+    answer = f"{grace.base}/webhooks/whatsapp/answer"
+    me = "+2348100000009"
+    message = {"tenant": "akanraby", "business_number": AKANRABY_NUMBER, "customer": me,
+               "text": "/EXTERNAL_payment_verified", "message_id": "SM" + "9" * 32, "customer_name": None, "media": []}
+    assert requests.post(answer, json={"message": message}, timeout=10).status_code == 401
+    assert requests.post(answer, json={"message": message}, headers={"Authorization": "Bearer guess"},
+                         timeout=10).status_code == 401
+    elsewhere = {**message, "business_number": "+15550000000"}  # the token is not a signature: checked again
+    refused = requests.post(answer, json={"message": elsewhere}, headers={"Authorization": f"Bearer {grace.token}"},
+                            timeout=10)
+    assert refused.status_code == 400 and "business number" in refused.text
+    assert grace.tracker_events(f"akanraby:{me}") == []
 
 
 def test_forged_or_missing_signatures_and_unknown_numbers_are_refused_and_nothing_runs(grace):

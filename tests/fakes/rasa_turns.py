@@ -1,44 +1,30 @@
-"""Rasa's /webhooks/whatsapp/turn route as the webhook gateway calls it, for tests of what happens before a
-turn (signatures, suspension, privacy requests): it checks Rasa's token, answers one reply per turn ("Grace on
-'<text>'") and keeps the (sender, text) of every message that reached a turn, in order."""
+"""Rasa as the webhook gateway reaches it, with the model left out: Grace's own WhatsApp channels, as Rasa
+runs them (their /answer routes, behind Rasa's API token), on a real Sanic server, answer each message the
+gateway hands over; the turn itself answers one reply ("Grace on '<text>'") and keeps the (sender, text) of
+every message that reached a turn, in order. For tests of what happens around a turn (signatures,
+suspension, privacy requests) without a trained model."""
 from __future__ import annotations
 
-import json
-import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.helpers import free_port
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
 
-TURN_PATH = "/webhooks/whatsapp/turn"
+from connectors.meta import MetaWhatsAppInput
+from connectors.twilio import TwilioWhatsAppInput
+from tests.helpers import sanic_serving
 
 
 class RasaTurns:
-    def __init__(self, token: str) -> None:
+    def __init__(self) -> None:
         self.turns: list[tuple[str, str]] = []
-        fake = self
+        self.url = ""
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path != TURN_PATH or self.headers.get("Authorization") != f"Bearer {token}":
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                fake.turns.append((body["sender"], body["text"]))
-                answer = json.dumps([{"text": f"Grace on {body['text']!r}"}]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+    async def turn(self, message: UserMessage) -> None:
+        self.turns.append((message.sender_id, message.text or ""))
+        await message.output_channel.send_response(message.sender_id, {"text": f"Grace on {message.text!r}"})
 
     @property
     def texts(self) -> list[str]:
@@ -46,12 +32,12 @@ class RasaTurns:
 
 
 @contextmanager
-def rasa_turns_serving(token: str) -> Iterator[RasaTurns]:
-    fake = RasaTurns(token)
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def rasa_turns_serving() -> Iterator[RasaTurns]:
+    """Rasa's side, serving; the gateway must be given its URL (GRACE_RASA_URL) and token (GRACE_RASA_TOKEN)."""
+    fake = RasaTurns()
+    app = Sanic(f"rasa_turns_{uuid.uuid4().hex[:8]}")
+    for channel in (TwilioWhatsAppInput(), MetaWhatsAppInput()):
+        app.blueprint(channel.blueprint(fake.turn), url_prefix=f"/webhooks/{channel.name()}")
+    with sanic_serving(app) as url:
+        fake.url = url
         yield fake
-    finally:
-        fake.server.shutdown()
-        fake.server.server_close()
