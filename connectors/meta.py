@@ -99,7 +99,7 @@ def receipts(payload: dict) -> list[tuple[str, dict]]:
 def move_messages(found: list[tuple[str, dict]]) -> int:
     """Move each message to its status, as the business of the phone number id that sent it, all in one
     transaction; how many moved. One blocking hop for the webhook."""
-    receipts = []
+    moves = []
     for phone_number_id, status in found:
         tenant = get_registry().by_meta_phone_number_id(phone_number_id)
         if tenant is None:
@@ -108,9 +108,9 @@ def move_messages(found: list[tuple[str, dict]]) -> int:
         errors = [e for e in status.get("errors") or [] if isinstance(e, dict)]
         code = str(errors[0].get("code") or "") if errors else ""
         detail = _error_detail(errors[0]) if errors else ""
-        receipts.append(Receipt(META, str(status["id"]), str(status.get("status") or ""), code or None,
+        moves.append(Receipt(META, str(status["id"]), str(status.get("status") or ""), code or None,
                                 detail or None, tenant_id=tenant.id))
-    return sum(apply_receipts(receipts))
+    return sum(apply_receipts(moves))
 
 
 def _error_detail(error: dict) -> str:

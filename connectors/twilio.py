@@ -116,9 +116,10 @@ def answer_receipts(callbacks: list[Signed]) -> list[tuple[int, str]]:
     receipts: list[Receipt] = []
     for signed in callbacks:
         checked = receipt_of(signed)
-        answers.append((200, "") if isinstance(checked, Receipt) else checked)
         if isinstance(checked, Receipt):
             receipts.append(checked)
+            checked = (200, "")
+        answers.append(checked)
     apply_receipts(receipts)
     return answers
 

@@ -593,15 +593,10 @@ def _names(i: _Reader, key: str) -> tuple[str, ...]:
     return i.text_list(key)
 
 
-def _signature(folder: Path) -> tuple:
-    parts: list[tuple[int, int] | None] = []
-    for name in ("tenant.yml", "catalog.csv"):
-        try:
-            st = (folder / name).stat()
-            parts.append((st.st_mtime_ns, st.st_size))
-        except FileNotFoundError:
-            parts.append(None)
-    return tuple(parts)
+def _signature(folder: Path | str) -> tuple:
+    """What a tenant's files look like now: tenant.yml's and catalog.csv's modification time, size and inode
+    (a file replaced whole is another inode), None for one that is missing."""
+    return tuple(_stat_of(os.path.join(folder, name)) for name in ("tenant.yml", "catalog.csv"))
 
 
 def _stat_of(path: str) -> tuple[int, int, int] | None:
@@ -693,18 +688,13 @@ class TenantRegistry:
         return claimed
 
     def _files_signature(self) -> tuple:
-        """What the tenants' files look like now: each tenant folder's name with its tenant.yml's and
-        catalog.csv's size, modification time and inode (a file replaced whole is another inode)."""
-        found = []
+        """What every tenant folder's files look like now (_signature), by folder name."""
         try:
             with os.scandir(self.root) as entries:
-                for entry in entries:
-                    if TENANT_ID.match(entry.name):
-                        found.append((entry.name, *(_stat_of(os.path.join(entry.path, name))
-                                                    for name in ("tenant.yml", "catalog.csv"))))
+                return tuple(sorted((entry.name, *_signature(entry.path)) for entry in entries
+                                    if TENANT_ID.match(entry.name)))
         except (FileNotFoundError, NotADirectoryError):
             return ()
-        return tuple(sorted(found))
 
     def conflicts(self) -> dict[str, list[str]]:
         """Addresses two or more tenants claim: routed to none of them until the platform operator decides."""
