@@ -18,6 +18,7 @@ from sqlalchemy import Column, Float, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
 from grace.config import sqlalchemy_url
+from grace.store.db import ping_when_idle
 
 TABLE = "analytics_events"
 
@@ -29,6 +30,7 @@ class AnalyticsEventBroker(SQLEventBroker):
         if isinstance(kwargs.get("host"), str):  # `url: ${DATABASE_URL}` arrives as the host
             kwargs["host"] = sqlalchemy_url(kwargs["host"])
         super().__init__(*args, **kwargs)
+        ping_when_idle(self.engine)  # Rasa's engine never asks whether a pooled connection survived a restart
 
     class SQLBrokerEvent(Base):
         __tablename__ = TABLE

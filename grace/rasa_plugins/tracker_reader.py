@@ -8,6 +8,8 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 
+from grace.store.db import ping_when_idle
+
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -23,5 +25,5 @@ def tracker_engine(url: str) -> Engine | None:
     with _lock:
         if url not in _engines:
             connect_args = {"timeout": 30} if parsed.get_backend_name() == "sqlite" else {}
-            _engines[url] = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+            _engines[url] = ping_when_idle(create_engine(url, future=True, connect_args=connect_args))
         return _engines[url]

@@ -30,7 +30,7 @@ from sqlalchemy.orm import sessionmaker
 from grace.concurrency import off_loop
 from grace.config import sqlalchemy_url
 from grace.rasa_plugins import action_validation
-from grace.store.db import make_engine
+from grace.store.db import make_engine, ping_when_idle
 
 # Rasa loads this module before the first turn in every profile (endpoints.yml names it): the place
 # to replace the per-answer schema check of custom actions (see action_validation).
@@ -49,6 +49,8 @@ class GraceSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = make_engine(url, future=False)  # as Rasa's: its queries use SQLAlchemy 1.3's API
             self.sessionmaker = sessionmaker(bind=self.engine)
+        else:  # Rasa's engine never asks whether a pooled connection survived a server restart
+            ping_when_idle(self.engine)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         events = await off_loop(self._stored_events, sender_id, fetch_events_from_all_sessions)
