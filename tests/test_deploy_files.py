@@ -12,13 +12,13 @@ import yaml
 
 from grace.config import PROJECT_ROOT
 from grace.rasa_plugins import profile
-from grace.run.local import DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, DEFAULT_WEBHOOK_PORT
+from grace.run.local import DEFAULT_ACTIONS_PORT, DEFAULT_RASA_PORT, DEFAULT_WEBHOOK_PORT, TENSORFLOW_THREADS
 
 DEPLOY = PROJECT_ROOT / "deploy"
 WEB_PORT = 8000  # web/__main__.py's default GRACE_WEB_PORT
 GRACE_IMAGE = "grace:latest"
 # Read by Rasa itself, not by our code.
-RASA_VARIABLES = {"SANIC_WORKERS", "TICKET_LOCK_LIFETIME"}
+RASA_VARIABLES = {"SANIC_WORKERS", "TICKET_LOCK_LIFETIME", *TENSORFLOW_THREADS}
 # The commands each Grace process runs, by service name.
 COMMANDS = {"rasa": "rasa run", "actions": "actions.server", "gateway": "connectors.gateway",
             "outbox": "grace.run.outbox", "web": "-m web", "migrate": "grace.store.migrate upgrade"}
@@ -115,6 +115,13 @@ def test_every_process_runs_the_complete_scaled_profile(where, processes):
         assert chosen.name == "scaled", f"{where}: {name}"
         assert chosen.app_database_variable and chosen.tracker_database_variable and chosen.redis_variable, name
         assert process["env"]["GRACE_RASA_URL"] == f"http://rasa:{DEFAULT_RASA_PORT}", f"{where}: {name}"
+
+
+@pytest.mark.parametrize("where, processes", deployments(), ids=["k8s", "compose"])
+def test_rasa_runs_tensorflow_on_the_threads_the_runner_gives_it(where, processes):
+    """`make run` and the bench give Rasa one thread per TensorFlow pool; a deployed replica must too."""
+    env = processes["rasa"]["env"]
+    assert {name: env.get(name) for name in TENSORFLOW_THREADS} == TENSORFLOW_THREADS, where
 
 
 @pytest.mark.parametrize("where, processes", deployments(), ids=["k8s", "compose"])

@@ -38,6 +38,11 @@ RASA_LOAD_S = 240  # loading the model takes ~40-60 s alone, longer when replica
 # WhatsApp ack's p99). Turns lose nothing on an otherwise idle machine. 0 turns it off.
 TURN_NICENESS_VARIABLE = "GRACE_TURN_NICENESS"
 DEFAULT_TURN_NICENESS = 5
+# A turn's model runs a few small matrix operations. TensorFlow's thread pools, sized to the machine's cores,
+# gain nothing on them, and where a replica has one core (pinned, or a container's CPU limit) their threads
+# wait for work by spinning on it: one thread each does the turn in 7% less CPU there, and as fast on two
+# cores (`make bench`). Rasa reads these two variables; one set in the environment is kept.
+TENSORFLOW_THREADS = {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"}
 
 
 def ensure_token(var_dir: Path, variable: str = "GRACE_RASA_TOKEN", file_name: str = "rasa_token") -> str:
@@ -137,7 +142,7 @@ def spawn_rasa(name: str, port: int, host: str, endpoints: Path, env: dict[str, 
         "--credentials", str(PROJECT_ROOT / "credentials.yml")], env),
                  # the REST channel asks for a token when exposed; no access log, even with --debug: Rasa's
                  # API takes its token in the query string
-                 {"GRACE_RASA_HOST": host, "SANIC_ACCESS_LOG": "false", **env}, log_dir)
+                 {**TENSORFLOW_THREADS, "GRACE_RASA_HOST": host, "SANIC_ACCESS_LOG": "false", **env}, log_dir)
 
 
 def spawn_companions(env: dict[str, str], log_dir: Path, started: list[subprocess.Popen]) -> list[subprocess.Popen]:

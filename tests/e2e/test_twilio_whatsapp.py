@@ -263,3 +263,11 @@ def test_turns_run_below_the_priority_of_the_webhooks(grace):
     gateway = next(p for p in companions if "connectors.gateway" in p.args)
     assert niceness(rasa.pid) - niceness(gateway.pid) == local.DEFAULT_TURN_NICENESS
     assert niceness(actions.pid) - niceness(gateway.pid) == local.DEFAULT_TURN_NICENESS
+
+
+def test_rasa_runs_tensorflow_on_one_thread_per_pool(grace):
+    """Where a replica has one core, TensorFlow's default pools spin on it (grace/run/local.py)."""
+    rasa = grace.processes[1]
+    environment = dict(entry.split("=", 1) for entry in
+                       Path(f"/proc/{rasa.pid}/environ").read_text().split("\0") if "=" in entry)
+    assert {name: environment.get(name) for name in local.TENSORFLOW_THREADS} == local.TENSORFLOW_THREADS
