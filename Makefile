@@ -75,7 +75,11 @@ e2e: $(MODEL)
 scale: $(MODEL) services
 	$(PY) -m pytest -q tests/scale
 
-test: lint types validate unit services-tests train conversations nlu-eval e2e scale
+# Training (TensorFlow, both cores in bursts) runs beside the unit tests (one core, mostly): together they
+# take little longer than the unit tests alone. Each one's output is printed whole when it ends.
+test: lint types validate
+	$(MAKE) --no-print-directory -j2 --output-sync=target unit train
+	$(MAKE) --no-print-directory services-tests conversations nlu-eval e2e scale
 
 learn: $(STAMP)
 	$(PY) -m grace.learn
