@@ -71,3 +71,30 @@ def test_reads_and_saves_run_off_the_event_loop_and_each_turn_reaches_the_broker
         (SENDER, "user", "I go take 6 yards"), (SENDER, "bot", "Noted!")]
     store.engine.dispose()
     broker.engine.dispose()
+
+
+def test_with_the_broker_in_the_trackers_own_database_a_turn_is_one_commit(tmp_path) -> None:
+    """The scaled profile keeps both in one PostgreSQL database: a turn's events reach the conversation and
+    analytics in one transaction (one disk flush a turn, not two), and analytics still gets each once."""
+    database = str(tmp_path / "grace.db")
+    broker = AnalyticsEventBroker(db=database)
+    store = GraceSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=database, event_broker=broker)
+    commits = {"tracker": 0, "broker": 0}
+    for name, engine in (("tracker", store.engine), ("broker", broker.engine)):
+        sqlalchemy_event.listen(engine, "commit", lambda *_, name=name: commits.__setitem__(name, commits[name] + 1))
+
+    tracker = DialogueStateTracker.from_events(SENDER, [UserUttered("good morning")])
+    asyncio.run(store.save(tracker))
+    tracker = asyncio.run(store.retrieve(SENDER))
+    tracker.update(UserUttered("abeg how much be ankara"))
+    tracker.update(BotUttered("₦4,500 per yard"))
+    asyncio.run(store.save(tracker))
+
+    assert commits == {"tracker": 2, "broker": 0}
+    with broker.session_scope() as session:
+        published = [json.loads(row.data) for row in session.query(broker.SQLBrokerEvent).order_by("id")]
+    assert [(e["sender_id"], e["event"], e.get("text")) for e in published] == [
+        (SENDER, "user", "good morning"), (SENDER, "user", "abeg how much be ankara"),
+        (SENDER, "bot", "₦4,500 per yard")]
+    store.engine.dispose()
+    broker.engine.dispose()

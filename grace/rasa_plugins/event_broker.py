@@ -50,8 +50,17 @@ class AnalyticsEventBroker(SQLEventBroker):
         """Publishes a turn's events in one transaction (grace.rasa_plugins.tracker_store saves a turn so),
         not one commit per event as Rasa's broker does."""
         with self.session_scope() as session:
-            session.add_all([self._row(event) for event in events])
+            session.add_all(self.rows(events))
             session.commit()
+
+    def rows(self, events: list[dict[str, Any]]) -> list[Any]:
+        """The rows publishing `events` adds: for the tracker store to add in its own transaction when both
+        write to the same database (shares_database_with), one commit a turn instead of two."""
+        return [self._row(event) for event in events]
+
+    def shares_database_with(self, engine: Any) -> bool:
+        return self.engine.url.render_as_string(hide_password=False) == \
+            engine.url.render_as_string(hide_password=False)
 
     def _row(self, event: dict[str, Any]) -> Any:
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")

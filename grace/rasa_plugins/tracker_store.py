@@ -7,7 +7,8 @@ serves every conversation, so one conversation's SQL (a disk write, PostgreSQL's
 the others; here the queries and the JSON run on the loop's thread pool, and the loop only rebuilds
 the tracker. Saving also does in one unit of work what Rasa's does in several: the count of what is
 already stored, the new rows, and with an event broker the same new events to it (Rasa's re-reads and
-replays the whole conversation to find them, then publishes each event in its own transaction).
+replays the whole conversation to find them, then publishes each event in its own transaction); when Grace's
+broker writes to the same database, in the same transaction (one commit, one disk flush, a turn).
 
 SQLite: Rasa opens it with a rollback journal and a full sync on every commit, i.e. a disk flush for
 each turn, and a new connection for each read and write. Grace's SQLite engine (grace/store/db.py)
@@ -30,6 +31,7 @@ from sqlalchemy.orm import sessionmaker
 from grace.concurrency import off_loop
 from grace.config import sqlalchemy_url
 from grace.rasa_plugins import action_validation
+from grace.rasa_plugins.event_broker import AnalyticsEventBroker
 from grace.store.db import make_engine, ping_when_idle
 
 # Rasa loads this module before the first turn in every profile (endpoints.yml names it): the place
@@ -72,6 +74,10 @@ class GraceSQLTrackerStore(SQLTrackerStore):
 
         The tracker holds the latest session only (retrieve), so what is new is what follows the stored
         count: as Rasa's store decides, and what Rasa's broker diff finds."""
+        broker = self.event_broker
+        # Grace's broker in the tracker's own database (the scaled profile): its rows join this transaction
+        shared = broker if isinstance(broker, AnalyticsEventBroker) and broker.shares_database_with(self.engine) \
+            else None
         with self.session_scope() as session:
             stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
             new = [event.as_dict() for event in events[stored:]]
@@ -80,12 +86,14 @@ class GraceSQLTrackerStore(SQLTrackerStore):
                     sender_id=sender_id, type_name=data.get("event"), timestamp=data.get("timestamp"),
                     intent_name=(data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
                     action_name=data.get("name"), data=json.dumps(data)))
+            if shared is not None:
+                session.add_all(shared.rows([{"sender_id": sender_id, **data} for data in new]))
             session.commit()
-        if self.event_broker is not None and new:
+        if broker is not None and new and shared is None:
             bodies = [{"sender_id": sender_id, **data} for data in new]
-            publish_many = getattr(self.event_broker, "publish_many", None)
+            publish_many = getattr(broker, "publish_many", None)
             if publish_many is not None:
                 publish_many(bodies)
             else:
                 for body in bodies:
-                    self.event_broker.publish(body)
+                    broker.publish(body)

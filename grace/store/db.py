@@ -62,14 +62,15 @@ def ping_when_idle(engine: Engine) -> Engine:
     replaces every connection the pool opened before."""
     dialect = engine.dialect
 
+    @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
     def idle_from(_dbapi_connection, record) -> None:
         record.info["grace_idle_since"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
     def alive_if_idle(dbapi_connection, record, _proxy) -> None:
-        since = record.info.pop("grace_idle_since", None)
-        if since is None or time.monotonic() - since < IDLE_PING_S:
+        since = record.info.pop("grace_idle_since", None)  # None: pooled before this engine was watched
+        if since is not None and time.monotonic() - since < IDLE_PING_S:
             return
         if not dialect.do_ping(dbapi_connection):  # False: closed (another error is raised as it is)
             # the others idle as long are likely closed too (a restart): the pool replaces all of them
