@@ -4,12 +4,14 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from grace.config import load_settings
 from grace.messaging.media import save_media
 from grace.shop.customers import get_or_create_customer
 from grace.shop.orders import build_quote, order_by_reference, place_order
@@ -18,6 +20,7 @@ from grace.store import session_scope
 from grace.store.models import Order
 from grace.tenancy.accounts import create_api_key, create_user
 from grace.tenancy.registry import get_registry
+from tests.conftest import copy_store
 from tests.helpers import free_port
 from web.app import create_app
 
@@ -50,13 +53,30 @@ class Shop:
         return f"{role}@{self.tenant_id}.test"
 
 
+@dataclass
+class MadeOnce:
+    """The store web_env makes (its users and keys), kept after the first test to copy for the others:
+    each password costs an argon2 hash (0.13 s), six of them per test."""
+
+    store: Path | None = None
+    shops: dict[str, Shop] = field(default_factory=dict)
+
+
+web_store = MadeOnce()  # for the whole run (modules outside tests/web import web_env from here)
+
+
 @pytest.fixture
-def web_env(grace_env, monkeypatch):
+def web_env(grace_env, monkeypatch, tmp_path_factory):
     # Grace (Rasa) is not running in these tests: the customer is told later from the outbox.
     monkeypatch.setenv("GRACE_RASA_URL", f"http://127.0.0.1:{free_port()}")
     for name in ("GRACE_MEDIA_DIR", "GRACE_MEDIA_BASE_URL", "GRACE_MEDIA_S3_BUCKET", "GRACE_WEB_SECRET_KEY",
                  "REDIS_URL", "GRACE_WEB_LOGIN_LIMIT"):
         monkeypatch.delenv(name, raising=False)
+    store = grace_env / "var" / "grace.db"
+    copied = load_settings().database_url == f"sqlite:///{store}"  # not when a test moved it to PostgreSQL
+    if copied and web_store.store is not None:
+        copy_store(web_store.store, store)  # before anything of this test opened it
+        return dict(web_store.shops)
     shops = {}
     with session_scope() as session:
         for tenant_id in ("akanraby", "kentehouse"):
@@ -64,7 +84,11 @@ def web_env(grace_env, monkeypatch):
                 create_user(session, tenant_id, f"{role}@{tenant_id}.test", role, PASSWORD)
             _, key = create_api_key(session, tenant_id, "tests")
             shops[tenant_id] = Shop(tenant_id, key)
-    return shops
+    if copied:
+        web_store.store = tmp_path_factory.mktemp("web-store") / "grace.db"
+        copy_store(store, web_store.store)
+        web_store.shops = shops
+    return dict(shops)
 
 
 @pytest.fixture
