@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -30,10 +31,8 @@ def pytest_collection_modifyitems(items):
 def copy_store(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite store (SQLite's backup API: whatever its WAL still holds included)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(source) as original, sqlite3.connect(target) as copy:
+    with closing(sqlite3.connect(source)) as original, closing(sqlite3.connect(target)) as copy:
         original.backup(copy)
-    original.close()
-    copy.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from typing import Any
 
 from rasa.core.brokers.sql import SQLEventBroker
 from sqlalchemy import Column, Float, Integer, String, Text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
 from grace.config import sqlalchemy_url
@@ -58,7 +59,7 @@ class AnalyticsEventBroker(SQLEventBroker):
         write to the same database (shares_database_with), one commit a turn instead of two."""
         return [self._row(event) for event in events]
 
-    def shares_database_with(self, engine: Any) -> bool:
+    def shares_database_with(self, engine: Engine) -> bool:
         return self.engine.url.render_as_string(hide_password=False) == \
             engine.url.render_as_string(hide_password=False)
 

@@ -53,6 +53,10 @@ class GraceSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sessionmaker(bind=self.engine)
         else:  # Rasa's engine never asks whether a pooled connection survived a server restart
             ping_when_idle(self.engine)
+        # Grace's broker in the tracker's own database (the scaled profile): its rows join the save's transaction
+        broker = self.event_broker
+        self.broker_alongside = broker if isinstance(broker, AnalyticsEventBroker) \
+            and broker.shares_database_with(self.engine) else None
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         events = await off_loop(self._stored_events, sender_id, fetch_events_from_all_sessions)
@@ -74,10 +78,7 @@ class GraceSQLTrackerStore(SQLTrackerStore):
 
         The tracker holds the latest session only (retrieve), so what is new is what follows the stored
         count: as Rasa's store decides, and what Rasa's broker diff finds."""
-        broker = self.event_broker
-        # Grace's broker in the tracker's own database (the scaled profile): its rows join this transaction
-        shared = broker if isinstance(broker, AnalyticsEventBroker) and broker.shares_database_with(self.engine) \
-            else None
+        broker, alongside = self.event_broker, self.broker_alongside
         with self.session_scope() as session:
             stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
             new = [event.as_dict() for event in events[stored:]]
@@ -86,11 +87,11 @@ class GraceSQLTrackerStore(SQLTrackerStore):
                     sender_id=sender_id, type_name=data.get("event"), timestamp=data.get("timestamp"),
                     intent_name=(data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY),
                     action_name=data.get("name"), data=json.dumps(data)))
-            if shared is not None:
-                session.add_all(shared.rows([{"sender_id": sender_id, **data} for data in new]))
+            bodies = [{"sender_id": sender_id, **data} for data in new] if broker is not None else []
+            if alongside is not None:
+                session.add_all(alongside.rows(bodies))
             session.commit()
-        if broker is not None and new and shared is None:
-            bodies = [{"sender_id": sender_id, **data} for data in new]
+        if broker is not None and bodies and alongside is None:
             publish_many = getattr(broker, "publish_many", None)
             if publish_many is not None:
                 publish_many(bodies)

@@ -60,12 +60,11 @@ def probe_rate(cores: tuple[int, ...]) -> float:
     return len(cores) / (time.monotonic() - started)
 
 
-def machine_ratio(first: str) -> float:
-    """The machine's two cores against one, right now: the probe on one core and on two, `first` first."""
-    rates = {"one": 0.0, "two": 0.0}
-    for setup in (first, "two" if first == "one" else "one"):
-        rates[setup] = probe_rate((0,) if setup == "one" else (0, 1))
-    return rates["two"] / rates["one"]
+def machine_ratio(one_first: bool) -> float:
+    """The machine's two cores against one, right now: the probe on one core and on two, in that order or not."""
+    order = [(0,), (0, 1)] if one_first else [(0, 1), (0,)]
+    rates = {len(cores): probe_rate(cores) for cores in order}
+    return rates[2] / rates[1]
 
 
 def busy_seconds() -> float:
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 machine: list[float] = []
                 for n in range(1, args.rounds + 1):
                     order = ("one", "two") if n % 2 else ("two", "one")
-                    machine.append(machine_ratio(order[0]))
+                    machine.append(machine_ratio(order[0] == "one"))
                     print(f"  round {n} the machine: two cores do {machine[-1]:.2f}x the pure-CPU work of one",
                           flush=True)
                     for setup in order:

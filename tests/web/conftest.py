@@ -73,8 +73,8 @@ def web_env(grace_env, monkeypatch, tmp_path_factory):
                  "REDIS_URL", "GRACE_WEB_LOGIN_LIMIT"):
         monkeypatch.delenv(name, raising=False)
     store = grace_env / "var" / "grace.db"
-    copied = load_settings().database_url == f"sqlite:///{store}"  # not when a test moved it to PostgreSQL
-    if copied and web_store.store is not None:
+    copyable = load_settings().database_url == f"sqlite:///{store}"  # not when a test moved it to PostgreSQL
+    if copyable and web_store.store is not None:
         copy_store(web_store.store, store)  # before anything of this test opened it
         return dict(web_store.shops)
     shops = {}
@@ -84,7 +84,7 @@ def web_env(grace_env, monkeypatch, tmp_path_factory):
                 create_user(session, tenant_id, f"{role}@{tenant_id}.test", role, PASSWORD)
             _, key = create_api_key(session, tenant_id, "tests")
             shops[tenant_id] = Shop(tenant_id, key)
-    if copied:
+    if copyable:
         web_store.store = tmp_path_factory.mktemp("web-store") / "grace.db"
         copy_store(store, web_store.store)
         web_store.shops = shops
