@@ -98,3 +98,30 @@ def test_with_the_broker_in_the_trackers_own_database_a_turn_is_one_commit(tmp_p
         (SENDER, "bot", "₦4,500 per yard")]
     store.engine.dispose()
     broker.engine.dispose()
+
+
+def test_on_postgresql_a_turns_read_is_one_statement_that_leaves_no_transaction_open(pg_url) -> None:
+    """Every turn reads the conversation: in a transaction that is BEGIN, the SELECT and ROLLBACK, three round
+    trips to the server where one does. The saves still commit together, and the read sees the latest save."""
+    import psycopg2.extensions
+
+    database = pg_url.rsplit("/", 1)[1]
+    store = GraceSQLTrackerStore(domain=Domain.empty(), dialect="postgresql", host="127.0.0.1", port=5432,
+                                 username="postgres", db=database)
+    asyncio.run(store.save(DialogueStateTracker.from_events(SENDER, [UserUttered("good morning")])))
+    after_select: list[int] = []
+    for engine in {store.engine, store.read_engine}:
+        sqlalchemy_event.listen(engine, "after_cursor_execute", lambda connection, *_: after_select.append(
+            connection.connection.dbapi_connection.get_transaction_status()))
+
+    tracker = asyncio.run(store.retrieve(SENDER))
+
+    assert after_select == [psycopg2.extensions.TRANSACTION_STATUS_IDLE]  # not INTRANS: no BEGIN, no ROLLBACK
+    tracker.update(UserUttered("abeg how much be ankara"))
+    tracker.update(BotUttered("₦4,500 per yard"))
+    asyncio.run(store.save(tracker))
+    kept = asyncio.run(store.retrieve(SENDER))
+    assert [e.text for e in kept.events if isinstance(e, (UserUttered, BotUttered))] == [
+        "good morning", "abeg how much be ankara", "₦4,500 per yard"]
+    store.engine.dispose()
+    store.read_engine.dispose()

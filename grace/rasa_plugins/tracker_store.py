@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -41,6 +42,7 @@ action_validation.install()
 
 class GraceSQLTrackerStore(SQLTrackerStore):
     engine: Engine  # set by SQLTrackerStore.__init__; declared here as Rasa's is inferred from an untyped call
+    read_engine: Engine  # the conversation's reads (PostgreSQL: outside a transaction)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if isinstance(kwargs.get("host"), str):  # endpoints.yml `url: ${DATABASE_URL}` arrives as the host
@@ -51,8 +53,16 @@ class GraceSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = make_engine(url, future=False)  # as Rasa's: its queries use SQLAlchemy 1.3's API
             self.sessionmaker = sessionmaker(bind=self.engine)
+            self.read_engine = self.engine
         else:  # Rasa's engine never asks whether a pooled connection survived a server restart
             ping_when_idle(self.engine)
+            # A turn's read is one SELECT: in a transaction it costs BEGIN and ROLLBACK too, two more round
+            # trips to the server on every turn; alone, the statement is its own snapshot. Its own pool, always
+            # in autocommit: switching a pooled connection there and back costs a SET on every return.
+            self.read_engine = create_engine(self.engine.url, isolation_level="AUTOCOMMIT",
+                                             **create_engine_kwargs(self.engine.url))
+            ping_when_idle(self.read_engine)
+        self.read_sessions = sessionmaker(bind=self.read_engine)
         # Grace's broker in the tracker's own database (the scaled profile): its rows join the save's transaction
         broker = self.event_broker
         self.broker_alongside = broker if isinstance(broker, AnalyticsEventBroker) \
@@ -65,7 +75,7 @@ class GraceSQLTrackerStore(SQLTrackerStore):
         return None
 
     def _stored_events(self, sender_id: str, all_sessions: bool) -> list[dict[str, Any]]:
-        with self.session_scope() as session:
+        with self.read_sessions() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=all_sessions)
             return [json.loads(data) for (data,) in query.with_entities(self.SQLEvent.data).all()]
 
