@@ -78,6 +78,19 @@ def connections_opened(engine) -> Iterator[list[object]]:
         sqlalchemy.event.remove(engine, "connect", count)
 
 
+def another_turn(store: Any, sender: str) -> list[str]:
+    """A tracker store's second turn of a stored conversation: read, answered, saved; then what customer and
+    Grace said, as the store keeps it."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    tracker = asyncio.run(store.retrieve(sender))
+    tracker.update(UserUttered("abeg how much be ankara"))
+    tracker.update(BotUttered("₦4,500 per yard"))
+    asyncio.run(store.save(tracker))
+    kept = asyncio.run(store.retrieve(sender))
+    return [e.text for e in kept.events if isinstance(e, (UserUttered, BotUttered))]
+
+
 def make_tenants(folder: Path) -> Path:
     """The shipped tenants plus the test businesses of tests/tenants/ (Accra in GHS, Nairobi in KES: their
     own catalogs, deposits, hours, promotions and voices), in a folder of the test's own."""

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -17,6 +17,7 @@ from grace.rasa_plugins.event_broker import AnalyticsEventBroker
 from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
 from grace.store import db
 from tests.conftest import PG_ADMIN_URL
+from tests.helpers import another_turn
 
 SENDER = "akanraby:+2348011111111"
 
@@ -71,15 +72,9 @@ def test_rasa_tracker_store_and_broker_answer_after_the_server_closed_their_idle
     close_connections_to(database)
     monkeypatch.setattr(db, "IDLE_PING_S", 0.0)
 
-    tracker = asyncio.run(store.retrieve(SENDER))
-    tracker.update(UserUttered("abeg how much be ankara"))
-    tracker.update(BotUttered("₦4,500 per yard"))
-    asyncio.run(store.save(tracker))
-
-    kept = asyncio.run(store.retrieve(SENDER))
-    assert [e.text for e in kept.events if isinstance(e, (UserUttered, BotUttered))] == [
-        "good morning", "abeg how much be ankara", "₦4,500 per yard"]
+    assert another_turn(store, SENDER) == ["good morning", "abeg how much be ankara", "₦4,500 per yard"]
     with broker.session_scope() as session:
         assert session.query(broker.SQLBrokerEvent).count() == 3
     store.engine.dispose()
+    store.read_engine.dispose()
     broker.engine.dispose()

@@ -13,7 +13,7 @@ from sqlalchemy import event as sqlalchemy_event
 
 from grace.rasa_plugins.event_broker import AnalyticsEventBroker
 from grace.rasa_plugins.tracker_store import GraceSQLTrackerStore
-from tests.helpers import connections_opened
+from tests.helpers import another_turn, connections_opened
 
 SENDER = "akanraby:+2348011111111"
 
@@ -114,14 +114,9 @@ def test_on_postgresql_a_turns_read_is_one_statement_that_leaves_no_transaction_
         sqlalchemy_event.listen(engine, "after_cursor_execute", lambda connection, *_: after_select.append(
             connection.connection.dbapi_connection.get_transaction_status()))
 
-    tracker = asyncio.run(store.retrieve(SENDER))
+    asyncio.run(store.retrieve(SENDER))
 
     assert after_select == [psycopg2.extensions.TRANSACTION_STATUS_IDLE]  # not INTRANS: no BEGIN, no ROLLBACK
-    tracker.update(UserUttered("abeg how much be ankara"))
-    tracker.update(BotUttered("₦4,500 per yard"))
-    asyncio.run(store.save(tracker))
-    kept = asyncio.run(store.retrieve(SENDER))
-    assert [e.text for e in kept.events if isinstance(e, (UserUttered, BotUttered))] == [
-        "good morning", "abeg how much be ankara", "₦4,500 per yard"]
+    assert another_turn(store, SENDER) == ["good morning", "abeg how much be ankara", "₦4,500 per yard"]
     store.engine.dispose()
     store.read_engine.dispose()

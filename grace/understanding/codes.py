@@ -5,7 +5,8 @@ letters and the digits ("akwaaba 15"), expired ones too (the action says it has 
 A code the shop does not have is still read when it looks like one: an upper-case word of
 letters and digits ("SALE20"), or the word after "code", "promo", "coupon" or "voucher".
 Order references are the tenant's prefix and five characters of the reference alphabet,
-written with or without the dash, in any case: "aka7kq2m" -> "AKA-7KQ2M".
+written with or without the dash, in any case: "aka7kq2m" -> "AKA-7KQ2M"; but the shop's own name
+is no reference, though it may read as one ("HELLO AKANRABY" is AKA and NRABY).
 """
 from __future__ import annotations
 
@@ -40,9 +41,11 @@ class CodeIndex:
     order_ref: re.Pattern
     prefix: str
     plain_words: frozenset[str]  # the catalog's words: "promo lace" asks about lace, it names no code
+    shop_words: frozenset[str] = frozenset()  # the shop's name and id, lower case: "akanraby", "atuche"
 
     @classmethod
-    def build(cls, codes: list[str], order_prefix: str, plain_words: frozenset[str] = frozenset()) -> CodeIndex:
+    def build(cls, codes: list[str], order_prefix: str, plain_words: frozenset[str] = frozenset(),
+              shop_name: str = "") -> CodeIndex:
         alternatives, canonical = [], {}
         for code in sorted(set(codes), key=len, reverse=True):
             chunks = _chunks(code)
@@ -54,8 +57,12 @@ class CodeIndex:
                            re.IGNORECASE) if alternatives else None
         chars = "[" + REFERENCE_CHARS + "]"
         order_ref = re.compile(
-            rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}[\s_-]?(?P<code>{chars}{{5}})(?![A-Za-z0-9])", re.IGNORECASE)
-        return cls(known, canonical, order_ref, order_prefix.upper(), plain_words)
+            rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}(?P<gap>[\s_-]?)(?P<code>{chars}{{5}})(?![A-Za-z0-9])",
+            re.IGNORECASE)
+        # "AkanrabyAtuche" is written "Akanraby" too: each capitalised part is a word of the name
+        shop_words = frozenset(w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\w+", shop_name)) \
+            | frozenset(w.lower() for w in re.findall(r"\w+", shop_name))
+        return cls(known, canonical, order_ref, order_prefix.upper(), plain_words, shop_words)
 
 
 _CUE = re.compile(
@@ -64,6 +71,8 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 _CODE_LIKE = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{3,19}(?![A-Za-z0-9-])")
+# An M-Pesa message starts with its transaction code: "QFT7H2K9LM Confirmed. Ksh380.00 sent to ...".
+_TRANSACTION_CODE = re.compile(r"\s*confirmed\b", re.IGNORECASE)
 _NOT_A_CODE = frozenset("code codes promo coupon voucher discount please pls for is the a an and or to of on in it "
                         "this that my your you do does dey no not any abeg".split())
 
@@ -71,6 +80,8 @@ _NOT_A_CODE = frozenset("code codes promo coupon voucher discount please pls for
 def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
     found: list[CodeMatch] = []
     for match in index.order_ref.finditer(text):
+        if not match.group("gap") and match.group(0).lower() in index.shop_words:
+            continue
         reference = f"{index.prefix}-{match.group('code').upper()}"
         found.append(CodeMatch("order_ref", reference, match.start(), match.end(), True))
     if index.known:
@@ -93,6 +104,8 @@ def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
         token = match.group(0)
         letters = sum(c.isalpha() for c in token)
         if letters < 3 or not any(c.isdigit() for c in token) or re.fullmatch(rf"{_CURRENCIES}\d+K?", token):
+            continue
+        if _TRANSACTION_CODE.match(text, match.end()):
             continue
         found.append(CodeMatch("promo_code", token, match.start(), match.end(), False))
     return found

@@ -40,7 +40,8 @@ class TenantIndex:
         fabrics = FabricIndex.build(tenant.catalog, attributes.words | GENERIC_ATTRIBUTE_WORDS,
                                     attributes.single_words())
         plain_words = frozenset(fabrics.owners) | attributes.words
-        codes = CodeIndex.build([p.code for p in tenant.promotions], tenant.order_prefix, plain_words)
+        codes = CodeIndex.build([p.code for p in tenant.promotions], tenant.order_prefix, plain_words,
+                                f"{tenant.name or ''} {tenant.id}")
         return cls(tenant.id, tenant.currency, tenant.catalog, tuple(tenant.promotions), tenant.order_prefix,
                    attributes, fabrics, codes, tenant.name, tuple(name_words(tenant.name or "")))
 
