@@ -59,9 +59,9 @@ class CodeIndex:
         order_ref = re.compile(
             rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}(?P<gap>[\s_-]?)(?P<code>{chars}{{5}})(?![A-Za-z0-9])",
             re.IGNORECASE)
-        # "AkanrabyAtuche" is written "Akanraby" too: each capitalised part is a word of the name
-        shop_words = frozenset(w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\w+", shop_name)) \
-            | frozenset(w.lower() for w in re.findall(r"\w+", shop_name))
+        # "AkanrabyAtuche" is written "Akanraby" too: each capitalised part is a word of the name, as is the whole
+        words = re.findall(r"\w+", shop_name)
+        shop_words = frozenset(part.lower() for word in words for part in [word, *re.findall(r"[A-Z][a-z]+", word)])
         return cls(known, canonical, order_ref, order_prefix.upper(), plain_words, shop_words)
 
 
