@@ -93,6 +93,8 @@ def touch_later(path: Path) -> None:
     ("kentehouse", "golden cowries 6 yards", "KH-017", "golden cowries"),
     ("kentehouse", "the tamale one", "KH-021", "tamale"),
     ("kentehouse", "fathia nkrumah for my wedding", "KH-003", "fathia nkrumah"),
+    ("kentehouse", "the nkrumah one, 2 pieces", "KH-003", "nkrumah"),  # a famous name, pointed at
+    ("kitengenairobi", "I want the matatu one", "KC-004", "matatu"),
     ("kitengenairobi", "tsavo sunset 6 yards", "KC-010", "tsavo sunset"),
     ("kitengenairobi", "watamu sunset kikoi", "KC-016", "watamu sunset kikoi"),
     ("kitengenairobi", "jakaranda bloom", "KC-003", "jakaranda bloom"),
@@ -154,6 +156,10 @@ def test_confidence_is_the_match_score(shops):
     ("kitengenairobi", "I live in the rift valley"),
     ("kentehouse", "it's so dusty this harmattan"),
     ("kentehouse", "I bought it at makola market"),
+    ("akanraby", "this Lagos heat no be small thing"),  # the city's weather, not Lagos Sunset
+    ("kentehouse", "which year did Nkrumah become president"),  # the man, not Fathia Fata Nkrumah
+    ("kentehouse", "I'm stuck in traffic at Nkrumah circle"),
+    ("kitengenairobi", "nimeshika matatu, nitakupigia baadaye"),  # the minibus, not Matatu Art
 ])
 def test_everyday_words_colours_places_and_ambiguous_words_are_no_fabric(shops, tenant, message):
     assert of_kind(tenant, message, "fabric") == []
@@ -421,6 +427,7 @@ def test_find_money_finds_amounts_in_a_text_with_where_they_are():
     ("half a dozen yards", 6, "yard"),
     ("3 bundles of coral dignity", 3, "bundle"),
     ("4 pairs of kanga", 4, "pair"),
+    ("10 stoles for our ushers", 10, "piece"),  # a kente stole is sold by the piece
     ("2.5 yards", 2.5, "yard"),
     ("give me 10 of it", 10, None),
     ("10 of the second one", 10, None),

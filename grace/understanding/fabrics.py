@@ -6,7 +6,8 @@ accepted when it settles on one fabric and
   - it is the whole name (a name of only everyday words, like "Sunday Best", also needs a
     pointer: "the sunday best", "have sunday best", or opening the message), or
   - it holds a distinctive word: one no other fabric's name has, that is no colour, category,
-    pattern or everyday word ("marigold", "lagoon"; a place like "lagos" only as "the lagos one"), or
+    pattern or everyday word ("marigold", "lagoon"; a place like "lagos", or a namesake like "nkrumah" or
+    "matatu", only pointed at: "the lagos one"), or
   - it holds two or more words of the name, one of them not everyday ("watamu sunset").
 Colour, category and pattern words alone never name a fabric: "gold" is a colour. The exception is a
 fabric's own colour or pattern word: one only its name has and no other fabric carries as its colour
@@ -36,6 +37,7 @@ from grace.understanding.vocabulary import (
     LOCATIVES,
     LOCATIVES_AFTER,
     MESSAGE_FILLERS,
+    NAMESAKES,
     OWN_WORD_POINTERS_AFTER,
     OWN_WORD_POINTERS_BEFORE,
     PLACES,
@@ -99,12 +101,13 @@ class FabricIndex:
         return index
 
     def kind(self, word: str) -> str:
-        """'attribute', 'common', 'place', or 'name' (a word only a fabric's name would use)."""
+        """'attribute', 'common', 'place' (a place or a namesake: a fabric's only when pointed at), or 'name'
+        (a word only a fabric's name would use)."""
         if word in self.attribute_words:
             return "attribute"
         if is_common(word) or len(word) < 3 or word.isdigit():
             return "common"
-        if word in PLACES:
+        if word in PLACES or word in NAMESAKES:
             return "place"
         return "name"
 

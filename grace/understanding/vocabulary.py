@@ -115,6 +115,13 @@ meru kitale westlands kilimani karen rongai tsavo amboseli rift kenya
 africa london usa uk america
 """)
 
+# People and everyday things fabrics are named after, that customers also talk about ("which year did Nkrumah
+# become president", "nimeshika matatu"): like a place, a fabric's name only with a pointer ("the matatu one").
+NAMESAKES = _words("""
+nkrumah kenyatta nyerere mandela fela awolowo azikiwe yaa asantewaa obama
+matatu danfo molue okada keke trotro boda tuktuk
+""")
+
 # Colour words any shop's customers use, whatever its catalog lists.
 BASIC_COLOURS = _words("""
 red blue green yellow orange purple pink brown black white grey gray gold golden silver cream ivory beige
@@ -153,6 +160,7 @@ UNITS = {
     "metre": "metre", "metres": "metre", "meter": "metre", "meters": "metre", "mtr": "metre", "mtrs": "metre",
     "roll": "roll", "rolls": "roll", "pair": "pair", "pairs": "pair", "set": "set", "sets": "set",
     "bale": "bale", "bales": "bale",
+    "stole": "piece", "stoles": "piece",  # kente stoles are sold by the piece
 }
 
 UNITS_WORD_NUMBERS = {
@@ -176,8 +184,9 @@ POINTERS_AFTER = _words("one ones print fabric fabrics cloth material design pat
                         "still available avail dey left remaining iko bado ipo")  # "market day still available"
 # Words before a place that say it is where someone is or sends to ("in the rift valley", "at makola market").
 LOCATIVES = _words("in to from at near around via inside outside")
-# ... and after it ("I dey lekki side", "ogun state", "ikeja axis").
-LOCATIVES_AFTER = _words("side axis state county region area mainland island cbd environs")
+# ... and after it ("I dey lekki side", "ogun state", "ikeja axis", "this lagos heat", "nkrumah circle").
+LOCATIVES_AFTER = _words("side axis state county region area mainland island cbd environs "
+                         "heat weather traffic rain sun circle road street junction")  # "this lagos heat"
 # Around a word that is both a colour or pattern and one fabric's own word ("Ochre Ripple", "Amboseli Plaid"),
 # the words that say the fabric is meant: "the ochre one", "remove the champagne", "plaid iko?".
 OWN_WORD_POINTERS_BEFORE = _words("the that this dat dis di d of remove drop cancel")
