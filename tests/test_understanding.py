@@ -95,6 +95,8 @@ def touch_later(path: Path) -> None:
     ("kentehouse", "fathia nkrumah for my wedding", "KH-003", "fathia nkrumah"),
     ("kentehouse", "the nkrumah one, 2 pieces", "KH-003", "nkrumah"),  # a famous name, pointed at
     ("kitengenairobi", "I want the matatu one", "KC-004", "matatu"),
+    ("kitengenairobi", "mko na harusi kanga ama imeisha", "KC-014", "harusi kanga"),  # "do you have", in Swahili
+    ("kitengenairobi", "nataka harusi kanga", "KC-014", "harusi kanga"),
     ("kitengenairobi", "tsavo sunset 6 yards", "KC-010", "tsavo sunset"),
     ("kitengenairobi", "watamu sunset kikoi", "KC-016", "watamu sunset kikoi"),
     ("kitengenairobi", "jakaranda bloom", "KC-003", "jakaranda bloom"),
@@ -160,6 +162,7 @@ def test_confidence_is_the_match_score(shops):
     ("kentehouse", "which year did Nkrumah become president"),  # the man, not Fathia Fata Nkrumah
     ("kentehouse", "I'm stuck in traffic at Nkrumah circle"),
     ("kitengenairobi", "nimeshika matatu, nitakupigia baadaye"),  # the minibus, not Matatu Art
+    ("kitengenairobi", "kitenge na harusi ya dada yangu"),  # "na" alone is "and": a wedding, no fabric
 ])
 def test_everyday_words_colours_places_and_ambiguous_words_are_no_fabric(shops, tenant, message):
     assert of_kind(tenant, message, "fabric") == []

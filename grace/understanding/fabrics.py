@@ -34,6 +34,7 @@ from grace.understanding.vocabulary import (
     COLOUR_NOUNS,
     COLOUR_SPELLINGS,
     COMMON,
+    HAVE_BEFORE_NA,
     LOCATIVES,
     LOCATIVES_AFTER,
     MESSAGE_FILLERS,
@@ -160,10 +161,13 @@ def _word_matches(index: FabricIndex, token: Token) -> dict[str, tuple[str, floa
 
 def _pointed(tokens: list[Token], start: int, end: int, attribute_words: frozenset[str],
              before_words: frozenset[str] = POINTERS_BEFORE) -> bool:
-    """A word before or after the span that points at a fabric: "the lagos one", "have garden party"."""
+    """A word before or after the span that points at a fabric: "the lagos one", "have garden party",
+    "mko na harusi kanga"."""
     before = tokens[start - 1].norm if start > 0 else ""
+    before2 = tokens[start - 2].norm if start > 1 else ""
     after = tokens[end].norm if end < len(tokens) else ""
-    return before in before_words or after in POINTERS_AFTER or after in attribute_words
+    return (before in before_words or (before == "na" and before2 in HAVE_BEFORE_NA) or after in POINTERS_AFTER
+            or after in attribute_words)
 
 
 def _pointed_as_fabric(tokens: list[Token], start: int, end: int) -> bool:

@@ -178,7 +178,9 @@ ORDINAL_WORDS = {
 
 # Words after which a place or a plain word is meant as a fabric ("the lagos one", "have garden party").
 POINTERS_BEFORE = _words("the that this dat dis di d those these of have want like love take buy order about "
-                         "is any get got remove drop comot add toa ondoa ongeza")
+                         "is any get got remove drop comot add toa ondoa ongeza mna kuna nataka nipe")
+# Swahili's "do you have" is two words, "mko na": the second alone is also "and" ("kitenge na kanga").
+HAVE_BEFORE_NA = _words("mko uko mpo upo")
 # "is market day still there", "una get sunday best", "comot owambe ready", "toa mama mboga"
 POINTERS_AFTER = _words("one ones print fabric fabrics cloth material design pattern "
                         "still available avail dey left remaining iko bado ipo")  # "market day still available"
