@@ -9,7 +9,10 @@ the action the dialogue predicts next. Entities are judged as the held-out gate 
 a story annotates (fabric, quantity, promo_code, order_ref) by their type and words; the other kinds
 the extractor adds (category, colour, budget...) are not annotated in stories and not compared, and a
 quantity's value is structured ({"amount", "unit"}), so values are not compared either.
-Reports in results/conversations/<business>/ (failed_test_stories.yml names the misread lines).
+Reports in results/conversations/<business>/ (failed_test_stories.yml names the misread lines). Under a
+failed story, each misread line is printed with the training examples nearest to it of the intent the story
+says and of the one NLU read: what a trainer needs to tell the two apart in data/nlu (with new examples of the
+pattern, never the story's own line).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,7 +29,11 @@ from pathlib import Path
 from tests.helpers import ROOT, make_tenants
 
 STORIES = ROOT / "tests" / "stories"
+TRAINING = ROOT / "data" / "nlu"
 JUDGED = frozenset({"fabric", "quantity", "promo_code", "order_ref"})
+# A misread line as Rasa writes it in failed_test_stories.yml: "- intent: ask_summary  # predicted: browse: abeg ..."
+_MISREAD = re.compile(r"-\s+intent:\s+(?P<said>\w+)\s+# predicted:\s+(?P<read>\w+):\s+(?P<text>.+)")
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")  # "[Adwini Asa](fabric)" -> "Adwini Asa"
 
 
 def judge_entities_by_words() -> None:
@@ -67,6 +75,35 @@ def run_business(business: str, model: Path, tenants: Path, out: Path) -> tuple[
     return accuracy.get("correct", 0), accuracy.get("total", 0), failed.read_text() if failed.exists() else ""
 
 
+def misreads(failed: str) -> list[tuple[str, str, str]]:
+    """(the customer's words, the story's intent, the intent NLU read) for each misread line."""
+    return [(_ANNOTATION.sub(r"\1", m["text"]).strip(), m["said"], m["read"]) for m in _MISREAD.finditer(failed)]
+
+
+def training_examples(folder: Path = TRAINING) -> dict[str, list[str]]:
+    """intent -> its training examples' texts."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples: dict[str, list[str]] = {}
+    for message in load_data(str(folder)).intent_examples:
+        examples.setdefault(message.get("intent"), []).append(message.get("text"))
+    return examples
+
+
+def nearest_examples(failed: str, examples: dict[str, list[str]], per_intent: int = 3) -> str:
+    """Each misread line with the nearest training examples (shared words, in any order) of both intents."""
+    from rapidfuzz import fuzz, process
+
+    lines = []
+    for text, said, read in misreads(failed):
+        lines.append(f'  "{text}": the story says {said}, NLU read {read}')
+        for intent in dict.fromkeys((said, read)):
+            near = process.extract(text, examples.get(intent, []), scorer=fuzz.token_set_ratio, limit=per_intent)
+            if near:
+                lines.append(f"    nearest {intent}: " + " | ".join(example for example, _, _ in near))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "grace.tar.gz")
@@ -80,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     businesses = args.businesses or sorted(p.name for p in STORIES.iterdir() if p.is_dir())
     bad = 0
+    examples: dict[str, list[str]] | None = None  # data/nlu, read at the first misread line
     with tempfile.TemporaryDirectory(prefix="grace-conversations-") as tmp:
         tenants = make_tenants(Path(tmp))
         for business in businesses:
@@ -93,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"(floor {args.min_share:.0%}, target 100%)")
             if passed != total:
                 print(failed[:12000])
+                if misreads(failed):
+                    examples = examples if examples is not None else training_examples()
+                    print("Nearest training examples (tell the two intents apart with new examples of the pattern, "
+                          "never the story's own line):\n" + nearest_examples(failed, examples))
             bad += not enough
     return 1 if bad else 0
 
