@@ -66,6 +66,7 @@ def touch_later(path: Path) -> None:
     ("akanraby", "I like the sunset one", "AK-002", "sunset"),
     ("akanraby", "peacock for my mum", "AK-006", "peacock"),
     ("akanraby", "the lagos one", "AK-002", "lagos"),
+    ("akanraby", "comot the lagos one abeg", "AK-002", "lagos"),
     ("akanraby", "is jubilee brocade available", "BR-001", "jubilee"),
     ("akanraby", "the sapphire one in george", "GE-003", "sapphire"),
     # skus in any case and shape
@@ -163,6 +164,7 @@ def test_confidence_is_the_match_score(shops):
     ("kentehouse", "I'm stuck in traffic at Nkrumah circle"),
     ("kitengenairobi", "nimeshika matatu, nitakupigia baadaye"),  # the minibus, not Matatu Art
     ("kitengenairobi", "kitenge na harusi ya dada yangu"),  # "na" alone is "and": a wedding, no fabric
+    ("akanraby", "has my package comot Lagos? AKA-R2D8V"),  # left the city; not "remove Lagos Sunset"
 ])
 def test_everyday_words_colours_places_and_ambiguous_words_are_no_fabric(shops, tenant, message):
     assert of_kind(tenant, message, "fabric") == []

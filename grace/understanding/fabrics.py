@@ -47,7 +47,10 @@ from grace.understanding.vocabulary import (
 )
 
 _SKU_PARTS = re.compile(r"^([a-z]+)[-_ ]?(\d+)$")
-_POINTERS_BUT_IS = POINTERS_BEFORE - {"is"}
+# Before a place, Pidgin's "comot" and Swahili's "toa" are leaving it ("has my package comot Lagos?"), not taking
+# the fabric named after it out of the order ("comot the lagos one" still is).
+_PLACE_POINTERS = POINTERS_BEFORE - {"comot", "toa"}
+_PLACE_POINTERS_BUT_IS = _PLACE_POINTERS - {"is"}
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,8 @@ def _span_match(index: FabricIndex, tokens: list[Token], start: int, end: int,
     pointed = _pointed(tokens, start, end, index.attribute_words)
     # "how much is amboseli" asks about a fabric, "how is nairobi treating you" about a city
     how_is = start > 1 and tokens[start - 1].norm == "is" and tokens[start - 2].norm in ("how", "hows")
-    place_pointed = _pointed(tokens, start, end, index.attribute_words, _POINTERS_BUT_IS) if how_is else pointed
+    place_pointed = _pointed(tokens, start, end, index.attribute_words,
+                             _PLACE_POINTERS_BUT_IS if how_is else _PLACE_POINTERS)
     own = {w for w in words if index.own.get(w) == sku}
     telling = [w for w, k in kinds.items() if k in ("name", "place") or w in own]
     distinctive = [w for w in telling if len(index.owners.get(w, ())) == 1 and (
