@@ -26,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from grace.learn.suggest import training_examples
 from tests.helpers import ROOT, make_tenants
 
 STORIES = ROOT / "tests" / "stories"
@@ -80,13 +81,11 @@ def misreads(failed: str) -> list[tuple[str, str, str]]:
     return [(_ANNOTATION.sub(r"\1", m["text"]).strip(), m["said"], m["read"]) for m in _MISREAD.finditer(failed)]
 
 
-def training_examples(folder: Path = TRAINING) -> dict[str, list[str]]:
+def examples_by_intent(folder: Path = TRAINING) -> dict[str, list[str]]:
     """intent -> its training examples' texts."""
-    from rasa.shared.nlu.training_data.loading import load_data
-
     examples: dict[str, list[str]] = {}
-    for message in load_data(str(folder)).intent_examples:
-        examples.setdefault(message.get("intent"), []).append(message.get("text"))
+    for text, intent in training_examples(folder):
+        examples.setdefault(intent, []).append(text)
     return examples
 
 
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             if passed != total:
                 print(failed[:12000])
                 if misreads(failed):
-                    examples = examples if examples is not None else training_examples()
+                    examples = examples if examples is not None else examples_by_intent()
                     print("Nearest training examples (tell the two intents apart with new examples of the pattern, "
                           "never the story's own line):\n" + nearest_examples(failed, examples))
             bad += not enough

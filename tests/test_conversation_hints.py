@@ -2,7 +2,7 @@
 of the intent the story says and of the one NLU read (tests/conversations.py)."""
 from __future__ import annotations
 
-from tests.conversations import misreads, nearest_examples, training_examples
+from tests.conversations import examples_by_intent, misreads, nearest_examples
 
 # As Rasa writes failed_test_stories.yml: the story's intent, then NLU's reading and the customer's words.
 FAILED = """\
@@ -44,6 +44,6 @@ def test_the_nearest_examples_of_both_intents_come_under_the_line():
 
 
 def test_the_training_examples_are_read_by_intent_from_data_nlu():
-    examples = training_examples()
+    examples = examples_by_intent()
     assert "ask_summary" in examples and "what's in my cart" in examples["ask_summary"]
     assert all(text for texts in examples.values() for text in texts)

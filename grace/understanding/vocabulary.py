@@ -188,7 +188,7 @@ POINTERS_AFTER = _words("one ones print fabric fabrics cloth material design pat
 LOCATIVES = _words("in to from at near around via inside outside")
 # ... and after it ("I dey lekki side", "ogun state", "ikeja axis", "this lagos heat", "nkrumah circle").
 LOCATIVES_AFTER = _words("side axis state county region area mainland island cbd environs "
-                         "heat weather traffic rain sun circle road street junction")  # "this lagos heat"
+                         "heat weather traffic rain sun circle road street junction")
 # Around a word that is both a colour or pattern and one fabric's own word ("Ochre Ripple", "Amboseli Plaid"),
 # the words that say the fabric is meant: "the ochre one", "remove the champagne", "plaid iko?".
 OWN_WORD_POINTERS_BEFORE = _words("the that this dat dis di d of remove drop cancel")
