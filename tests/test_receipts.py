@@ -100,6 +100,11 @@ def test_drawn_receipts_read_end_to_end(seed, style):
     ("Reference KCN-UXHSS8", "KCN-UXHS8", "KCN-UXHS8"),  # a letter doubled (dark mode, seen in a run)
     ("Reference KCN-PANS}", "KCN-PANSJ", "KCN-PANSJ"),  # the J read as a brace
     ("Ref: kcn uxh8", "KCN-UXHS8", "KCN-UXHS8"),  # a letter dropped
+    ("Narration KCN-UX HS8", "KCN-UXHS8", "KCN-UXHS8"),  # split in two where the glyphs sit apart
+    ("Narration KCN-UXHS8 paid", "KCN-UXHS8", "KCN-UXHS8"),  # written against the next word
+    ("Narration KCN-UX HS8 paid", "KCN-UXHS8", "KCN-UXHS8"),
+    ("Narration KCN-UX fabric", "KCN-UXHS8", None),  # a piece of it is not it
+    ("Remark KCN-C8FOW", "KCN-C8F9W", "KCN-C8F9W"),  # a 9 read as an O still looks like a reference
     ("Reference KCN-UXHSS8", None, None),  # without the order's own reference, no guess
     ("Reference KCN-ABQXYZ", "KCN-UXHS8", None),  # not this order's: more than one slip away
     ("Reference KCN-ABQXY", "KCN-UXHS8", "KCN-ABQXY"),  # another order's, read as printed (ops see it differs)

@@ -149,23 +149,33 @@ def receipt_date(text: str) -> str | None:
 
 
 def order_reference(text: str, order_prefix: str, expected: str | None = None) -> str | None:
-    """The first reference of this business's shape ("AKA-7KQ2M", "aka 7kq2m", "AKA7KQ2M") in the text; else
-    the order's own `expected` one where the text has it with one OCR slip (a letter doubled, dropped or
-    misread, a J read as a brace: "KCN-UXHSS8", "KCN-PANS}")."""
+    """The order's own `expected` reference where the text has it, through one OCR slip (a letter doubled,
+    dropped or misread, a J read as a brace, the code split in two: "KCN-UXHSS8", "KCN-PANS}", "AKA-5F 282");
+    else the first reference of this business's shape as printed ("AKA-7KQ2M", "aka 7kq2m", "AKA7KQ2M")."""
+    if expected and _has_near(text, order_prefix, expected):
+        return expected.upper()
     # OCR puts a stray bracket or bar beside a J or an I ("KCN-PANS]J"): allowed between the characters.
     pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
                          r"(?P<code>(?:[A-Za-z0-9][\]\[|]?){5})(?![A-Za-z0-9])", re.I)
     match = pattern.search(text)
     if match:
         return f"{order_prefix.upper()}-{re.sub(r'[^A-Za-z0-9]', '', match.group('code')).upper()}"
-    if expected:
-        code = _folded(expected.split("-", 1)[-1])
-        near = re.compile(rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
-                          r"(?P<code>[A-Za-z0-9\]\[|{}()]{4,8})", re.I)
-        for found in near.finditer(text):
-            if Levenshtein.distance(_folded(found.group("code").translate(_BRACES)), code) <= 1:
-                return expected.upper()
     return None
+
+
+def _has_near(text: str, order_prefix: str, expected: str) -> bool:
+    """`expected` is in the text within one OCR slip. Checked before any other reference's shape, since a
+    slip such as 9 read as O ("AKA-C8FOW") still looks like a reference of the business."""
+    code = _folded(expected.split("-", 1)[-1])
+    # Tesseract also splits a code in two where the glyphs sit apart ("AKA-5F 282"): one space may fall
+    # between the characters, and what follows the code ("AKA-5F 282 paid") is cut by length.
+    near = re.compile(rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
+                      r"(?P<code>[A-Za-z0-9\]\[|{}()](?: ?[A-Za-z0-9\]\[|{}()]){3,7})", re.I)
+    for found in near.finditer(text):
+        read = _folded(found.group("code").translate(_BRACES))
+        if any(Levenshtein.distance(read[:length], code) <= 1 for length in range(len(code) - 1, len(code) + 2)):
+            return True
+    return False
 
 
 def narration(text: str) -> str | None:
