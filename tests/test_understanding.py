@@ -165,6 +165,12 @@ def test_confidence_is_the_match_score(shops):
     ("kitengenairobi", "nimeshika matatu, nitakupigia baadaye"),  # the minibus, not Matatu Art
     ("kitengenairobi", "kitenge na harusi ya dada yangu"),  # "na" alone is "and": a wedding, no fabric
     ("akanraby", "has my package comot Lagos? AKA-R2D8V"),  # left the city; not "remove Lagos Sunset"
+    ("kitengenairobi", "Lamu iko kwa island ama mainland?"),  # "iko kwa": where the town is, not Lamu Dhow
+    ("kitengenairobi", "Amboseli iko karibu na mlima gani?"),
+    ("kitengenairobi", "Diani beach iko kilomita ngapi kutoka Mombasa?"),  # the beach, not Diani Beach Kikoi
+    ("kentehouse", "which region is the Volta lake in again?"),  # the lake, not Volta Lagoon
+    ("kentehouse", "Nyame nhyira wo, thanks for helping me choose"),  # "God bless you", not Gye Nyame
+    ("kitengenairobi", "bei za nairobi ni tofauti?"),  # prices of the city, not Nairobi Nights
 ])
 def test_everyday_words_colours_places_and_ambiguous_words_are_no_fabric(shops, tenant, message):
     assert of_kind(tenant, message, "fabric") == []
@@ -324,6 +330,10 @@ def test_a_swahili_word_near_a_colour_is_no_colour(shops):
     ("kitengenairobi", "how much is amboseli", "KC-021"),
     ("kitengenairobi", "the nairobi one", "KC-002"),
     ("akanraby", "the abeokuta one", "AD-002"),
+    ("kitengenairobi", "lamu iko?", "KC-007"),  # "iko" alone: is it there
+    ("kitengenairobi", "diani beach iko?", "KC-017"),
+    ("kentehouse", "the volta one", "KH-019"),
+    ("kentehouse", "the gye nyame one, 2 pieces", "KH-024"),
 ])
 def test_a_place_pointed_at_is_still_the_fabric(shops, tenant, message, sku):
     assert of_kind(tenant, message, "fabric") == [sku]
@@ -446,6 +456,8 @@ def test_find_money_finds_amounts_in_a_text_with_where_they_are():
     ("number 1, -5 yards", -5, "yard"),  # as written: the order refuses it, never reads 5
     ("minus 3 yards of marigold", -3, "yard"),
     ("marigold - 5 yards", 5, "yard"),  # a dash, not a sign
+    ("the marigold one, give me 2", 2, None),
+    ("hiyo marigold, nipe 2 tafadhali", 2, None),
 ])
 def test_quantities_with_their_unit(shops, message, amount, unit):
     assert of_kind("akanraby", message, "quantity") == [{"amount": amount, "unit": unit}]
@@ -455,7 +467,7 @@ def test_quantities_with_their_unit(shops, message, amount, unit):
     "the second one", "number 3", "2nd one please", "how much is 5000 naira", "under 5k",
     "call me on 08012345678", "my number is +2348012345678", "where is AKA-7KQ2M", "aka23456",
     "I need it before 2025", "I want 2", "AK-003", "one of them", "20% off", "OWAMBE10", "one more thing",
-    "make it 2pm", "make it 5k",
+    "make it 2pm", "make it 5k", "give me 2 days to think", "nipe 2 minutes niangalie", "give me 2 options",
 ])
 def test_option_numbers_prices_phones_refs_and_years_are_no_quantity(shops, message):
     assert of_kind("akanraby", message, "quantity") == []
@@ -515,6 +527,9 @@ def test_a_full_order_line(shops):
     ("akanraby", "my coupon is blackfriday", "BLACKFRIDAY"),
     ("akanraby", "discount code: xmas-24", "XMAS-24"),
     ("kentehouse", "OWAMBE10", "OWAMBE10"),            # another shop's code: unknown here, still a code
+    ("akanraby", "redeem FIRSTORDER for me abeg", "FIRSTORDER"),  # capitals after "redeem": written as a code
+    ("akanraby", "use OWAMBE10 pls", "OWAMBE10"),      # once, though both a known code and after "use"
+    ("kitengenairobi", "discount code yangu ni SHANGWE 500", "SHANGWE500"),  # "yangu" (my) is no code
 ])
 def test_promotion_codes(shops, tenant, message, code):
     assert of_kind(tenant, message, "promo_code") == [code]
@@ -536,6 +551,7 @@ def test_known_codes_are_more_certain_than_lookalikes(shops):
     "do you have a promo code?", "code please", "AK-003", "AK003", "I need 12YDS", "UNDER 5K", "NGN5000",
     "GHS200", "i am in LAGOS", "AKA-7KQ2M", "any promo on lace?", "promo lace", "code marigold",
     "QFT7H2K9LM Confirmed. N3,800.00 sent to AKANRABYATUCHE for account AKA-6WJ4E",  # M-Pesa's transaction code
+    "PLS USE LAGOS SUNSET", "I want to use SOMETHING nice", "code yangu iko wapi",
 ])
 def test_words_near_code_skus_money_and_refs_are_no_promo_code(shops, message):
     assert of_kind("akanraby", message, "promo_code") == []
@@ -717,6 +733,15 @@ def test_an_odd_catalog_is_read_without_errors(shops, caplog):
 ])
 def test_a_name_of_everyday_words_asked_about_is_the_fabric(shops, message, sku):
     assert of_kind("akanraby", message, "fabric") == [sku]
+
+
+@pytest.mark.parametrize("message", [
+    "asante, ile harusi kanga ilipendeza mama",  # Swahili's "ile" (that) points at it
+    "toa ile harusi kanga from my cart",
+    "weka 10 pairs za harusi kanga",  # "za": of the fabric
+])
+def test_a_swahili_pointer_before_a_name_of_everyday_words_makes_it_the_fabric(shops, message):
+    assert of_kind("kitengenairobi", message, "fabric") == ["KC-014"]
 
 
 @pytest.mark.parametrize("message", ["what time is sunday service", "it's market day today"])

@@ -347,6 +347,9 @@ _BARE = (
     re.compile(rf"\b(?:make\s+(?:it|am|that|them|dem)|change\s+(?:it\s+|am\s+|that\s+)?to|increase\s+(?:it\s+|am\s+)?to"
                rf"|reduce\s+(?:it\s+|am\s+)?to)\s+(?P<num>\d{{1,6}}|{_WORD_NUMBER})"
                r"(?![\w.,%/])(?!\s*(?:k\b|naira|cedis?|ghs|kes|ksh|bob|shillings?|thousand|million))"),
+    # "give me 2", "nipe 2": a count alone at the end, where a price, a time or options would carry a word
+    re.compile(r"\b(?:nipe|niwekee|give\s+me|gimme|bring)\s+(?P<num>\d{1,3})(?=\s*(?:[.,!?🙏]|$|(?:pls|please|plz"
+               r"|tafadhali|abeg|biko|only|tu|za|ya|of)\b))"),
     re.compile(r"(?<![\w.])x\s?(?P<num>\d{1,4})(?![\w.,])"),
     re.compile(r"(?<![\w.,#-])(?P<num>\d{1,4})\s?x(?![\w])"),
 )

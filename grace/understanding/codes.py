@@ -3,7 +3,8 @@
 A tenant's own codes are found in any case, with or without a space or hyphen between the
 letters and the digits ("akwaaba 15"), expired ones too (the action says it has expired).
 A code the shop does not have is still read when it looks like one: an upper-case word of
-letters and digits ("SALE20"), or the word after "code", "promo", "coupon" or "voucher".
+letters and digits ("SALE20"), the word after "code", "promo", "coupon" or "voucher", or a word in
+capitals after "redeem", "use", "apply" or "enter".
 Order references are the tenant's prefix and five characters of the reference alphabet,
 written with or without the dash, in any case: "aka7kq2m" -> "AKA-7KQ2M"; but the shop's own name
 is no reference, though it may read as one ("HELLO AKANRABY" is AKA and NRABY).
@@ -67,14 +68,17 @@ class CodeIndex:
 
 _CUE = re.compile(
     r"\b(?:(?:promo(?:tion)?|coupon|voucher|discount|referral)\s+)?(?P<cue>code|promo|coupon|voucher)\b"
-    r"(?P<said>\s+(?:is|na|be)\b|\s*[:=-])?\s*(?P<code>[A-Za-z0-9][A-Za-z0-9-]{2,19})(?![\w-])",
+    r"(?P<said>\s+(?:is|na|be|ni)\b|\s*[:=-])?\s*(?P<code>[A-Za-z0-9][A-Za-z0-9-]{2,19})(?![\w-])",
     re.IGNORECASE,
 )
 _CODE_LIKE = re.compile(r"(?<![A-Za-z0-9-])[A-Z][A-Z0-9]{3,19}(?![A-Za-z0-9-])")
 # An M-Pesa message starts with its transaction code: "QFT7H2K9LM Confirmed. Ksh380.00 sent to ...".
 _TRANSACTION_CODE = re.compile(r"\s*confirmed\b", re.IGNORECASE)
 _NOT_A_CODE = frozenset("code codes promo coupon voucher discount please pls for is the a an and or to of on in it "
-                        "this that my your you do does dey no not any abeg".split())
+                        "this that my your you do does dey no not any abeg mine "
+                        "yangu yako yetu langu lako ni hii hiyo ile".split())  # Swahili: my, your, our, is, this
+# A word in capitals after "redeem", "use", "apply" or "enter" is written as a code: "redeem FIRSTORDER".
+_VERB_CUE = re.compile(r"\b(?i:redeem|use|apply|enter)\s+(?P<code>[A-Z][A-Z0-9]{4,19})(?![\w-])")
 
 
 def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
@@ -100,6 +104,11 @@ def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
             if len(code) < 4 or not (said or code.isupper()):
                 continue
         found.append(CodeMatch("promo_code", code.upper(), match.start("code"), match.end("code"), False))
+    shouted = text.upper() == text  # "PLS USE LAGOS SUNSET": capitals say nothing in a message all in capitals
+    for match in () if shouted else _VERB_CUE.finditer(text):
+        lowered = match.group("code").lower()
+        if lowered not in _NOT_A_CODE and lowered not in COMMON and lowered not in index.plain_words:
+            found.append(CodeMatch("promo_code", match.group("code"), match.start("code"), match.end("code"), False))
     for match in _CODE_LIKE.finditer(text):
         token = match.group(0)
         letters = sum(c.isalpha() for c in token)

@@ -35,6 +35,7 @@ from grace.understanding.vocabulary import (
     COLOUR_SPELLINGS,
     COMMON,
     HAVE_BEFORE_NA,
+    IS_AT,
     LOCATIVES,
     LOCATIVES_AFTER,
     MESSAGE_FILLERS,
@@ -44,12 +45,14 @@ from grace.understanding.vocabulary import (
     PLACES,
     POINTERS_AFTER,
     POINTERS_BEFORE,
+    WHERE_AFTER_IS_AT,
 )
 
 _SKU_PARTS = re.compile(r"^([a-z]+)[-_ ]?(\d+)$")
 # Before a place, Pidgin's "comot" and Swahili's "toa" are leaving it ("has my package comot Lagos?"), not taking
-# the fabric named after it out of the order ("comot the lagos one" still is).
-_PLACE_POINTERS = POINTERS_BEFORE - {"comot", "toa"}
+# the fabric named after it out of the order ("comot the lagos one" still is); Swahili's "za" is "of" the
+# place ("bei za nairobi"), where "za harusi kanga" is of the fabric.
+_PLACE_POINTERS = POINTERS_BEFORE - {"comot", "toa", "za"}
 _PLACE_POINTERS_BUT_IS = _PLACE_POINTERS - {"is"}
 
 
@@ -192,7 +195,9 @@ def _located_or_named(tokens: list[Token], start: int, end: int) -> tuple[bool, 
     before = tokens[start - 1].norm if start > 0 else ""
     before2 = tokens[start - 2].norm if start > 1 else ""
     after = tokens[end].norm if end < len(tokens) else ""
-    located = before in LOCATIVES or (before == "the" and before2 in LOCATIVES) or after in LOCATIVES_AFTER
+    after2 = tokens[end + 1].norm if end + 1 < len(tokens) else ""
+    located = (before in LOCATIVES or (before == "the" and before2 in LOCATIVES) or after in LOCATIVES_AFTER
+               or (after in IS_AT and after2 in WHERE_AFTER_IS_AT))
     named = before in ("called", "named", "im") or (before, before2) in (("is", "name"), ("am", "i"))
     return located, named
 

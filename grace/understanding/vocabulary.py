@@ -104,7 +104,7 @@ send sent check checking tell told ask asked help have has had make made look lo
 """)
 
 # Places customers name for delivery or where they are: a fabric's name only with a pointer
-# ("the lagos one"), never in "deliver to lagos?".
+# ("the lagos one"), never in "deliver to lagos?". With the words a place's name is made of ("Diani Beach").
 PLACES = _words("""
 lagos abuja ibadan kano kaduna harcourt enugu benin onitsha aba owerri calabar jos ilorin abeokuta ogun oyo osun
 osogbo akure warri asaba uyo lekki ikeja surulere yaba ikoyi ajah eko balogun oshodi nigeria
@@ -113,12 +113,14 @@ ashanti asante volta ntonso daboya ghana
 nairobi mombasa kisumu nakuru eldoret thika malindi lamu kilifi diani watamu naivasha narok kisii nyeri machakos
 meru kitale westlands kilimani karen rongai tsavo amboseli rift kenya
 africa london usa uk america
+beach
 """)
 
 # People and everyday things fabrics are named after, that customers also talk about ("which year did Nkrumah
 # become president", "nimeshika matatu"): like a place, a fabric's name only with a pointer ("the matatu one").
 NAMESAKES = _words("""
 nkrumah kenyatta nyerere mandela fela awolowo azikiwe yaa asantewaa obama
+nyame
 matatu danfo molue okada keke trotro boda tuktuk
 """)
 
@@ -178,7 +180,8 @@ ORDINAL_WORDS = {
 
 # Words after which a place or a plain word is meant as a fabric ("the lagos one", "have garden party").
 POINTERS_BEFORE = _words("the that this dat dis di d those these of have want like love take buy order about "
-                         "is any get got remove drop comot add toa ondoa ongeza mna kuna nataka nipe")
+                         "is any get got remove drop comot add toa ondoa ongeza mna kuna nataka nipe "
+                         "ile hiyo hii hizo zile za")
 # Swahili's "do you have" is two words, "mko na": the second alone is also "and" ("kitenge na kanga").
 HAVE_BEFORE_NA = _words("mko uko mpo upo")
 # "is market day still there", "una get sunday best", "comot owambe ready", "toa mama mboga"
@@ -188,7 +191,11 @@ POINTERS_AFTER = _words("one ones print fabric fabrics cloth material design pat
 LOCATIVES = _words("in to from at near around via inside outside")
 # ... and after it ("I dey lekki side", "ogun state", "ikeja axis", "this lagos heat", "nkrumah circle").
 LOCATIVES_AFTER = _words("side axis state county region area mainland island cbd environs "
-                         "heat weather traffic rain sun circle road street junction")
+                         "heat weather traffic rain sun circle road street junction "
+                         "lake river beach park town city market bridge national mountain")
+# Swahili's "is at" before a where-word: "Lamu iko kwa island", "Amboseli iko karibu na mlima gani".
+IS_AT = _words("iko ipo iliko")
+WHERE_AFTER_IS_AT = _words("kwa karibu mbali wapi upande kaunti county kilomita katika ndani nje")
 # Around a word that is both a colour or pattern and one fabric's own word ("Ochre Ripple", "Amboseli Plaid"),
 # the words that say the fabric is meant: "the ochre one", "remove the champagne", "plaid iko?".
 OWN_WORD_POINTERS_BEFORE = _words("the that this dat dis di d of remove drop cancel")
