@@ -530,6 +530,7 @@ def test_a_full_order_line(shops):
     ("akanraby", "redeem FIRSTORDER for me abeg", "FIRSTORDER"),  # capitals after "redeem": written as a code
     ("akanraby", "use OWAMBE10 pls", "OWAMBE10"),      # once, though both a known code and after "use"
     ("kitengenairobi", "discount code yangu ni SHANGWE 500", "SHANGWE500"),  # "yangu" (my) is no code
+    ("kitengenairobi", "coupon ni blackfriday", "BLACKFRIDAY"),  # Swahili's "ni" (is) says it, as "is" does
 ])
 def test_promotion_codes(shops, tenant, message, code):
     assert of_kind(tenant, message, "promo_code") == [code]

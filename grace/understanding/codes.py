@@ -81,6 +81,12 @@ _NOT_A_CODE = frozenset("code codes promo coupon voucher discount please pls for
 _VERB_CUE = re.compile(r"\b(?i:redeem|use|apply|enter)\s+(?P<code>[A-Z][A-Z0-9]{4,19})(?![\w-])")
 
 
+def _plain_word(index: CodeIndex, word: str) -> bool:
+    """A word of the language or of the catalog, never a code however it is cued ("code please", "use LAGOS")."""
+    lowered = word.lower()
+    return lowered in _NOT_A_CODE or lowered in COMMON or lowered in index.plain_words
+
+
 def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
     found: list[CodeMatch] = []
     for match in index.order_ref.finditer(text):
@@ -94,8 +100,7 @@ def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
             found.append(CodeMatch("promo_code", index.canonical.get(key, key), match.start(), match.end(), True))
     for match in _CUE.finditer(text):
         code = match.group("code")
-        lowered = code.lower()
-        if lowered in _NOT_A_CODE or lowered in COMMON or lowered in index.plain_words:
+        if _plain_word(index, code):
             continue
         if code.isdigit() and len(code) < 4:
             continue
@@ -106,8 +111,7 @@ def find_codes(index: CodeIndex, text: str) -> list[CodeMatch]:
         found.append(CodeMatch("promo_code", code.upper(), match.start("code"), match.end("code"), False))
     shouted = text.upper() == text  # "PLS USE LAGOS SUNSET": capitals say nothing in a message all in capitals
     for match in () if shouted else _VERB_CUE.finditer(text):
-        lowered = match.group("code").lower()
-        if lowered not in _NOT_A_CODE and lowered not in COMMON and lowered not in index.plain_words:
+        if not _plain_word(index, match.group("code")):
             found.append(CodeMatch("promo_code", match.group("code"), match.start("code"), match.end("code"), False))
     for match in _CODE_LIKE.finditer(text):
         token = match.group(0)

@@ -148,6 +148,12 @@ def receipt_date(text: str) -> str | None:
     return best[1] if best else None
 
 
+def _prefixed(order_prefix: str) -> str:
+    """The business's order prefix starting a word, then what may stand between it and the code ("AKA-",
+    "aka ", "AKA")."""
+    return rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
+
+
 def order_reference(text: str, order_prefix: str, expected: str | None = None) -> str | None:
     """The order's own `expected` reference where the text has it, through one OCR slip (a letter doubled,
     dropped or misread, a J read as a brace, the code split in two: "KCN-UXHSS8", "KCN-PANS}", "AKA-5F 282");
@@ -155,8 +161,7 @@ def order_reference(text: str, order_prefix: str, expected: str | None = None) -
     if expected and _has_near(text, order_prefix, expected):
         return expected.upper()
     # OCR puts a stray bracket or bar beside a J or an I ("KCN-PANS]J"): allowed between the characters.
-    pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
-                         r"(?P<code>(?:[A-Za-z0-9][\]\[|]?){5})(?![A-Za-z0-9])", re.I)
+    pattern = re.compile(_prefixed(order_prefix) + r"(?P<code>(?:[A-Za-z0-9][\]\[|]?){5})(?![A-Za-z0-9])", re.I)
     match = pattern.search(text)
     if match:
         return f"{order_prefix.upper()}-{re.sub(r'[^A-Za-z0-9]', '', match.group('code')).upper()}"
@@ -169,8 +174,8 @@ def _has_near(text: str, order_prefix: str, expected: str) -> bool:
     code = _folded(expected.split("-", 1)[-1])
     # Tesseract also splits a code in two where the glyphs sit apart ("AKA-5F 282"): one space may fall
     # between the characters, and what follows the code ("AKA-5F 282 paid") is cut by length.
-    near = re.compile(rf"(?<![A-Za-z0-9]){re.escape(order_prefix)}\s?[-_–—.]?\s?"
-                      r"(?P<code>[A-Za-z0-9\]\[|{}()](?: ?[A-Za-z0-9\]\[|{}()]){3,7})", re.I)
+    near = re.compile(_prefixed(order_prefix) + r"(?P<code>[A-Za-z0-9\]\[|{}()](?: ?[A-Za-z0-9\]\[|{}()]){3,7})",
+                      re.I)
     for found in near.finditer(text):
         read = _folded(found.group("code").translate(_BRACES))
         if any(Levenshtein.distance(read[:length], code) <= 1 for length in range(len(code) - 1, len(code) + 2)):
